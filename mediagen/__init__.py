@@ -1,0 +1,1 @@
+"""mediagen: one API for generating images, video and audio across vendors."""

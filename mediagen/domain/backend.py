@@ -1,0 +1,95 @@
+"""BackendSpec: the one place a backend's env vars, models, capabilities and constraints live."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import attrs
+
+from mediagen.domain.media import Capability, MediaType
+
+
+def _tuple_of_str(value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    return tuple(str(v) for v in value)  # type: ignore[attr-defined]
+
+
+def _tuple_of_float(value: object) -> tuple[float, ...]:
+    return tuple(float(v) for v in value)  # type: ignore[attr-defined]
+
+
+@attrs.frozen
+class Constraints:
+    """Values a model accepts; an empty tuple means "not restricted" (or not applicable)."""
+
+    sizes: tuple[str, ...] = attrs.field(default=(), converter=_tuple_of_str)
+    aspect_ratios: tuple[str, ...] = attrs.field(default=(), converter=_tuple_of_str)
+    durations: tuple[float, ...] = attrs.field(default=(), converter=_tuple_of_float)
+    output_formats: tuple[str, ...] = attrs.field(default=(), converter=_tuple_of_str)
+    audio_formats: tuple[str, ...] = attrs.field(default=(), converter=_tuple_of_str)
+    voices: tuple[str, ...] = attrs.field(default=(), converter=_tuple_of_str)
+    qualities: tuple[str, ...] = attrs.field(default=(), converter=_tuple_of_str)
+    resolutions: tuple[str, ...] = attrs.field(default=(), converter=_tuple_of_str)
+    max_input_images: int | None = None
+    max_prompt_chars: int | None = None
+
+
+@attrs.frozen
+class ModelSpec:
+    name: str
+    media_type: MediaType
+    capabilities: frozenset[Capability] = attrs.field(converter=frozenset)
+    constraints: Constraints = attrs.field(factory=Constraints)
+    description: str = ""
+
+    def supports(self, required: frozenset[Capability]) -> bool:
+        return required <= self.capabilities
+
+
+def _check_defaults(spec: BackendSpec, attribute: object, value: Mapping[MediaType, str]) -> None:
+    for media_type, model_name in value.items():
+        model = spec.model(model_name)
+        if model is None or model.media_type is not media_type:
+            raise ValueError(f"{spec.name}: default {media_type.value} model {model_name!r} is not among its models")
+
+
+@attrs.frozen
+class BackendSpec:
+    """A backend's facts. Docs tables and `mediagen backends` are generated from these."""
+
+    name: str = attrs.field(validator=attrs.validators.matches_re(r"^[a-z][a-z0-9-]*$"))
+    display_name: str
+    env_vars: tuple[str, ...] = attrs.field(converter=_tuple_of_str)
+    models: tuple[ModelSpec, ...] = attrs.field(converter=tuple)
+    default_models: Mapping[MediaType, str] = attrs.field(factory=dict, validator=_check_defaults)
+    docs_url: str = ""
+
+    @property
+    def media_types(self) -> tuple[MediaType, ...]:
+        return tuple(m for m in MediaType if any(model.media_type is m for model in self.models))
+
+    def model(self, name: str) -> ModelSpec | None:
+        for model in self.models:
+            if model.name == name:
+                return model
+        return None
+
+    def models_for(self, media_type: MediaType) -> tuple[ModelSpec, ...]:
+        """Models of a media type, the default first, then in declaration order."""
+        default = self.default_models.get(media_type)
+        found = [m for m in self.models if m.media_type is media_type]
+        return tuple(sorted(found, key=lambda m: m.name != default))
+
+    def model_for(self, media_type: MediaType, required: frozenset[Capability]) -> ModelSpec | None:
+        """The default model if it serves `required`, else the first model that does."""
+        for model in self.models_for(media_type):
+            if model.supports(required):
+                return model
+        return None
+
+    def capabilities(self, media_type: MediaType) -> frozenset[Capability]:
+        caps: frozenset[Capability] = frozenset()
+        for model in self.models_for(media_type):
+            caps |= model.capabilities
+        return caps

@@ -1,0 +1,365 @@
+"""MediaRequest: one generation, validated on construction so bad input never reaches a vendor."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from mediagen.domain.errors import InvalidRequest
+from mediagen.domain.media import AudioKind, Capability, MediaType
+from mediagen.domain.sniff import SNIFF_BYTES, media_type_of, sniff
+
+_RATIO = re.compile(r"^\s*(\d+)\s*:\s*(\d+)\s*$")
+_SIZE = re.compile(r"^\s*(\d+)\s*[xX×]\s*(\d+)\s*$")
+_FORMAT = re.compile(r"^[a-z0-9_]{2,16}$")
+
+
+@attrs.frozen
+class AspectRatio:
+    """W:H with positive integers."""
+
+    width: int = attrs.field(validator=attrs.validators.gt(0))
+    height: int = attrs.field(validator=attrs.validators.gt(0))
+
+    @classmethod
+    def parse(cls, text: str, *, field: str = "aspect_ratio") -> AspectRatio:
+        match = _RATIO.match(text)
+        if not match or 0 in (int(match[1]), int(match[2])):
+            raise InvalidRequest(f"{text!r} is not W:H with positive integers, e.g. 16:9", field=field)
+        return cls(int(match[1]), int(match[2]))
+
+    @property
+    def value(self) -> float:
+        return self.width / self.height
+
+    def __str__(self) -> str:
+        return f"{self.width}:{self.height}"
+
+
+@attrs.frozen
+class Size:
+    """WxH in pixels, positive integers."""
+
+    width: int = attrs.field(validator=attrs.validators.gt(0))
+    height: int = attrs.field(validator=attrs.validators.gt(0))
+
+    @classmethod
+    def parse(cls, text: str, *, field: str = "size") -> Size:
+        match = _SIZE.match(text)
+        if not match or 0 in (int(match[1]), int(match[2])):
+            raise InvalidRequest(f"{text!r} is not WxH with positive integers, e.g. 1024x1024", field=field)
+        return cls(int(match[1]), int(match[2]))
+
+    @property
+    def ratio(self) -> float:
+        return self.width / self.height
+
+    def __str__(self) -> str:
+        return f"{self.width}x{self.height}"
+
+
+def _read_head(path: Path, field: str) -> bytes:
+    if not path.exists():
+        raise InvalidRequest(f"{str(path)!r} does not exist", field=field)
+    if not path.is_file():
+        raise InvalidRequest(f"{str(path)!r} is not a file", field=field)
+    try:
+        with path.open("rb") as handle:
+            return handle.read(SNIFF_BYTES)
+    except OSError as exc:
+        raise InvalidRequest(f"{str(path)!r} cannot be read: {exc.strerror}", field=field) from None
+
+
+@attrs.frozen
+class InputImage:
+    """An image file the request sends to the backend; its type is sniffed from its bytes."""
+
+    path: Path = attrs.field(converter=Path)
+    mime_type: str = ""
+
+    @classmethod
+    def from_path(cls, path: str | Path, *, field: str = "input_images") -> InputImage:
+        resolved = Path(path).expanduser()
+        mime = sniff(_read_head(resolved, field))
+        if mime is None or media_type_of(mime) is not MediaType.IMAGE:
+            raise InvalidRequest(
+                f"{str(resolved)!r} is not a PNG, JPEG, WebP or GIF image (checked its first bytes)", field=field
+            )
+        return cls(resolved, mime)
+
+    def read_bytes(self) -> bytes:
+        return self.path.read_bytes()
+
+
+@attrs.frozen
+class InputAudio:
+    """An audio (or video, for dubbing) file the request sends; its type is sniffed."""
+
+    path: Path = attrs.field(converter=Path)
+    mime_type: str = ""
+
+    @classmethod
+    def from_path(cls, path: str | Path, *, field: str = "input_audio") -> InputAudio:
+        resolved = Path(path).expanduser()
+        mime = sniff(_read_head(resolved, field))
+        if mime is None or media_type_of(mime) not in (MediaType.AUDIO, MediaType.VIDEO):
+            raise InvalidRequest(f"{str(resolved)!r} is not an audio or video file we recognise", field=field)
+        return cls(resolved, mime)
+
+    def read_bytes(self) -> bytes:
+        return self.path.read_bytes()
+
+
+def _to_image(value: InputImage | str | Path, field: str) -> InputImage:
+    if isinstance(value, InputImage):
+        return value if value.mime_type else InputImage.from_path(value.path, field=field)
+    if isinstance(value, (str, Path)):
+        return InputImage.from_path(value, field=field)
+    raise InvalidRequest(f"expected a file path, got {type(value).__name__}", field=field)
+
+
+def _convert_images(value: Any) -> tuple[InputImage, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, (str, Path, InputImage)):
+        value = [value]
+    return tuple(_to_image(item, "input_images") for item in value)
+
+
+def _convert_mask(value: Any) -> InputImage | None:
+    return None if value is None else _to_image(value, "mask")
+
+
+def _convert_audio(value: Any) -> InputAudio | None:
+    if value is None or isinstance(value, InputAudio):
+        return value if value is None or value.mime_type else InputAudio.from_path(value.path)
+    if isinstance(value, (str, Path)):
+        return InputAudio.from_path(value)
+    raise InvalidRequest(f"expected a file path, got {type(value).__name__}", field="input_audio")
+
+
+def _enum(enum_type: type[Any], field: str) -> Any:
+    def convert(value: Any) -> Any:
+        if value is None or isinstance(value, enum_type):
+            return value
+        try:
+            return enum_type(str(value).strip().lower().replace("-", "_"))
+        except ValueError:
+            valid = ", ".join(member.value for member in enum_type)
+            raise InvalidRequest(f"{value!r} is not one of: {valid}", field=field) from None
+
+    return convert
+
+
+def _optional_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return str(value)
+
+
+def _number(field: str) -> Any:
+    def convert(value: Any) -> float | None:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise InvalidRequest(f"{value!r} is not a number", field=field)
+        try:
+            number = float(value)
+        except ValueError:
+            raise InvalidRequest(f"{value!r} is not a number", field=field) from None
+        if not math.isfinite(number):
+            raise InvalidRequest(f"{value!r} is not a finite number", field=field)
+        return number
+
+    return convert
+
+
+def _seed(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidRequest(f"{value!r} is not an integer", field="seed")
+    return value
+
+
+def _to_media_type(value: Any) -> MediaType:
+    return _enum(MediaType, "media_type")(value)  # type: ignore[no-any-return]
+
+
+def _to_audio_kind(value: Any) -> AudioKind | None:
+    return _enum(AudioKind, "audio_kind")(value)  # type: ignore[no-any-return]
+
+
+def _to_duration(value: Any) -> float | None:
+    return _number("duration")(value)  # type: ignore[no-any-return]
+
+
+def _to_speed(value: Any) -> float | None:
+    return _number("speed")(value)  # type: ignore[no-any-return]
+
+
+def _to_timeout(value: Any) -> float | None:
+    return _number("timeout")(value)  # type: ignore[no-any-return]
+
+
+def _to_prompt(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _to_optional_path(value: Any) -> Path | None:
+    return None if value is None else Path(value).expanduser()
+
+
+def _extra(value: Any) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidRequest("must be a mapping of vendor parameter names to values", field="extra")
+    return dict(value)
+
+
+@attrs.frozen(kw_only=True)
+class MediaRequest:
+    """One generation. Construction validates every field; None always means "not given"."""
+
+    media_type: MediaType = attrs.field(converter=_to_media_type)
+    prompt: str = attrs.field(default="", converter=_to_prompt)
+    backend: str | None = attrs.field(default=None, converter=_optional_text)
+    model: str | None = attrs.field(default=None, converter=_optional_text)
+    input_images: tuple[InputImage, ...] = attrs.field(default=(), converter=_convert_images)
+    mask: InputImage | None = attrs.field(default=None, converter=_convert_mask)
+    input_audio: InputAudio | None = attrs.field(default=None, converter=_convert_audio)
+    aspect_ratio: str | None = attrs.field(default=None, converter=_optional_text)
+    size: str | None = attrs.field(default=None, converter=_optional_text)
+    quality: str | None = attrs.field(default=None, converter=_optional_text)
+    background: str | None = attrs.field(default=None, converter=_optional_text)
+    duration: float | None = attrs.field(default=None, converter=_to_duration)
+    seed: int | None = attrs.field(default=None, converter=_seed)
+    negative_prompt: str | None = attrs.field(default=None, converter=_optional_text)
+    voice: str | None = attrs.field(default=None, converter=_optional_text)
+    instructions: str | None = attrs.field(default=None, converter=_optional_text)
+    speed: float | None = attrs.field(default=None, converter=_to_speed)
+    language: str | None = attrs.field(default=None, converter=_optional_text)
+    audio_kind: AudioKind | None = attrs.field(default=None, converter=_to_audio_kind)
+    audio_format: str | None = attrs.field(default=None, converter=_optional_text)
+    output_format: str | None = attrs.field(default=None, converter=_optional_text)
+    continue_from: str | None = attrs.field(default=None, converter=_optional_text)
+    output_dir: Path | None = attrs.field(default=None, converter=_to_optional_path)
+    filename: str | None = attrs.field(default=None, converter=_optional_text)
+    overwrite: bool = False
+    timeout: float | None = attrs.field(default=None, converter=_to_timeout)
+    extra: Mapping[str, Any] = attrs.field(factory=dict, converter=_extra, eq=False, hash=False)
+
+    def __attrs_post_init__(self) -> None:
+        _validate(self)
+
+    @property
+    def effective_audio_kind(self) -> AudioKind | None:
+        if self.media_type is not MediaType.AUDIO:
+            return None
+        return self.audio_kind or AudioKind.SPEECH
+
+    @property
+    def parsed_aspect_ratio(self) -> AspectRatio | None:
+        return None if self.aspect_ratio is None else AspectRatio.parse(self.aspect_ratio)
+
+    @property
+    def parsed_size(self) -> Size | None:
+        return None if self.size is None else Size.parse(self.size)
+
+    def required_capabilities(self) -> frozenset[Capability]:
+        """What a model must declare to serve this request at all."""
+        caps: set[Capability] = set()
+        if self.media_type is MediaType.IMAGE:
+            caps.add(Capability.IMAGE_EDIT if self.input_images else Capability.TEXT_TO_IMAGE)
+            if len(self.input_images) > 1:
+                caps.add(Capability.MULTI_IMAGE_INPUT)
+            if self.mask is not None:
+                caps.add(Capability.MASK)
+        elif self.media_type is MediaType.VIDEO:
+            caps.add(Capability.IMAGE_TO_VIDEO if self.input_images else Capability.TEXT_TO_VIDEO)
+        else:
+            kind = self.effective_audio_kind
+            assert kind is not None
+            caps.add(Capability.for_audio_kind(kind))
+        if self.continue_from is not None:
+            caps.add(Capability.CONTINUATION)
+        return frozenset(caps)
+
+    def optional_capabilities(self) -> frozenset[Capability]:
+        """What the request asks for that a model may ignore (reported), or that strict mode requires."""
+        caps: set[Capability] = set()
+        if self.seed is not None:
+            caps.add(Capability.SEED)
+        if self.negative_prompt is not None:
+            caps.add(Capability.NEGATIVE_PROMPT)
+        return frozenset(caps)
+
+    def set_parameters(self) -> dict[str, Any]:
+        """Every generation parameter the caller set, by name: each must end applied, adapted or ignored."""
+        names = (
+            "aspect_ratio", "size", "quality", "background", "duration", "seed", "negative_prompt",
+            "voice", "instructions", "speed", "language", "audio_format", "output_format",
+        )  # fmt: skip
+        params: dict[str, Any] = {name: getattr(self, name) for name in names if getattr(self, name) is not None}
+        if self.input_images:
+            params["input_images"] = len(self.input_images)
+        if self.mask is not None:
+            params["mask"] = str(self.mask.path)
+        if self.input_audio is not None:
+            params["input_audio"] = str(self.input_audio.path)
+        for key, value in self.extra.items():
+            params[f"extra.{key}"] = value
+        return params
+
+
+def _validate(request: MediaRequest) -> None:
+    kind = request.effective_audio_kind
+    if request.audio_kind is not None and request.media_type is not MediaType.AUDIO:
+        raise InvalidRequest(
+            f"audio_kind is only for audio requests, not {request.media_type.value}", field="audio_kind"
+        )
+    if not request.prompt.strip() and (kind is None or kind.needs_prompt):
+        raise InvalidRequest("must not be empty; describe what to generate", field="prompt")
+    if kind is not None and kind.needs_input_audio and request.input_audio is None:
+        raise InvalidRequest(f"{kind.value} needs an input audio file", field="input_audio")
+    if request.input_audio is not None and (kind is None or not kind.needs_input_audio):
+        what = kind.value if kind else request.media_type.value
+        raise InvalidRequest(f"{what} takes no input audio", field="input_audio")
+    if request.duration is not None and request.duration <= 0:
+        raise InvalidRequest(f"{request.duration:g} is not a positive number of seconds", field="duration")
+    if request.speed is not None and request.speed <= 0:
+        raise InvalidRequest(f"{request.speed:g} is not a positive speed", field="speed")
+    if request.timeout is not None and request.timeout <= 0:
+        raise InvalidRequest(f"{request.timeout:g} is not a positive number of seconds", field="timeout")
+    if request.aspect_ratio is not None:
+        AspectRatio.parse(request.aspect_ratio)
+    if request.size is not None:
+        Size.parse(request.size)
+        if request.aspect_ratio is not None:
+            raise InvalidRequest("give size or aspect_ratio, not both", field="size")
+    if request.mask is not None and not request.input_images:
+        raise InvalidRequest("a mask needs at least one input image to apply to", field="mask")
+    if request.input_images and request.media_type is MediaType.AUDIO:
+        raise InvalidRequest("audio requests take no input images", field="input_images")
+    for name in ("audio_format", "output_format"):
+        value = getattr(request, name)
+        if value is not None and not _FORMAT.match(value):
+            raise InvalidRequest(f"{value!r} is not a format name such as png or mp3", field=name)
+    if request.audio_format is not None and request.media_type is not MediaType.AUDIO:
+        raise InvalidRequest("audio_format is only for audio requests; use output_format", field="audio_format")
+    if request.backend is not None and not request.backend.strip():
+        raise InvalidRequest("must not be blank; leave it unset to pick automatically", field="backend")
+    if request.model is not None and not request.model.strip():
+        raise InvalidRequest("must not be blank; leave it unset for the backend's default", field="model")
+    if request.filename is not None:
+        name = request.filename
+        if not name.strip() or "/" in name or "\\" in name or name in (".", "..") or "\x00" in name:
+            raise InvalidRequest(f"{name!r} must be a plain file name without directories", field="filename")
+    if request.continue_from is not None and not request.continue_from.strip():
+        raise InvalidRequest("must not be blank", field="continue_from")

@@ -1,0 +1,1 @@
+"""typing.Protocol classes the application depends on; adapters satisfy them without inheriting."""

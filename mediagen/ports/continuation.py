@@ -1,0 +1,52 @@
+"""Where continuation state and long-running job records live between calls and processes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import attrs
+
+#: The `kind` of records that describe a submitted long-running vendor job.
+JOB_KIND = "job"
+
+
+@attrs.frozen
+class ContinuationState:
+    """Plain, serializable state a generator resumes from: JSON data plus optional bytes.
+
+    Never a live SDK object, so every store can persist it across processes.
+    """
+
+    kind: str
+    data: Mapping[str, Any] = attrs.field(factory=dict)
+    blob: bytes | None = None
+
+
+@attrs.frozen
+class ContinuationRecord:
+    id: str
+    backend: str
+    state: ContinuationState
+    created_at: float
+    expires_at: float | None = None
+
+
+class ContinuationStore(Protocol):
+    async def save(self, backend: str, state: ContinuationState) -> str:
+        """Persist `state`; return its new id, `{backend}_{kind}_{uuid12}`."""
+        ...
+
+    async def load(self, continuation_id: str) -> ContinuationRecord | None:
+        """The record, or None when unknown or expired."""
+        ...
+
+    async def delete(self, continuation_id: str) -> None:
+        """Forget a record; unknown ids are not an error."""
+        ...
+
+    async def records(self, kind: str | None = None) -> list[ContinuationRecord]:
+        """Live records, newest first, optionally only of one kind (e.g. JOB_KIND)."""
+        ...
+
+    async def aclose(self) -> None: ...

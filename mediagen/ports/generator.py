@@ -1,0 +1,91 @@
+"""MediaGenerator: what a vendor adapter implements, and what it is handed per call."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any, Protocol
+
+import attrs
+
+from mediagen.domain.backend import BackendSpec
+from mediagen.domain.request import MediaRequest
+from mediagen.domain.result import ParameterReport
+from mediagen.domain.secret import Secret
+from mediagen.ports.continuation import ContinuationState
+from mediagen.ports.progress import ProgressListener, ignore_progress
+
+
+async def _single(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+@attrs.frozen(kw_only=True)
+class GeneratedMedia:
+    """The vendor's output, not yet on disk: an async byte stream (constant memory for video)."""
+
+    stream: AsyncIterator[bytes] = attrs.field(repr=False)
+    mime_type: str
+    model: str
+    metadata: Mapping[str, Any] = attrs.field(factory=dict)
+    continuation: ContinuationState | None = None
+    parameters: ParameterReport = attrs.field(factory=ParameterReport)
+    size_hint: int | None = None
+
+    @classmethod
+    def from_bytes(cls, data: bytes, **kwargs: Any) -> GeneratedMedia:
+        return cls(stream=_single(data), size_hint=len(data), **kwargs)
+
+
+async def _no_job(job_id: str) -> None:
+    return None
+
+
+@attrs.frozen(kw_only=True)
+class BackendOptions:
+    """Per-backend settings an adapter may use: an endpoint override and vendor extras."""
+
+    base_url: str | None = None
+    extra: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen(kw_only=True)
+class GenerationContext:
+    """Everything a generator gets besides the request. Generators never read env vars."""
+
+    credentials: Secret
+    model: str
+    timeout: float
+    continuation: ContinuationState | None = None
+    progress: ProgressListener = ignore_progress
+    strict: bool = False
+    #: Call the moment a vendor job exists, so an interrupted wait can be resumed by id.
+    job_started: Callable[[str], Awaitable[None]] = _no_job
+    #: Set when resuming: the vendor job to wait for instead of submitting a new one.
+    resume_job_id: str | None = None
+
+
+class MediaGenerator(Protocol):
+    @property
+    def spec(self) -> BackendSpec: ...
+
+    async def generate(self, request: MediaRequest, ctx: GenerationContext) -> GeneratedMedia:
+        """Produce media for `request` with `ctx.model`; raise only MediaGenError subclasses."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release clients; called once when the container shuts down."""
+        ...
+
+
+GeneratorFactory = Callable[[BackendOptions], MediaGenerator]
+
+
+@attrs.frozen
+class BackendPlugin:
+    """What the `mediagen.backends` entry-point group yields: a spec and how to build its generator.
+
+    The factory imports the vendor SDK only when called, so `import mediagen` stays light.
+    """
+
+    spec: BackendSpec
+    factory: GeneratorFactory
