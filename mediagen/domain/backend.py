@@ -64,6 +64,8 @@ class BackendSpec:
     models: tuple[ModelSpec, ...] = attrs.field(converter=tuple)
     default_models: Mapping[MediaType, str] = attrs.field(factory=dict, validator=_check_defaults)
     docs_url: str = ""
+    #: Env vars that point the backend at another endpoint (a proxy, a gateway, a sandbox).
+    base_url_env_vars: tuple[str, ...] = attrs.field(default=(), converter=_tuple_of_str)
 
     @property
     def media_types(self) -> tuple[MediaType, ...]:

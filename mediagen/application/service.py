@@ -1,0 +1,438 @@
+"""MediaService: generate, batch, continue and resume — retries, failover, timeouts, safe writes."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+import attrs
+import stamina
+
+from mediagen.application.registry import BackendRegistry
+from mediagen.application.selector import BackendSelector, Candidate, Verdict
+from mediagen.application.settings import Settings
+from mediagen.domain.errors import (
+    ContinuationNotFound,
+    GenerationTimeout,
+    InvalidRequest,
+    JobNotFound,
+    MediaGenError,
+    RateLimited,
+    UnsupportedParameter,
+)
+from mediagen.domain.request import MediaRequest
+from mediagen.domain.result import (
+    BatchItem,
+    BatchResult,
+    Fallback,
+    GenerationResult,
+    Ignored,
+    ParameterReport,
+)
+from mediagen.ports.artifacts import ArtifactSink, ArtifactTarget
+from mediagen.ports.continuation import JOB_KIND, ContinuationRecord, ContinuationState, ContinuationStore
+from mediagen.ports.generator import GeneratedMedia, GenerationContext
+from mediagen.ports.progress import (
+    Downloading,
+    Failed,
+    FellBack,
+    ProgressEvent,
+    ProgressListener,
+    Retried,
+    Selected,
+    Submitted,
+    Written,
+    ignore_progress,
+)
+
+#: ContinuationState.kind a generator returns when the vendor keeps the state and an id suffices.
+VENDOR_ID_KIND = "vendor_id"
+
+
+class InternalError(MediaGenError):
+    """A bug, not a vendor or user problem: captured per batch item so one never loses the others."""
+
+    code = "internal_error"
+
+
+@attrs.frozen
+class JobInfo:
+    """A long-running vendor job that was submitted and not yet collected."""
+
+    id: str
+    backend: str
+    vendor_job_id: str
+    model: str
+    prompt: str
+    created_at: float
+
+
+def _with_item(listener: ProgressListener, index: int | None, backend: str) -> ProgressListener:
+    def forward(event: ProgressEvent) -> None:
+        listener(attrs.evolve(event, item=index, backend=event.backend or backend))
+
+    return forward
+
+
+class MediaService:
+    """The use cases. Data flows one way: entrypoint -> service -> selector -> generator -> sink."""
+
+    def __init__(
+        self,
+        *,
+        registry: BackendRegistry,
+        selector: BackendSelector,
+        store: ContinuationStore,
+        sink: ArtifactSink,
+        settings: Settings,
+        encode_request: Callable[[MediaRequest], dict[str, Any]] | None = None,
+        decode_request: Callable[[dict[str, Any]], MediaRequest] | None = None,
+    ) -> None:
+        self._registry = registry
+        self._selector = selector
+        self._store = store
+        self._sink = sink
+        self._settings = settings
+        self._encode = encode_request
+        self._decode = decode_request
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    @property
+    def selector(self) -> BackendSelector:
+        return self._selector
+
+    async def __aenter__(self) -> MediaService:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._registry.aclose()
+        await self._store.aclose()
+
+    def explain(self, request: MediaRequest) -> list[Verdict]:
+        return self._selector.explain(request)
+
+    # -- generate ---------------------------------------------------------------------------------------
+
+    async def generate(self, request: MediaRequest, *, progress: ProgressListener | None = None) -> GenerationResult:
+        """One generation, written to disk; raises a MediaGenError subclass on failure."""
+        return await self._generate(request, progress or ignore_progress, item=None)
+
+    async def _generate(
+        self, request: MediaRequest, listener: ProgressListener, *, item: int | None, resume: JobInfo | None = None
+    ) -> GenerationResult:
+        started = time.monotonic()
+        timeout = request.timeout or self._settings.timeouts.for_media(request.media_type)
+        state, route = await self._resolve_continuation(request)
+        if resume is not None:
+            route = resume.backend
+        candidates = self._selector.candidates(request, backend=route)
+        if resume is not None:
+            candidates = [attrs.evolve(candidates[0], model=resume.model)]
+        job = _JobTracker(self, request, item, listener, resume)
+        try:
+            return await asyncio.wait_for(
+                self._run_candidates(request, candidates, state, job, listener, item, started, timeout), timeout
+            )
+        except asyncio.TimeoutError:
+            error = GenerationTimeout(
+                f"no result within {timeout:g} s"
+                + (f"; the vendor job continues: `mediagen jobs resume {job.record_id}`" if job.record_id else "")
+                + "; raise the timeout (--timeout or timeouts.<media> setting) for long jobs",
+                backend=job.backend,
+                job_id=job.record_id,
+            )
+            _with_item(listener, item, job.backend or "")(Failed(error_code=error.code, message=error.message))
+            raise error from None
+
+    async def _resolve_continuation(self, request: MediaRequest) -> tuple[ContinuationState | None, str | None]:
+        """The state to resume from and the backend it must go to (the id alone decides)."""
+        ref = request.continue_from
+        if ref is None:
+            return None, None
+        backend, sep, vendor_id = ref.partition(":")
+        if sep and vendor_id and backend in self._selector.specs:
+            state: ContinuationState | None = ContinuationState(kind=VENDOR_ID_KIND, data={"vendor_id": vendor_id})
+        else:
+            record = await self._store.load(ref)
+            if record is None or record.state.kind == JOB_KIND:
+                raise ContinuationNotFound(ref)
+            backend, state = record.backend, record.state
+        if request.backend is not None and request.backend != backend:
+            raise InvalidRequest(
+                f"continuation {ref!r} belongs to backend {backend!r}, not {request.backend!r}; drop --backend",
+                field="backend",
+            )
+        return state, backend
+
+    async def _run_candidates(
+        self,
+        request: MediaRequest,
+        candidates: Sequence[Candidate],
+        state: ContinuationState | None,
+        job: _JobTracker,
+        listener: ProgressListener,
+        item: int | None,
+        started: float,
+        timeout: float,
+    ) -> GenerationResult:
+        fallbacks: list[Fallback] = []
+        for position, candidate in enumerate(candidates):
+            emit = _with_item(listener, item, candidate.backend)
+            emit(Selected(model=candidate.model, explicit=candidate.explicit))
+            try:
+                return await self._attempt(request, candidate, state, job, emit, started, timeout, tuple(fallbacks))
+            except MediaGenError as error:
+                following = candidates[position + 1] if position + 1 < len(candidates) else None
+                if following is None or candidate.explicit or not error.retryable:
+                    emit(Failed(error_code=error.code, message=error.message))
+                    raise
+                fallbacks.append(Fallback(candidate.backend, candidate.model, error.code, error.message))
+                emit(FellBack(to_backend=following.backend, error_code=error.code, message=error.message))
+        raise AssertionError("the selector returns at least one candidate")  # pragma: no cover
+
+    async def _attempt(
+        self,
+        request: MediaRequest,
+        candidate: Candidate,
+        state: ContinuationState | None,
+        job: _JobTracker,
+        emit: ProgressListener,
+        started: float,
+        timeout: float,
+        fallbacks: tuple[Fallback, ...],
+    ) -> GenerationResult:
+        retry = self._settings.retry
+        generator = self._registry.generator(candidate.backend)
+        job.backend, job.model = candidate.backend, candidate.model
+        last: MediaGenError | None = None
+        waited = 0.0
+        for attempt in stamina.retry_context(
+            on=self._backoff(retry.wait_max),
+            attempts=retry.attempts,
+            timeout=None,
+            wait_initial=retry.wait_initial,
+            wait_max=retry.wait_max,
+            wait_jitter=retry.wait_jitter,
+        ):
+            with attempt:
+                if last is not None:
+                    emit(Retried(attempt=attempt.num, wait_seconds=waited, error_code=last.code, message=last.message))
+                ctx = GenerationContext(
+                    credentials=candidate.credentials,
+                    model=candidate.model,
+                    timeout=max(timeout - (time.monotonic() - started), 0.001),
+                    continuation=state,
+                    progress=emit,
+                    strict=self._settings.strict,
+                    job_started=job.started,
+                    resume_job_id=job.vendor_job_id,
+                )
+                try:
+                    media = await generator.generate(request, ctx)
+                    return await self._finish(request, candidate, media, job, emit, started, fallbacks)
+                except MediaGenError as error:
+                    last = error
+                    hint = error.retry_after if isinstance(error, RateLimited) else None
+                    waited = min(hint, retry.wait_max) if hint is not None else attempt.next_wait
+                    raise
+        raise AssertionError("stamina re-raises the last error")  # pragma: no cover
+
+    @staticmethod
+    def _backoff(wait_max: float) -> Callable[[Exception], bool | float]:
+        def decide(error: Exception) -> bool | float:
+            if isinstance(error, RateLimited) and error.retry_after is not None:
+                return float(min(error.retry_after, max(wait_max, 0.0)))
+            return isinstance(error, MediaGenError) and error.retryable
+
+        return decide
+
+    async def _finish(
+        self,
+        request: MediaRequest,
+        candidate: Candidate,
+        media: GeneratedMedia,
+        job: _JobTracker,
+        emit: ProgressListener,
+        started: float,
+        fallbacks: tuple[Fallback, ...],
+    ) -> GenerationResult:
+        report = _account(request, media.parameters, candidate.backend)
+        if self._settings.strict and report.ignored:
+            await _close(media.stream)
+            first = report.ignored[0]
+            raise UnsupportedParameter(
+                f"{candidate.backend} would ignore it ({first.reason}); unset it or turn strict mode off",
+                field=first.name,
+                backend=candidate.backend,
+            )
+        target = ArtifactTarget(
+            media_type=request.media_type,
+            backend=candidate.backend,
+            prompt=request.prompt,
+            output_dir=request.output_dir or self._settings.output_dir,
+            filename=request.filename,
+            overwrite=request.overwrite,
+        )
+        total = media.size_hint
+
+        def on_bytes(received: int) -> None:
+            emit(Downloading(received=received, total=total))
+
+        try:
+            artifact = await self._sink.write(media.stream, target, mime_type=media.mime_type, on_bytes=on_bytes)
+        finally:
+            await _close(media.stream)
+        emit(Written(path=artifact.path, size_bytes=artifact.size_bytes))
+        continuation_id = await self._save_continuation(candidate.backend, media.continuation)
+        await job.finished()
+        return GenerationResult(
+            artifact=artifact,
+            backend=candidate.backend,
+            model=media.model,
+            media_type=request.media_type,
+            duration_seconds=round(time.monotonic() - started, 3),
+            continuation_id=continuation_id,
+            metadata=dict(media.metadata),
+            parameters=report,
+            fallbacks=fallbacks,
+            job_id=job.vendor_job_id,
+        )
+
+    async def _save_continuation(self, backend: str, state: ContinuationState | None) -> str | None:
+        if state is None:
+            return None
+        vendor_id = state.data.get("vendor_id") if state.kind == VENDOR_ID_KIND else None
+        if isinstance(vendor_id, str) and vendor_id:
+            return f"{backend}:{vendor_id}"
+        return await self._store.save(backend, state)
+
+    # -- batch ------------------------------------------------------------------------------------------
+
+    async def generate_batch(
+        self,
+        requests: Sequence[MediaRequest],
+        *,
+        max_concurrent: int | None = None,
+        progress: ProgressListener | None = None,
+    ) -> BatchResult:
+        """Bounded concurrency, request order kept, each failure captured in its own item."""
+        limit = self._settings.max_concurrent if max_concurrent is None else max_concurrent
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise InvalidRequest(f"{limit!r} is not a whole number >= 1", field="max_concurrent")
+        listener = progress or ignore_progress
+        gate = asyncio.Semaphore(limit)
+
+        async def run(index: int, request: MediaRequest) -> BatchItem:
+            async with gate:
+                try:
+                    return BatchItem(index, result=await self._generate(request, listener, item=index))
+                except MediaGenError as error:
+                    return BatchItem(index, error=error)
+                except Exception as error:  # a bug must not lose the other items' results
+                    return BatchItem(index, error=InternalError(f"{type(error).__name__}: {error}"))
+
+        tasks = [asyncio.ensure_future(run(i, r)) for i, r in enumerate(requests)]
+        try:
+            items = await asyncio.gather(*tasks)
+        except asyncio.CancelledError:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        return BatchResult(tuple(items))
+
+    # -- long-running jobs ------------------------------------------------------------------------------
+
+    async def jobs(self) -> list[JobInfo]:
+        """Submitted vendor jobs whose result was not collected (interrupted waits), newest first."""
+        return [_job_info(record) for record in await self._store.records(JOB_KIND)]
+
+    async def job(self, job_id: str) -> JobInfo:
+        record = await self._store.load(job_id)
+        if record is None or record.state.kind != JOB_KIND:
+            raise JobNotFound(job_id)
+        return _job_info(record)
+
+    async def resume(self, job_id: str, *, progress: ProgressListener | None = None) -> GenerationResult:
+        """Wait for a recorded vendor job again and collect its result, without paying twice."""
+        record = await self._store.load(job_id)
+        if record is None or record.state.kind != JOB_KIND:
+            raise JobNotFound(job_id)
+        if self._decode is None:
+            raise InternalError("this service was built without a request codec, so jobs cannot be resumed")
+        request = self._decode(dict(record.state.data["request"]))
+        return await self._generate(request, progress or ignore_progress, item=None, resume=_job_info(record))
+
+    async def _record_job(self, backend: str, model: str, vendor_job_id: str, request: MediaRequest) -> str | None:
+        if self._encode is None:
+            return None
+        data = {"vendor_job_id": vendor_job_id, "model": model, "request": self._encode(request)}
+        return await self._store.save(backend, ContinuationState(kind=JOB_KIND, data=data))
+
+
+def _job_info(record: ContinuationRecord) -> JobInfo:
+    data = record.state.data
+    return JobInfo(
+        id=record.id,
+        backend=record.backend,
+        vendor_job_id=str(data["vendor_job_id"]),
+        model=str(data.get("model", "")),
+        prompt=str(data.get("request", {}).get("prompt", "")),
+        created_at=record.created_at,
+    )
+
+
+class _JobTracker:
+    """Records a vendor job the moment it exists and forgets it once its result is on disk."""
+
+    def __init__(
+        self,
+        service: MediaService,
+        request: MediaRequest,
+        item: int | None,
+        listener: ProgressListener,
+        resume: JobInfo | None,
+    ) -> None:
+        self._service = service
+        self._request = request
+        self._item = item
+        self._listener = listener
+        self.backend: str | None = resume.backend if resume else None
+        self.model: str | None = resume.model if resume else None
+        self.vendor_job_id: str | None = resume.vendor_job_id if resume else None
+        self.record_id: str | None = resume.id if resume else None
+
+    async def started(self, vendor_job_id: str) -> None:
+        self.vendor_job_id = vendor_job_id
+        backend = self.backend or ""
+        if self.record_id is None:
+            self.record_id = await self._service._record_job(backend, self.model or "", vendor_job_id, self._request)
+        _with_item(self._listener, self._item, backend)(Submitted(job_id=self.record_id or vendor_job_id))
+
+    async def finished(self) -> None:
+        if self.record_id is not None:
+            await self._service._store.delete(self.record_id)
+
+
+def _account(request: MediaRequest, report: ParameterReport, backend: str) -> ParameterReport:
+    """Every parameter the caller set ends applied, adapted or ignored — never silently dropped."""
+    missing = [
+        Ignored(name, value, f"{backend} did not report using it")
+        for name, value in request.set_parameters().items()
+        if name not in report.accounted()
+    ]
+    return report.merged(ParameterReport(ignored=tuple(missing))) if missing else report
+
+
+async def _close(stream: AsyncIterator[bytes]) -> None:
+    aclose = getattr(stream, "aclose", None)
+    if aclose is not None:
+        await aclose()
