@@ -92,21 +92,25 @@ class BackendSelector:
         wanted = backend or request.backend
         if wanted is not None:
             return [self._explicit(wanted, request)]
+        chosen, verdicts = self._auto(request)
+        if chosen:
+            return chosen
+        raise self._none_available(request, verdicts)
+
+    def _auto(self, request: MediaRequest) -> tuple[list[Candidate], list[Verdict]]:
         verdicts = [self._judge(spec, request, explicit=False) for spec in self.order(request.media_type)]
         chosen = [
             Candidate(self._specs[v.backend], v.model, False, key)
             for v in verdicts
             if v.usable and v.model is not None and (key := self._credentials.get(self._specs[v.backend])) is not None
         ]
-        if chosen:
-            return chosen
-        raise self._none_available(request, verdicts)
+        return chosen, verdicts
 
     def _explicit(self, name: str, request: MediaRequest) -> Candidate:
         spec = self._check_known(name)
         verdict = self._judge(spec, request, explicit=True)
         if verdict.needs_key_only:
-            alternatives = [c.backend for c in self._auto_candidates_quietly(request) if c.backend != name]
+            alternatives = [c.backend for c in self._auto(request)[0] if c.backend != name]
             raise MissingCredentials(name, spec.env_vars, alternatives=alternatives)
         key = self._credentials.get(spec)
         if not verdict.usable or verdict.model is None or key is None:
@@ -115,12 +119,6 @@ class BackendSelector:
                 reasons={name: verdict.reason},
             )
         return Candidate(spec, verdict.model, True, key)
-
-    def _auto_candidates_quietly(self, request: MediaRequest) -> list[Candidate]:
-        try:
-            return self.candidates(request, backend=None) if request.backend is None else []
-        except NoBackendAvailable:
-            return []
 
     def _check_known(self, name: str) -> BackendSpec:
         spec = self._specs.get(name)
