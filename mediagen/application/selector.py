@@ -68,6 +68,9 @@ class BackendSelector:
     def specs(self) -> Mapping[str, BackendSpec]:
         return self._specs
 
+    def has_credentials(self, name: str) -> bool:
+        return self._credentials.get(self._specs[name]) is not None
+
     def order(self, media_type: MediaType) -> list[BackendSpec]:
         """Backends generating `media_type`: configured priority first, then the rest by name."""
         ranked = [self._specs[n] for n in self._priorities.get(media_type, ()) if n in self._specs]

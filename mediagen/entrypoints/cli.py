@@ -1,0 +1,449 @@
+"""The `mediagen` command. Every command has --json printing the agent-tool result shape on stdout.
+
+Exit codes: 0 success; 1 generation failed (or any batch item failed); 2 invalid usage, request or setup.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Optional, TypeVar
+
+import typer
+
+from mediagen.domain.errors import (
+    ConfigurationError,
+    ContinuationNotFound,
+    InvalidRequest,
+    JobNotFound,
+    MediaGenError,
+    MissingCredentials,
+    NoBackendAvailable,
+    PathNotAllowed,
+)
+from mediagen.domain.media import MediaType
+
+if TYPE_CHECKING:
+    from mediagen.application.service import MediaService
+    from mediagen.domain.request import MediaRequest
+
+T = TypeVar("T")
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+#: Errors the user must fix before trying again: exit code 2 rather than 1.
+USAGE_ERRORS = (
+    InvalidRequest, ConfigurationError, PathNotAllowed, MissingCredentials, NoBackendAvailable,
+    ContinuationNotFound, JobNotFound,
+)  # fmt: skip
+
+app = typer.Typer(
+    name="mediagen",
+    help="Generate images, video and audio with the best available backend.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+jobs_app = typer.Typer(help="Long-running vendor jobs (video, dubbing) that can be resumed.", no_args_is_help=True)
+app.add_typer(jobs_app, name="jobs")
+
+# -- shared options ---------------------------------------------------------------------------------------
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the agent-tool JSON result on stdout, nothing else.")]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks (never secrets).")]
+SandboxOpt = Annotated[
+    bool, typer.Option("--sandbox", envvar="MEDIAGEN_SANDBOX", help="Use the built-in fake vendors; no keys needed.")
+]
+StrictOpt = Annotated[bool, typer.Option("--strict", help="Fail instead of ignoring an unsupported parameter.")]
+OutOpt = Annotated[Optional[Path], typer.Option("--output-dir", "-o", help="Directory for the file.")]
+BackendOpt = Annotated[Optional[str], typer.Option("--backend", "-b", help="Force a backend.")]
+ModelOpt = Annotated[Optional[str], typer.Option("--model", "-m", help="Force a model.")]
+ContinueOpt = Annotated[Optional[str], typer.Option("--continue-from", help="Build on an earlier result's id.")]
+InputOpt = Annotated[Optional[list[Path]], typer.Option("--input-image", "-i", help="Input image (repeatable).")]
+FilenameOpt = Annotated[Optional[str], typer.Option("--filename", help="File name; the extension is set for you.")]
+OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace --filename if it exists.")]
+TimeoutOpt = Annotated[Optional[float], typer.Option("--timeout", help="Overall seconds before giving up.")]
+SeedOpt = Annotated[Optional[int], typer.Option("--seed")]
+NegOpt = Annotated[Optional[str], typer.Option("--negative-prompt")]
+ExtraOpt = Annotated[
+    Optional[list[str]], typer.Option("--extra", "-x", help="Vendor parameter KEY=VALUE (JSON values allowed).")
+]
+
+
+class Common:
+    """Options every generating command shares."""
+
+    def __init__(self, *, json_out: bool, debug: bool, sandbox: bool, strict: bool, output_dir: Path | None) -> None:
+        self.json_out = json_out
+        self.debug = debug
+        self.sandbox = sandbox
+        self.strict = strict
+        self.output_dir = output_dir
+
+    def overrides(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        if self.strict:
+            values["strict"] = True
+        if self.sandbox:
+            values["sandbox"] = True
+        if self.output_dir is not None:
+            values["output_dir"] = str(self.output_dir)
+        return values
+
+
+def _fail(common: Common, error: MediaGenError, request: MediaRequest | None = None) -> NoReturn:
+    from mediagen.entrypoints.tool import error_to_json
+
+    if common.json_out:
+        typer.echo(json.dumps(error_to_json(error, request), indent=2))
+    else:
+        from mediagen.entrypoints.display import print_error
+
+        print_error(error.message, error.code)
+    if common.debug:
+        import traceback
+
+        traceback.print_exception(type(error), error, error.__traceback__, file=sys.stderr)
+    raise typer.Exit(EXIT_USAGE if isinstance(error, USAGE_ERRORS) else EXIT_FAILED)
+
+
+def _run(common: Common, work: Callable[[MediaService], Awaitable[T]], request: MediaRequest | None = None) -> T:
+    """Build the service (sandbox included when asked), run `work`, close everything, map errors to exits."""
+    from mediagen.entrypoints.runtime import open_service
+
+    async def main() -> T:
+        async with open_service(common.overrides()) as service:
+            return await work(service)
+
+    try:
+        return asyncio.run(main())
+    except MediaGenError as error:
+        _fail(common, error, request)
+    except KeyboardInterrupt:
+        from mediagen.entrypoints.display import print_error
+
+        print_error("interrupted; no partial file was left behind")
+        raise typer.Exit(130) from None
+
+
+def _parse_extra(pairs: list[str] | None) -> dict[str, Any]:
+    extra: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise InvalidRequest(f"{pair!r} is not KEY=VALUE", field="extra")
+        try:
+            extra[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            extra[key.strip()] = raw
+    return extra
+
+
+def _generate(common: Common, fields: dict[str, Any]) -> None:
+    from mediagen.domain.request import MediaRequest
+
+    try:
+        fields["extra"] = _parse_extra(fields.get("extra"))
+        request = MediaRequest(**{k: v for k, v in fields.items() if v is not None and v != []})
+    except MediaGenError as error:
+        _fail(common, error)
+
+    async def work(service: MediaService) -> Any:
+        from mediagen.entrypoints.display import ProgressDisplay
+
+        with ProgressDisplay() as display:
+            return await service.generate(request, progress=display)
+
+    result = _run(common, work, request)
+    if common.json_out:
+        from mediagen.entrypoints.tool import result_to_json
+
+        typer.echo(json.dumps(result_to_json(result, request), indent=2))
+    else:
+        from mediagen.entrypoints.display import print_result
+
+        print_result(result)
+
+
+# -- commands ----------------------------------------------------------------------------------------------
+
+
+@app.command()
+def image(
+    prompt: Annotated[str, typer.Argument(help="What to draw, or the edit to make.")],
+    backend: BackendOpt = None,
+    model: ModelOpt = None,
+    size: Annotated[Optional[str], typer.Option("--size", help="WxH, e.g. 1024x1024.")] = None,
+    aspect_ratio: Annotated[Optional[str], typer.Option("--aspect-ratio", "-a", help="W:H, e.g. 16:9.")] = None,
+    quality: Annotated[Optional[str], typer.Option("--quality")] = None,
+    background: Annotated[Optional[str], typer.Option("--background")] = None,
+    output_format: Annotated[Optional[str], typer.Option("--format", help="png, jpeg or webp.")] = None,
+    input_image: InputOpt = None,
+    mask: Annotated[Optional[Path], typer.Option("--mask", help="PNG mask for the first input image.")] = None,
+    seed: SeedOpt = None,
+    negative_prompt: NegOpt = None,
+    continue_from: ContinueOpt = None,
+    filename: FilenameOpt = None,
+    overwrite: OverwriteOpt = False,
+    timeout: TimeoutOpt = None,
+    extra: ExtraOpt = None,
+    output_dir: OutOpt = None,
+    json_out: JsonOpt = False,
+    sandbox: SandboxOpt = False,
+    strict: StrictOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Generate or edit an image."""
+    common = Common(json_out=json_out, debug=debug, sandbox=sandbox, strict=strict, output_dir=output_dir)
+    _generate(
+        common,
+        dict(
+            media_type=MediaType.IMAGE, prompt=prompt, backend=backend, model=model, size=size,
+            aspect_ratio=aspect_ratio, quality=quality, background=background, output_format=output_format,
+            input_images=input_image, mask=mask, seed=seed, negative_prompt=negative_prompt,
+            continue_from=continue_from, filename=filename, overwrite=overwrite, timeout=timeout, extra=extra,
+        ),  # fmt: skip
+    )
+
+
+@app.command()
+def video(
+    prompt: Annotated[str, typer.Argument(help="What happens in the video, or the change when remixing.")],
+    backend: BackendOpt = None,
+    model: ModelOpt = None,
+    duration: Annotated[Optional[float], typer.Option("--duration", "-d", help="Seconds.")] = None,
+    size: Annotated[Optional[str], typer.Option("--size", help="WxH, e.g. 1280x720.")] = None,
+    aspect_ratio: Annotated[Optional[str], typer.Option("--aspect-ratio", "-a", help="W:H, e.g. 16:9.")] = None,
+    input_image: InputOpt = None,
+    seed: SeedOpt = None,
+    negative_prompt: NegOpt = None,
+    continue_from: ContinueOpt = None,
+    filename: FilenameOpt = None,
+    overwrite: OverwriteOpt = False,
+    timeout: TimeoutOpt = None,
+    extra: ExtraOpt = None,
+    output_dir: OutOpt = None,
+    json_out: JsonOpt = False,
+    sandbox: SandboxOpt = False,
+    strict: StrictOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Generate a video from text or from an image, or remix an earlier one."""
+    common = Common(json_out=json_out, debug=debug, sandbox=sandbox, strict=strict, output_dir=output_dir)
+    _generate(
+        common,
+        dict(
+            media_type=MediaType.VIDEO, prompt=prompt, backend=backend, model=model, duration=duration, size=size,
+            aspect_ratio=aspect_ratio, input_images=input_image, seed=seed, negative_prompt=negative_prompt,
+            continue_from=continue_from, filename=filename, overwrite=overwrite, timeout=timeout, extra=extra,
+        ),  # fmt: skip
+    )
+
+
+@app.command()
+def audio(
+    text: Annotated[str, typer.Argument(help="Text to speak, or a description of the music or sound.")] = "",
+    kind: Annotated[
+        Optional[str], typer.Option("--kind", "-k", help="speech, music, sound-effect, voice-conversion, ...")
+    ] = None,
+    backend: BackendOpt = None,
+    model: ModelOpt = None,
+    voice: Annotated[Optional[str], typer.Option("--voice", "-v")] = None,
+    audio_format: Annotated[Optional[str], typer.Option("--format", "-f", help="mp3, wav, opus, aac, flac, pcm.")] = None,
+    instructions: Annotated[Optional[str], typer.Option("--instructions", help="How to speak.")] = None,
+    speed: Annotated[Optional[float], typer.Option("--speed")] = None,
+    duration: Annotated[Optional[float], typer.Option("--duration", "-d", help="Seconds (music, effects).")] = None,
+    language: Annotated[Optional[str], typer.Option("--language")] = None,
+    input_audio: Annotated[Optional[Path], typer.Option("--input-audio", help="Audio to convert or isolate.")] = None,
+    seed: SeedOpt = None,
+    filename: FilenameOpt = None,
+    overwrite: OverwriteOpt = False,
+    timeout: TimeoutOpt = None,
+    extra: ExtraOpt = None,
+    output_dir: OutOpt = None,
+    json_out: JsonOpt = False,
+    sandbox: SandboxOpt = False,
+    strict: StrictOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Generate speech, music or sound effects, or transform audio."""
+    common = Common(json_out=json_out, debug=debug, sandbox=sandbox, strict=strict, output_dir=output_dir)
+    _generate(
+        common,
+        dict(
+            media_type=MediaType.AUDIO, prompt=text, audio_kind=kind, backend=backend, model=model, voice=voice,
+            audio_format=audio_format, instructions=instructions, speed=speed, duration=duration, language=language,
+            input_audio=input_audio, seed=seed, filename=filename, overwrite=overwrite, timeout=timeout, extra=extra,
+        ),  # fmt: skip
+    )
+
+
+@app.command()
+def batch(
+    file: Annotated[Path, typer.Argument(help="JSON list, JSON lines (one request object each) or one prompt a line.")],
+    media_type: Annotated[MediaType, typer.Option("--type", "-t", help="Media type for entries that don't say.")],
+    max_concurrent: Annotated[Optional[int], typer.Option("--max-concurrent", "-c", help="Parallel requests.")] = None,
+    backend: BackendOpt = None,
+    output_dir: OutOpt = None,
+    json_out: JsonOpt = False,
+    sandbox: SandboxOpt = False,
+    strict: StrictOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Run many requests with bounded concurrency; results keep the file's order."""
+    from mediagen.entrypoints.batchfile import read_batch_file
+
+    common = Common(json_out=json_out, debug=debug, sandbox=sandbox, strict=strict, output_dir=output_dir)
+    defaults: dict[str, Any] = {"media_type": media_type.value}
+    if backend is not None:
+        defaults["backend"] = backend
+    try:
+        requests = read_batch_file(file, defaults)
+    except MediaGenError as error:
+        _fail(common, error)
+
+    async def work(service: MediaService) -> Any:
+        from mediagen.entrypoints.display import ProgressDisplay
+
+        with ProgressDisplay(labels=[r.prompt[:30] for r in requests]) as display:
+            return await service.generate_batch(requests, max_concurrent=max_concurrent, progress=display)
+
+    result = _run(common, work)
+    if common.json_out:
+        from mediagen.entrypoints.tool import batch_to_json
+
+        typer.echo(json.dumps(batch_to_json(result, requests), indent=2))
+    else:
+        from mediagen.entrypoints.display import print_error, print_result
+
+        for item in result.items:
+            if item.result is not None:
+                print_result(item.result)
+            elif item.error is not None:
+                print_error(f"[{item.index + 1}] {item.error.message}", item.error.code)
+        typer.echo(f"{result.succeeded} of {result.total} succeeded, {result.failed} failed")
+    if result.failed:
+        raise typer.Exit(EXIT_FAILED)
+
+
+@app.command()
+def backends(
+    explain: Annotated[
+        Optional[MediaType], typer.Option("--explain", "-e", help="Say why each backend would or would not serve.")
+    ] = None,
+    json_out: JsonOpt = False,
+    sandbox: SandboxOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """List the installed backends, their models and keys; or explain the choice for a media type."""
+    from mediagen.entrypoints.runtime import describe_backends, explain_choice
+
+    common = Common(json_out=json_out, debug=debug, sandbox=sandbox, strict=False, output_dir=None)
+
+    async def work(service: MediaService) -> list[dict[str, Any]]:
+        return explain_choice(service, explain) if explain is not None else describe_backends(service)
+
+    rows = _run(common, work)
+    if json_out:
+        typer.echo(json.dumps({"success": True, "operation": "backends", "backends": rows}, indent=2))
+        return
+    from mediagen.entrypoints.display import stdout, table
+
+    if explain is None:
+        table(rows, ["backend", "media", "default models", "key", "env vars"])
+    else:
+        table(rows, ["order", "backend", "chosen", "model", "reason"])
+        if not any(row["chosen"] for row in rows):
+            stdout.print(f"No backend can generate {explain.value} now: set one of the env vars above.")
+
+
+@jobs_app.command("list")
+def jobs_list(json_out: JsonOpt = False, sandbox: SandboxOpt = False, debug: DebugOpt = False) -> None:
+    """Jobs submitted to a vendor whose result was not collected yet."""
+    import attrs
+
+    common = Common(json_out=json_out, debug=debug, sandbox=sandbox, strict=False, output_dir=None)
+
+    async def work(service: MediaService) -> list[dict[str, Any]]:
+        return [attrs.asdict(job) for job in await service.jobs()]
+
+    rows = _run(common, work)
+    if json_out:
+        typer.echo(json.dumps({"success": True, "operation": "jobs", "jobs": rows}, indent=2))
+    elif not rows:
+        typer.echo("no pending jobs")
+    else:
+        from mediagen.entrypoints.display import table
+
+        table(rows, ["id", "backend", "vendor_job_id", "model", "prompt"])
+
+
+@jobs_app.command("status")
+def jobs_status(
+    job_id: str, json_out: JsonOpt = False, sandbox: SandboxOpt = False, debug: DebugOpt = False
+) -> None:
+    """What is recorded about one job."""
+    import attrs
+
+    common = Common(json_out=json_out, debug=debug, sandbox=sandbox, strict=False, output_dir=None)
+
+    async def work(service: MediaService) -> dict[str, Any]:
+        return attrs.asdict(await service.job(job_id))
+
+    row = _run(common, work)
+    typer.echo(json.dumps({"success": True, "operation": "job", **row}, indent=2) if json_out else _kv(row))
+
+
+@jobs_app.command("resume")
+def jobs_resume(
+    job_id: str,
+    output_dir: OutOpt = None,
+    json_out: JsonOpt = False,
+    sandbox: SandboxOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Wait for a recorded job again and write its result, without paying for it twice."""
+    common = Common(json_out=json_out, debug=debug, sandbox=sandbox, strict=False, output_dir=output_dir)
+
+    async def work(service: MediaService) -> Any:
+        from mediagen.entrypoints.display import ProgressDisplay
+
+        with ProgressDisplay() as display:
+            return await service.resume(job_id, progress=display)
+
+    result = _run(common, work)
+    if json_out:
+        from mediagen.entrypoints.tool import result_to_json
+        from mediagen.domain.request import MediaRequest
+
+        typer.echo(json.dumps(result_to_json(result, MediaRequest(media_type=result.media_type, prompt="-")), indent=2))
+    else:
+        from mediagen.entrypoints.display import print_result
+
+        print_result(result)
+
+
+@app.command()
+def config(json_out: JsonOpt = False, debug: DebugOpt = False) -> None:
+    """Show the effective settings and where they come from."""
+    from mediagen.application.settings import load_settings, settings_to_dict
+
+    common = Common(json_out=json_out, debug=debug, sandbox=False, strict=False, output_dir=None)
+    try:
+        data = settings_to_dict(load_settings())
+    except MediaGenError as error:
+        _fail(common, error)
+    typer.echo(json.dumps(data, indent=2, default=str))
+
+
+def _kv(row: dict[str, Any]) -> str:
+    return "\n".join(f"{key}: {value}" for key, value in row.items())
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

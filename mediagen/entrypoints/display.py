@@ -1,0 +1,125 @@
+"""Human output for the CLI: a rich progress display on stderr and readable summaries."""
+
+from __future__ import annotations
+
+import sys
+from types import TracebackType
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+
+from mediagen.domain.result import GenerationResult
+from mediagen.ports.progress import (
+    Downloading,
+    Failed,
+    FellBack,
+    Polling,
+    ProgressEvent,
+    Retried,
+    Selected,
+    Submitted,
+    Written,
+)
+
+stderr = Console(stderr=True, highlight=False)
+stdout = Console(highlight=False, soft_wrap=True)
+
+
+class ProgressDisplay:
+    """One progress line per item on stderr while it is a terminal; silent otherwise."""
+
+    def __init__(self, *, enabled: bool | None = None, labels: list[str] | None = None) -> None:
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self._labels = labels or []
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TimeElapsedColumn(),
+            console=stderr,
+            transient=True,
+        )
+        self._tasks: dict[int | None, TaskID] = {}
+
+    def __enter__(self) -> ProgressDisplay:
+        if self.enabled:
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        if self.enabled:
+            self._progress.stop()
+
+    def __call__(self, event: ProgressEvent) -> None:
+        if not self.enabled:
+            return
+        task = self._task(event.item)
+        label = self._labels[event.item] if event.item is not None and event.item < len(self._labels) else ""
+        prefix = f"[{event.item + 1}] {label} " if event.item is not None else ""
+        if isinstance(event, Selected):
+            self._progress.update(task, description=f"{prefix}{event.backend} · {event.model}")
+        elif isinstance(event, Submitted):
+            self._progress.update(task, description=f"{prefix}{event.backend} job {event.job_id}")
+        elif isinstance(event, Polling):
+            done = event.percent if event.percent is not None else None
+            self._progress.update(task, description=f"{prefix}{event.backend} {event.status}", total=100, completed=done)
+        elif isinstance(event, Downloading):
+            self._progress.update(task, total=event.total, completed=event.received)
+        elif isinstance(event, Retried):
+            self._progress.console.print(
+                f"{prefix}{event.backend}: {event.error_code}, retry {event.attempt} in {event.wait_seconds:.1f} s"
+            )
+        elif isinstance(event, FellBack):
+            self._progress.console.print(f"{prefix}{event.backend} failed ({event.error_code}); trying {event.to_backend}")
+        elif isinstance(event, (Written, Failed)):
+            self._progress.update(task, visible=False)
+
+    def _task(self, item: int | None) -> TaskID:
+        if item not in self._tasks:
+            self._tasks[item] = self._progress.add_task("starting", total=None)
+        return self._tasks[item]
+
+
+def print_result(result: GenerationResult) -> None:
+    stdout.print(f"[bold green]wrote[/] {result.artifact.path}")
+    line = f"  {result.backend} · {result.model} · {_size(result.artifact.size_bytes)} · {result.duration_seconds:.1f} s"
+    stdout.print(line)
+    if result.continuation_id:
+        stdout.print(f"  continue with: --continue-from {result.continuation_id}")
+    for adapted in result.adapted:
+        stdout.print(f"  adapted {adapted.name}: {adapted.requested} -> {adapted.used} {adapted.reason}".rstrip())
+    for ignored in result.ignored:
+        stdout.print(f"  [yellow]ignored[/] {ignored.name}: {ignored.reason}")
+    for fallback in result.fallbacks:
+        stdout.print(f"  fell back from {fallback.backend} ({fallback.error_code})")
+
+
+def print_error(message: str, code: str | None = None) -> None:
+    tag = f" [dim]({code})[/]" if code else ""
+    stderr.print(f"[bold red]error:[/] {_escape(message)}{tag}")
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def _size(n: int) -> str:
+    value: float = n
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"
+
+
+def table(rows: list[dict[str, Any]], columns: list[str]) -> None:
+    from rich.table import Table
+
+    grid = Table(*columns, show_lines=False)
+    for row in rows:
+        grid.add_row(*(str(row.get(c, "")) for c in columns))
+    stdout.print(grid)

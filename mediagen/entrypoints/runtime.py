@@ -1,0 +1,72 @@
+"""Builds and closes the service for one CLI invocation, and the rows `mediagen backends` prints."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+from dependency_injector import providers
+
+from mediagen.application.service import MediaService
+from mediagen.application.settings import load_settings
+from mediagen.container import Container
+from mediagen.domain.media import MediaType
+from mediagen.domain.request import MediaRequest
+
+
+def build_container(overrides: Mapping[str, Any] | None = None) -> Container:
+    """A container whose settings include the CLI's overrides (strict, sandbox, output dir)."""
+    settings = load_settings(overrides=dict(overrides or {}))
+    container = Container(settings=providers.Object(settings))
+    if settings.sandbox:
+        from mediagen.container import use_sandbox
+
+        use_sandbox(container)
+    return container
+
+
+@asynccontextmanager
+async def open_service(overrides: Mapping[str, Any] | None = None) -> AsyncIterator[MediaService]:
+    container = build_container(overrides)
+    service: MediaService = container.service()
+    try:
+        yield service
+    finally:
+        await service.aclose()
+        container.shutdown_resources()
+
+
+def describe_backends(service: MediaService) -> list[dict[str, Any]]:
+    """One row per installed backend: what it makes, its default models, whether its key is set."""
+    selector = service.selector
+    rows = []
+    for spec in selector.specs.values():
+        has_key = selector.has_credentials(spec.name)
+        rows.append(
+            {
+                "backend": spec.name,
+                "media": ", ".join(m.value for m in spec.media_types),
+                "default models": ", ".join(f"{m.value}: {n}" for m, n in spec.default_models.items()),
+                "key": "set" if has_key else "missing",
+                "env vars": " or ".join(spec.env_vars),
+            }
+        )
+    return rows
+
+
+def explain_choice(service: MediaService, media_type: MediaType) -> list[dict[str, Any]]:
+    """Every backend in priority order for a plain request of `media_type`, and why it is (not) chosen."""
+    probe = MediaRequest(media_type=media_type, prompt="probe")
+    rows = []
+    for position, verdict in enumerate(service.explain(probe), start=1):
+        rows.append(
+            {
+                "order": position,
+                "backend": verdict.backend,
+                "chosen": verdict.usable,
+                "model": verdict.model or "",
+                "reason": verdict.reason,
+            }
+        )
+    return rows
