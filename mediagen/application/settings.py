@@ -93,7 +93,12 @@ def _is_int(value: object) -> bool:
 
 
 def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
 
 
 def _int_at_least(low: int) -> _Validator:
@@ -112,6 +117,22 @@ def _number_above(low: float, *, inclusive: bool, allow_none: bool = False) -> _
             return
         if not _is_number(value) or value < low or (value == low and not inclusive):
             raise _InvalidSetting(expected, value, key=attribute.name)
+
+    return check
+
+
+def _one_of(*choices: str) -> _Validator:
+    def check(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value not in choices:
+            raise _InvalidSetting("one of " + ", ".join(repr(c) for c in choices), value, key=attribute.name)
+
+    return check
+
+
+def _instance_of(cls: type[Any]) -> _Validator:
+    def check(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if not isinstance(value, cls):
+            raise _InvalidSetting(f"a table of settings ({cls.__name__})", value, key=attribute.name)
 
     return check
 
@@ -231,7 +252,7 @@ class TimeoutSettings:
 class StoreSettings:
     """Where continuation state and job records live; SQLite by default so they survive restarts."""
 
-    kind: StoreKind = attrs.field(default="sqlite", validator=attrs.validators.in_(("sqlite", "memory", "redis")))
+    kind: StoreKind = attrs.field(default="sqlite", validator=_one_of(*get_args(StoreKind)))
     #: The SQLite file; None lets the store pick its file under the platformdirs user data dir.
     path: Path | None = attrs.field(default=None, validator=_optional_path)
     max_items: int = attrs.field(default=50, validator=_int_at_least(1))
@@ -273,16 +294,14 @@ class Settings:
         factory=lambda: dict(DEFAULT_PRIORITIES), converter=_complete_priorities, validator=_check_priorities
     )
     backends: dict[str, BackendSettings] = attrs.field(factory=dict, validator=_check_backends)
-    store: StoreSettings = attrs.field(factory=StoreSettings, validator=attrs.validators.instance_of(StoreSettings))
+    store: StoreSettings = attrs.field(factory=StoreSettings, validator=_instance_of(StoreSettings))
     #: Where results go; None means the current directory at the time of use.
     output_dir: Path | None = attrs.field(default=None, validator=_optional_path)
     #: Extra roots results may be written under; the sink always adds the output dir and the current directory.
     allowed_roots: tuple[Path, ...] = attrs.field(default=(), validator=_paths)
     max_concurrent: int = attrs.field(default=4, validator=_int_at_least(1))
-    timeouts: TimeoutSettings = attrs.field(
-        factory=TimeoutSettings, validator=attrs.validators.instance_of(TimeoutSettings)
-    )
-    retry: RetrySettings = attrs.field(factory=RetrySettings, validator=attrs.validators.instance_of(RetrySettings))
+    timeouts: TimeoutSettings = attrs.field(factory=TimeoutSettings, validator=_instance_of(TimeoutSettings))
+    retry: RetrySettings = attrs.field(factory=RetrySettings, validator=_instance_of(RetrySettings))
     strict: bool = attrs.field(default=False, validator=_bool)
     max_artifact_bytes: int = attrs.field(default=_TWO_GIB, validator=_int_at_least(1))
     sandbox: bool = attrs.field(default=False, validator=_bool)
