@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import attrs
 from dependency_injector import containers, providers
 
 from mediagen.adapters.credentials.env import EnvCredentialSource
@@ -32,11 +33,9 @@ def backend_options(
     env = os.environ if environ is None else environ
     options = {}
     for plugin in plugins:
-        configured = settings.backend(plugin.spec.name)
-        from_env = next((env[v] for v in plugin.spec.base_url_env_vars if env.get(v, "").strip()), None)
-        options[plugin.spec.name] = BackendOptions(
-            base_url=configured.base_url or from_env, extra=dict(configured.extra)
-        )
+        configured = settings.backend(plugin.spec.name).options()
+        from_env = next((env[v].strip() for v in plugin.spec.base_url_env_vars if env.get(v, "").strip()), None)
+        options[plugin.spec.name] = attrs.evolve(configured, base_url=configured.base_url or from_env)
     return options
 
 
