@@ -1,0 +1,209 @@
+"""Shared continuation store for several workers: records as Redis keys with TTLs, listed via sorted sets."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from mediagen.adapters.stores.codec import encode_data
+from mediagen.adapters.stores.ids import new_continuation_id
+from mediagen.domain.errors import ConfigurationError
+from mediagen.ports.continuation import ContinuationRecord, ContinuationState
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+_THIRTY_DAYS = 30 * 24 * 3600.0
+#: Separates a record's JSON header from its blob; JSON text never holds a raw NUL byte.
+_SEPARATOR = b"\x00"
+
+
+def _redis_asyncio() -> ModuleType:
+    """`redis.asyncio`, imported only when a Redis store is built: redis is the optional `redis` extra."""
+    try:
+        import redis.asyncio
+    except ImportError as exc:
+        raise ConfigurationError(
+            "the redis store needs the redis package: pip install 'mediagen[redis]' "
+            "(or choose store.kind = 'sqlite' or 'memory')",
+            key="store.kind",
+        ) from exc
+    return redis.asyncio
+
+
+class RedisStore:
+    """Continuation records shared by every worker that points at the same Redis and `prefix`.
+
+    Each record is one key `{prefix}c:{id}` that Redis expires after `ttl_seconds` (None: never); the store's
+    clock also hides records past their expiry. `records()` reads sorted-set indexes scored by creation time.
+    A client passed in stays the caller's to close; one built from a URL is closed by `aclose()`.
+    """
+
+    def __init__(
+        self,
+        client_or_url: str | Redis | None,
+        ttl_seconds: float | None = _THIRTY_DAYS,
+        prefix: str = "mediagen:",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        module = _redis_asyncio()
+        if ttl_seconds is not None and (isinstance(ttl_seconds, bool) or not ttl_seconds > 0):
+            raise ValueError(f"ttl_seconds must be a number > 0 or None (never expire), got {ttl_seconds!r}")
+        if client_or_url is None or (isinstance(client_or_url, str) and not client_or_url.strip()):
+            raise ConfigurationError(
+                "the redis store needs a URL such as redis://127.0.0.1:6379/0: set store.url", key="store.url"
+            )
+        if isinstance(client_or_url, str):
+            self._url: str | None = client_or_url
+            self._client: Redis | None = None
+        else:
+            if client_or_url.connection_pool.connection_kwargs.get("decode_responses"):
+                raise ConfigurationError(
+                    "the redis store keeps bytes: build its client with decode_responses=False", key="store.url"
+                )
+            self._url = None
+            self._client = client_or_url
+        self._module = module
+        self._ttl = None if ttl_seconds is None else float(ttl_seconds)
+        self._prefix = prefix
+        self._clock = clock
+
+    @property
+    def ttl_seconds(self) -> float | None:
+        return self._ttl
+
+    async def save(self, backend: str, state: ContinuationState) -> str:
+        data = encode_data(state.data)
+        client = self._redis()
+        now = self._clock()
+        expires_at = None if self._ttl is None else now + self._ttl
+        sequence = int(await client.incr(self._key("sequence")))
+        header = {
+            "backend": backend,
+            "kind": state.kind,
+            "created_at": now,
+            "expires_at": expires_at,
+            "sequence": sequence,
+            "has_blob": state.blob is not None,
+        }
+        # `data` is JSON text already; splice it in rather than decoding and encoding it again.
+        head = json.dumps(header, ensure_ascii=False, separators=(",", ":"))[:-1] + ',"data":' + data + "}"
+        value = head.encode() + _SEPARATOR + (state.blob or b"")
+        ttl_ms = None if self._ttl is None else max(1, math.ceil(self._ttl * 1000))
+        while True:
+            continuation_id = new_continuation_id(backend, state.kind)
+            if await client.set(self._record_key(continuation_id), value, nx=True, px=ttl_ms):
+                break
+        async with client.pipeline(transaction=True) as pipe:
+            pipe.zadd(self._index_key(None), {continuation_id: now})
+            pipe.zadd(self._index_key(state.kind), {continuation_id: now})
+            await pipe.execute()
+        return continuation_id
+
+    async def load(self, continuation_id: str) -> ContinuationRecord | None:
+        raw = await self._redis().get(self._record_key(continuation_id))
+        if raw is None:
+            return None
+        record, _ = _decode(continuation_id, raw)
+        if _expired(record, self._clock()):
+            await self._forget(continuation_id, record.state.kind)
+            return None
+        return record
+
+    async def delete(self, continuation_id: str) -> None:
+        client = self._redis()
+        raw = await client.get(self._record_key(continuation_id))
+        kind = None if raw is None else _decode(continuation_id, raw)[0].state.kind
+        await self._forget(continuation_id, kind)
+
+    async def records(self, kind: str | None = None) -> list[ContinuationRecord]:
+        client = self._redis()
+        index = self._index_key(kind)
+        now = self._clock()
+        if self._ttl is not None:
+            # Scores are creation times: anything created `ttl` ago or earlier has expired.
+            await client.zremrangebyscore(index, "-inf", now - self._ttl)
+        ids = [_text(member) for member in await client.zrevrange(index, 0, -1)]
+        if not ids:
+            return []
+        values = await client.mget([self._record_key(i) for i in ids])
+        found: list[tuple[ContinuationRecord, int]] = []
+        gone: list[str] = []
+        for continuation_id, raw in zip(ids, values, strict=True):
+            if raw is None:
+                gone.append(continuation_id)
+                continue
+            record, sequence = _decode(continuation_id, raw)
+            if _expired(record, now):
+                gone.append(continuation_id)
+            else:
+                found.append((record, sequence))
+        if gone:
+            await client.zrem(index, *gone)
+        found.sort(key=lambda item: (item[0].created_at, item[1]), reverse=True)
+        return [record for record, _ in found]
+
+    async def aclose(self) -> None:
+        """Close the client this store built from its URL; a client passed in is left to its owner."""
+        if self._url is not None and self._client is not None:
+            client, self._client = self._client, None
+            await client.aclose()
+
+    def _redis(self) -> Redis:
+        if self._client is None:
+            # Built on first use, inside the running event loop; rebuilt after aclose().
+            self._client = self._module.from_url(self._url, decode_responses=False)
+        return self._client
+
+    async def _forget(self, continuation_id: str, kind: str | None) -> None:
+        async with self._redis().pipeline(transaction=True) as pipe:
+            pipe.delete(self._record_key(continuation_id))
+            pipe.zrem(self._index_key(None), continuation_id)
+            if kind is not None:
+                pipe.zrem(self._index_key(kind), continuation_id)
+            await pipe.execute()
+
+    def _key(self, name: str) -> str:
+        return f"{self._prefix}{name}"
+
+    def _record_key(self, continuation_id: str) -> str:
+        return f"{self._prefix}c:{continuation_id}"
+
+    def _index_key(self, kind: str | None) -> str:
+        return f"{self._prefix}index" if kind is None else f"{self._prefix}index:{kind}"
+
+
+def _text(member: object) -> str:
+    if isinstance(member, bytes):
+        return member.decode()
+    if isinstance(member, str):
+        return member
+    raise TypeError(f"unexpected index member from redis: {member!r}")
+
+
+def _decode(continuation_id: str, raw: bytes | str) -> tuple[ContinuationRecord, int]:
+    if isinstance(raw, str):  # pragma: no cover - the store refuses clients that decode responses
+        raise TypeError("the redis store needs raw bytes from its client (decode_responses=False)")
+    head, _, blob = raw.partition(_SEPARATOR)
+    header: dict[str, Any] = json.loads(head)
+    data = header["data"]
+    if not isinstance(data, dict):
+        raise TypeError(f"stored continuation data is a {type(data).__name__}, not a JSON object")
+    state = ContinuationState(kind=header["kind"], data=data, blob=blob if header["has_blob"] else None)
+    expires_at = header["expires_at"]
+    record = ContinuationRecord(
+        id=continuation_id,
+        backend=header["backend"],
+        state=state,
+        created_at=float(header["created_at"]),
+        expires_at=None if expires_at is None else float(expires_at),
+    )
+    return record, int(header["sequence"])
+
+
+def _expired(record: ContinuationRecord, now: float) -> bool:
+    return record.expires_at is not None and now >= record.expires_at

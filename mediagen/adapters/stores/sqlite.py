@@ -1,0 +1,172 @@
+"""Embedded continuation store: one SQLite file in WAL mode, shared safely by several processes."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+import platformdirs
+
+from mediagen.adapters.stores.codec import decode_data, encode_data
+from mediagen.adapters.stores.ids import new_continuation_id
+from mediagen.ports.continuation import ContinuationRecord, ContinuationState
+
+_THIRTY_DAYS = 30 * 24 * 3600.0
+#: How long a writer waits for another process's write lock before giving up.
+_BUSY_TIMEOUT_SECONDS = 30.0
+_SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS continuations (
+    id TEXT PRIMARY KEY NOT NULL,
+    backend TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    data TEXT NOT NULL,
+    blob BLOB,
+    created_at REAL NOT NULL,
+    expires_at REAL
+);
+CREATE INDEX IF NOT EXISTS continuations_by_kind ON continuations (kind, created_at);
+CREATE INDEX IF NOT EXISTS continuations_by_expiry ON continuations (expires_at) WHERE expires_at IS NOT NULL;
+"""
+_COLUMNS = "id, backend, kind, data, blob, created_at, expires_at"
+_LIVE = "(expires_at IS NULL OR expires_at > ?)"
+
+
+def default_sqlite_path() -> Path:
+    """The CLI's store file, under the platform's per-user data directory, so continuations survive restarts."""
+    return platformdirs.user_data_path("mediagen") / "continuations.sqlite3"
+
+
+class SqliteStore:
+    """Continuation records in one SQLite file; the connection opens on first use and is reused.
+
+    WAL journaling plus a busy timeout let two processes write at once; each statement commits on its own.
+    Records expire `ttl_seconds` after they were saved (None: never) and expired rows are purged on open and save.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        ttl_seconds: float | None = _THIRTY_DAYS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if ttl_seconds is not None and (isinstance(ttl_seconds, bool) or not ttl_seconds > 0):
+            raise ValueError(f"ttl_seconds must be a number > 0 or None (never expire), got {ttl_seconds!r}")
+        self._path = Path(path)
+        self._ttl = None if ttl_seconds is None else float(ttl_seconds)
+        self._clock = clock
+        self._connection: aiosqlite.Connection | None = None
+        self._opening = asyncio.Lock()
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    @property
+    def ttl_seconds(self) -> float | None:
+        return self._ttl
+
+    async def save(self, backend: str, state: ContinuationState) -> str:
+        data = encode_data(state.data)
+        blob = None if state.blob is None else bytes(state.blob)
+        db = await self._db()
+        now = self._clock()
+        await self._purge(db, now)
+        expires_at = None if self._ttl is None else now + self._ttl
+        while True:
+            continuation_id = new_continuation_id(backend, state.kind)
+            try:
+                await db.execute(
+                    f"INSERT INTO continuations ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (continuation_id, backend, state.kind, data, blob, now, expires_at),
+                )
+            except sqlite3.IntegrityError:  # pragma: no cover - 48 random bits collided
+                continue
+            return continuation_id
+
+    async def load(self, continuation_id: str) -> ContinuationRecord | None:
+        db = await self._db()
+        query = f"SELECT {_COLUMNS} FROM continuations WHERE id = ? AND {_LIVE}"
+        async with db.execute(query, (continuation_id, self._clock())) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else _record(row)
+
+    async def delete(self, continuation_id: str) -> None:
+        db = await self._db()
+        await db.execute("DELETE FROM continuations WHERE id = ?", (continuation_id,))
+
+    async def records(self, kind: str | None = None) -> list[ContinuationRecord]:
+        db = await self._db()
+        # rowid breaks ties: records saved within one clock tick still list newest first.
+        if kind is None:
+            query = f"SELECT {_COLUMNS} FROM continuations WHERE {_LIVE} ORDER BY created_at DESC, rowid DESC"
+            parameters: tuple[object, ...] = (self._clock(),)
+        else:
+            query = (
+                f"SELECT {_COLUMNS} FROM continuations WHERE kind = ? AND {_LIVE} ORDER BY created_at DESC, rowid DESC"
+            )
+            parameters = (kind, self._clock())
+        async with db.execute(query, parameters) as cursor:
+            rows = await cursor.fetchall()
+        return [_record(row) for row in rows]
+
+    async def aclose(self) -> None:
+        """Close the connection; a later call opens a new one."""
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            await connection.close()
+
+    async def _db(self) -> aiosqlite.Connection:
+        if self._connection is not None:
+            return self._connection
+        async with self._opening:
+            if self._connection is None:
+                self._connection = await self._open()
+            return self._connection
+
+    async def _open(self) -> aiosqlite.Connection:
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: autocommit, so concurrent coroutines on the shared connection never
+        # interleave inside one transaction, and each write holds the file lock only for itself.
+        pending = aiosqlite.connect(self._path, timeout=_BUSY_TIMEOUT_SECONDS, isolation_level=None)
+        # aiosqlite (0.22) runs each connection on a non-daemon thread, so a store nobody closed would keep the
+        # process alive at exit; every write is awaited and committed by then, so a daemon thread loses nothing.
+        worker = getattr(pending, "_thread", None)
+        if isinstance(worker, threading.Thread) and not worker.is_alive():
+            worker.daemon = True
+        db = await pending
+        try:
+            await db.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_SECONDS * 1000)}")
+            await db.execute("PRAGMA journal_mode = WAL")
+            await db.execute("PRAGMA synchronous = NORMAL")
+            await db.executescript(_SCHEMA)
+            async with db.execute("PRAGMA user_version") as cursor:
+                version = await cursor.fetchone()
+            if version is not None and version[0] == 0:
+                await db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+            await self._purge(db, self._clock())
+        except BaseException:
+            await db.close()
+            raise
+        return db
+
+    async def _purge(self, db: aiosqlite.Connection, now: float) -> None:
+        """Delete expired rows, including those another process saved with its own TTL."""
+        await db.execute("DELETE FROM continuations WHERE expires_at IS NOT NULL AND expires_at <= ?", (now,))
+
+
+def _record(row: Iterable[Any]) -> ContinuationRecord:
+    continuation_id, backend, kind, data, blob, created_at, expires_at = row
+    return ContinuationRecord(
+        id=continuation_id,
+        backend=backend,
+        state=ContinuationState(kind=kind, data=decode_data(data), blob=None if blob is None else bytes(blob)),
+        created_at=float(created_at),
+        expires_at=None if expires_at is None else float(expires_at),
+    )
