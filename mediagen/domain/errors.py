@@ -81,10 +81,7 @@ class NoBackendAvailable(MediaGenError):
             lines.append(f"  - {backend}: {reason}")
         hints = {b: list(v) for b, v in (enabling_env_vars or {}).items() if v}
         if hints:
-            lines.append(
-                "Set one of: "
-                + "; ".join(f"{' or '.join(v)} (enables {b})" for b, v in hints.items())
-            )
+            lines.append("Set one of: " + "; ".join(f"{' or '.join(v)} (enables {b})" for b, v in hints.items()))
         super().__init__("\n".join(lines))
         self.summary = message
         self.reasons = dict(reasons or {})

@@ -10,7 +10,7 @@ import json
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Optional, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
@@ -56,18 +56,18 @@ SandboxOpt = Annotated[
     bool, typer.Option("--sandbox", envvar="MEDIAGEN_SANDBOX", help="Use the built-in fake vendors; no keys needed.")
 ]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Fail instead of ignoring an unsupported parameter.")]
-OutOpt = Annotated[Optional[Path], typer.Option("--output-dir", "-o", help="Directory for the file.")]
-BackendOpt = Annotated[Optional[str], typer.Option("--backend", "-b", help="Force a backend.")]
-ModelOpt = Annotated[Optional[str], typer.Option("--model", "-m", help="Force a model.")]
-ContinueOpt = Annotated[Optional[str], typer.Option("--continue-from", help="Build on an earlier result's id.")]
-InputOpt = Annotated[Optional[list[Path]], typer.Option("--input-image", "-i", help="Input image (repeatable).")]
-FilenameOpt = Annotated[Optional[str], typer.Option("--filename", help="File name; the extension is set for you.")]
+OutOpt = Annotated[Path | None, typer.Option("--output-dir", "-o", help="Directory for the file.")]
+BackendOpt = Annotated[str | None, typer.Option("--backend", "-b", help="Force a backend.")]
+ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="Force a model.")]
+ContinueOpt = Annotated[str | None, typer.Option("--continue-from", help="Build on an earlier result's id.")]
+InputOpt = Annotated[list[Path] | None, typer.Option("--input-image", "-i", help="Input image (repeatable).")]
+FilenameOpt = Annotated[str | None, typer.Option("--filename", help="File name; the extension is set for you.")]
 OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace --filename if it exists.")]
-TimeoutOpt = Annotated[Optional[float], typer.Option("--timeout", help="Overall seconds before giving up.")]
-SeedOpt = Annotated[Optional[int], typer.Option("--seed")]
-NegOpt = Annotated[Optional[str], typer.Option("--negative-prompt")]
+TimeoutOpt = Annotated[float | None, typer.Option("--timeout", help="Overall seconds before giving up.")]
+SeedOpt = Annotated[int | None, typer.Option("--seed")]
+NegOpt = Annotated[str | None, typer.Option("--negative-prompt")]
 ExtraOpt = Annotated[
-    Optional[list[str]], typer.Option("--extra", "-x", help="Vendor parameter KEY=VALUE (JSON values allowed).")
+    list[str] | None, typer.Option("--extra", "-x", help="Vendor parameter KEY=VALUE (JSON values allowed).")
 ]
 
 
@@ -174,13 +174,13 @@ def image(
     prompt: Annotated[str, typer.Argument(help="What to draw, or the edit to make.")],
     backend: BackendOpt = None,
     model: ModelOpt = None,
-    size: Annotated[Optional[str], typer.Option("--size", help="WxH, e.g. 1024x1024.")] = None,
-    aspect_ratio: Annotated[Optional[str], typer.Option("--aspect-ratio", "-a", help="W:H, e.g. 16:9.")] = None,
-    quality: Annotated[Optional[str], typer.Option("--quality")] = None,
-    background: Annotated[Optional[str], typer.Option("--background")] = None,
-    output_format: Annotated[Optional[str], typer.Option("--format", help="png, jpeg or webp.")] = None,
+    size: Annotated[str | None, typer.Option("--size", help="WxH, e.g. 1024x1024.")] = None,
+    aspect_ratio: Annotated[str | None, typer.Option("--aspect-ratio", "-a", help="W:H, e.g. 16:9.")] = None,
+    quality: Annotated[str | None, typer.Option("--quality")] = None,
+    background: Annotated[str | None, typer.Option("--background")] = None,
+    output_format: Annotated[str | None, typer.Option("--format", help="png, jpeg or webp.")] = None,
     input_image: InputOpt = None,
-    mask: Annotated[Optional[Path], typer.Option("--mask", help="PNG mask for the first input image.")] = None,
+    mask: Annotated[Path | None, typer.Option("--mask", help="PNG mask for the first input image.")] = None,
     seed: SeedOpt = None,
     negative_prompt: NegOpt = None,
     continue_from: ContinueOpt = None,
@@ -196,15 +196,13 @@ def image(
 ) -> None:
     """Generate or edit an image."""
     common = Common(json_out=json_out, debug=debug, sandbox=sandbox, strict=strict, output_dir=output_dir)
-    _generate(
-        common,
-        dict(
+    fields = dict(
             media_type=MediaType.IMAGE, prompt=prompt, backend=backend, model=model, size=size,
             aspect_ratio=aspect_ratio, quality=quality, background=background, output_format=output_format,
             input_images=input_image, mask=mask, seed=seed, negative_prompt=negative_prompt,
             continue_from=continue_from, filename=filename, overwrite=overwrite, timeout=timeout, extra=extra,
-        ),  # fmt: skip
-    )
+    )  # fmt: skip
+    _generate(common, fields)
 
 
 @app.command()
@@ -212,9 +210,9 @@ def video(
     prompt: Annotated[str, typer.Argument(help="What happens in the video, or the change when remixing.")],
     backend: BackendOpt = None,
     model: ModelOpt = None,
-    duration: Annotated[Optional[float], typer.Option("--duration", "-d", help="Seconds.")] = None,
-    size: Annotated[Optional[str], typer.Option("--size", help="WxH, e.g. 1280x720.")] = None,
-    aspect_ratio: Annotated[Optional[str], typer.Option("--aspect-ratio", "-a", help="W:H, e.g. 16:9.")] = None,
+    duration: Annotated[float | None, typer.Option("--duration", "-d", help="Seconds.")] = None,
+    size: Annotated[str | None, typer.Option("--size", help="WxH, e.g. 1280x720.")] = None,
+    aspect_ratio: Annotated[str | None, typer.Option("--aspect-ratio", "-a", help="W:H, e.g. 16:9.")] = None,
     input_image: InputOpt = None,
     seed: SeedOpt = None,
     negative_prompt: NegOpt = None,
@@ -231,31 +229,29 @@ def video(
 ) -> None:
     """Generate a video from text or from an image, or remix an earlier one."""
     common = Common(json_out=json_out, debug=debug, sandbox=sandbox, strict=strict, output_dir=output_dir)
-    _generate(
-        common,
-        dict(
+    fields = dict(
             media_type=MediaType.VIDEO, prompt=prompt, backend=backend, model=model, duration=duration, size=size,
             aspect_ratio=aspect_ratio, input_images=input_image, seed=seed, negative_prompt=negative_prompt,
             continue_from=continue_from, filename=filename, overwrite=overwrite, timeout=timeout, extra=extra,
-        ),  # fmt: skip
-    )
+    )  # fmt: skip
+    _generate(common, fields)
 
 
 @app.command()
 def audio(
     text: Annotated[str, typer.Argument(help="Text to speak, or a description of the music or sound.")] = "",
     kind: Annotated[
-        Optional[str], typer.Option("--kind", "-k", help="speech, music, sound-effect, voice-conversion, ...")
+        str | None, typer.Option("--kind", "-k", help="speech, music, sound-effect, voice-conversion, ...")
     ] = None,
     backend: BackendOpt = None,
     model: ModelOpt = None,
-    voice: Annotated[Optional[str], typer.Option("--voice", "-v")] = None,
-    audio_format: Annotated[Optional[str], typer.Option("--format", "-f", help="mp3, wav, opus, aac, flac, pcm.")] = None,
-    instructions: Annotated[Optional[str], typer.Option("--instructions", help="How to speak.")] = None,
-    speed: Annotated[Optional[float], typer.Option("--speed")] = None,
-    duration: Annotated[Optional[float], typer.Option("--duration", "-d", help="Seconds (music, effects).")] = None,
-    language: Annotated[Optional[str], typer.Option("--language")] = None,
-    input_audio: Annotated[Optional[Path], typer.Option("--input-audio", help="Audio to convert or isolate.")] = None,
+    voice: Annotated[str | None, typer.Option("--voice", "-v")] = None,
+    audio_format: Annotated[str | None, typer.Option("--format", "-f", help="mp3, wav, opus, aac, flac, pcm.")] = None,
+    instructions: Annotated[str | None, typer.Option("--instructions", help="How to speak.")] = None,
+    speed: Annotated[float | None, typer.Option("--speed")] = None,
+    duration: Annotated[float | None, typer.Option("--duration", "-d", help="Seconds (music, effects).")] = None,
+    language: Annotated[str | None, typer.Option("--language")] = None,
+    input_audio: Annotated[Path | None, typer.Option("--input-audio", help="Audio to convert or isolate.")] = None,
     seed: SeedOpt = None,
     filename: FilenameOpt = None,
     overwrite: OverwriteOpt = False,
@@ -269,21 +265,19 @@ def audio(
 ) -> None:
     """Generate speech, music or sound effects, or transform audio."""
     common = Common(json_out=json_out, debug=debug, sandbox=sandbox, strict=strict, output_dir=output_dir)
-    _generate(
-        common,
-        dict(
+    fields = dict(
             media_type=MediaType.AUDIO, prompt=text, audio_kind=kind, backend=backend, model=model, voice=voice,
             audio_format=audio_format, instructions=instructions, speed=speed, duration=duration, language=language,
             input_audio=input_audio, seed=seed, filename=filename, overwrite=overwrite, timeout=timeout, extra=extra,
-        ),  # fmt: skip
-    )
+    )  # fmt: skip
+    _generate(common, fields)
 
 
 @app.command()
 def batch(
     file: Annotated[Path, typer.Argument(help="JSON list, JSON lines (one request object each) or one prompt a line.")],
     media_type: Annotated[MediaType, typer.Option("--type", "-t", help="Media type for entries that don't say.")],
-    max_concurrent: Annotated[Optional[int], typer.Option("--max-concurrent", "-c", help="Parallel requests.")] = None,
+    max_concurrent: Annotated[int | None, typer.Option("--max-concurrent", "-c", help="Parallel requests.")] = None,
     backend: BackendOpt = None,
     output_dir: OutOpt = None,
     json_out: JsonOpt = False,
@@ -330,7 +324,7 @@ def batch(
 @app.command()
 def backends(
     explain: Annotated[
-        Optional[MediaType], typer.Option("--explain", "-e", help="Say why each backend would or would not serve.")
+        MediaType | None, typer.Option("--explain", "-e", help="Say why each backend would or would not serve.")
     ] = None,
     json_out: JsonOpt = False,
     sandbox: SandboxOpt = False,
@@ -380,9 +374,7 @@ def jobs_list(json_out: JsonOpt = False, sandbox: SandboxOpt = False, debug: Deb
 
 
 @jobs_app.command("status")
-def jobs_status(
-    job_id: str, json_out: JsonOpt = False, sandbox: SandboxOpt = False, debug: DebugOpt = False
-) -> None:
+def jobs_status(job_id: str, json_out: JsonOpt = False, sandbox: SandboxOpt = False, debug: DebugOpt = False) -> None:
     """What is recorded about one job."""
     import attrs
 
@@ -414,8 +406,8 @@ def jobs_resume(
 
     result = _run(common, work)
     if json_out:
-        from mediagen.entrypoints.tool import result_to_json
         from mediagen.domain.request import MediaRequest
+        from mediagen.entrypoints.tool import result_to_json
 
         typer.echo(json.dumps(result_to_json(result, MediaRequest(media_type=result.media_type, prompt="-")), indent=2))
     else:

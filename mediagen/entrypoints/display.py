@@ -64,7 +64,9 @@ class ProgressDisplay:
             self._progress.update(task, description=f"{prefix}{event.backend} job {event.job_id}")
         elif isinstance(event, Polling):
             done = event.percent if event.percent is not None else None
-            self._progress.update(task, description=f"{prefix}{event.backend} {event.status}", total=100, completed=done)
+            self._progress.update(
+                task, description=f"{prefix}{event.backend} {event.status}", total=100, completed=done
+            )
         elif isinstance(event, Downloading):
             self._progress.update(task, total=event.total, completed=event.received)
         elif isinstance(event, Retried):
@@ -72,7 +74,9 @@ class ProgressDisplay:
                 f"{prefix}{event.backend}: {event.error_code}, retry {event.attempt} in {event.wait_seconds:.1f} s"
             )
         elif isinstance(event, FellBack):
-            self._progress.console.print(f"{prefix}{event.backend} failed ({event.error_code}); trying {event.to_backend}")
+            self._progress.console.print(
+                f"{prefix}{event.backend} failed ({event.error_code}); trying {event.to_backend}"
+            )
         elif isinstance(event, (Written, Failed)):
             self._progress.update(task, visible=False)
 
@@ -84,7 +88,9 @@ class ProgressDisplay:
 
 def print_result(result: GenerationResult) -> None:
     stdout.print(f"[bold green]wrote[/] {result.artifact.path}")
-    line = f"  {result.backend} · {result.model} · {_size(result.artifact.size_bytes)} · {result.duration_seconds:.1f} s"
+    line = (
+        f"  {result.backend} · {result.model} · {_size(result.artifact.size_bytes)} · {result.duration_seconds:.1f} s"
+    )
     stdout.print(line)
     if result.continuation_id:
         stdout.print(f"  continue with: --continue-from {result.continuation_id}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol, Union
+from typing import Protocol
 
 import attrs
 
@@ -69,7 +69,7 @@ class Failed(_Event):
     message: str
 
 
-ProgressEvent = Union[Selected, Submitted, Polling, Downloading, Written, Retried, FellBack, Failed]
+ProgressEvent = Selected | Submitted | Polling | Downloading | Written | Retried | FellBack | Failed
 
 
 class ProgressListener(Protocol):
