@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import attrs
 
@@ -17,6 +17,10 @@ def _tuple_of_str(value: object) -> tuple[str, ...]:
 
 def _tuple_of_float(value: object) -> tuple[float, ...]:
     return tuple(float(v) for v in value)  # type: ignore[attr-defined]
+
+
+def _capability_set(value: Iterable[Capability]) -> frozenset[Capability]:
+    return frozenset(value)
 
 
 @attrs.frozen
@@ -39,12 +43,16 @@ class Constraints:
 class ModelSpec:
     name: str
     media_type: MediaType
-    capabilities: frozenset[Capability] = attrs.field(converter=frozenset)
+    capabilities: frozenset[Capability] = attrs.field(converter=_capability_set)
     constraints: Constraints = attrs.field(factory=Constraints)
     description: str = ""
 
     def supports(self, required: frozenset[Capability]) -> bool:
         return required <= self.capabilities
+
+
+def _model_tuple(value: Iterable[ModelSpec]) -> tuple[ModelSpec, ...]:
+    return tuple(value)
 
 
 def _check_defaults(spec: BackendSpec, attribute: object, value: Mapping[MediaType, str]) -> None:
@@ -61,7 +69,7 @@ class BackendSpec:
     name: str = attrs.field(validator=attrs.validators.matches_re(r"^[a-z][a-z0-9-]*$"))
     display_name: str
     env_vars: tuple[str, ...] = attrs.field(converter=_tuple_of_str)
-    models: tuple[ModelSpec, ...] = attrs.field(converter=tuple)
+    models: tuple[ModelSpec, ...] = attrs.field(converter=_model_tuple)
     default_models: Mapping[MediaType, str] = attrs.field(factory=dict, validator=_check_defaults)
     docs_url: str = ""
     #: Env vars that point the backend at another endpoint (a proxy, a gateway, a sandbox).
