@@ -1,0 +1,55 @@
+"""Every google-genai call goes through `vendor_call`: errors translated once, under the overall deadline."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import attrs
+
+from mediagen.adapters.google.errors import timeout_error, translate_google_error
+from mediagen.domain.errors import MediaGenError
+from mediagen.domain.secret import Secret
+
+T = TypeVar("T")
+
+
+@attrs.frozen
+class Deadline:
+    """When the generation must be done, on an injectable clock (tests use a fake one)."""
+
+    clock: Callable[[], float]
+    seconds: float
+    ends: float
+
+    @classmethod
+    def start(cls, clock: Callable[[], float], seconds: float) -> Deadline:
+        return cls(clock, seconds, clock() + seconds)
+
+    def remaining(self) -> float:
+        return self.ends - self.clock()
+
+
+async def _translated(awaitable: Awaitable[T], secret: Secret) -> T:
+    try:
+        return await awaitable
+    except MediaGenError:
+        raise
+    except Exception as exc:  # the SDK and its transports raise many types; each becomes one typed error here
+        raise translate_google_error(exc, secret=secret) from exc
+
+
+async def vendor_call(awaitable: Awaitable[T], *, deadline: Deadline, secret: Secret, job_id: str | None = None) -> T:
+    """Await one SDK call; vendor errors become MediaGenErrors, running past the deadline GenerationTimeout."""
+    remaining = deadline.remaining()
+    if remaining <= 0:
+        close = getattr(awaitable, "close", None)
+        if close is not None:
+            close()
+        raise timeout_error(deadline.seconds, job_id=job_id)
+    try:
+        return await asyncio.wait_for(_translated(awaitable, secret), remaining)
+    except asyncio.TimeoutError:
+        # Only wait_for's own timeout gets here: a transport timeout was already translated inside.
+        raise timeout_error(deadline.seconds, job_id=job_id) from None

@@ -1,0 +1,98 @@
+"""GoogleGenerator: routes a request to Gemini images, Imagen, Veo or Gemini speech by model and media type."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+from mediagen.adapters.google.calls import Deadline
+from mediagen.adapters.google.client import GoogleClients, GoogleSettings
+from mediagen.adapters.google.image import edit_imagen, generate_gemini_image, generate_imagen
+from mediagen.adapters.google.mapping import (
+    Family,
+    family_of,
+    map_gemini_image,
+    map_imagen_edit,
+    map_imagen_generate,
+    map_speech,
+    map_veo,
+)
+from mediagen.adapters.google.speech import generate_speech
+from mediagen.adapters.google.video import VeoRunner
+from mediagen.domain.backend import BackendSpec
+from mediagen.domain.errors import InvalidRequest
+from mediagen.domain.request import InputImage, MediaRequest
+from mediagen.ports.generator import BackendOptions, GeneratedMedia, GenerationContext
+
+
+class GoogleGenerator:
+    """One generator for every Google model; clients are built on first use and shared by all calls."""
+
+    def __init__(
+        self,
+        spec: BackendSpec,
+        options: BackendOptions,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._spec = spec
+        self._settings = GoogleSettings.from_options(options)
+        self._clients = GoogleClients(self._settings)
+        self._clock = clock
+        self._veo = VeoRunner(self._clients, self._settings, sleep=sleep)
+
+    @property
+    def spec(self) -> BackendSpec:
+        return self._spec
+
+    @property
+    def settings(self) -> GoogleSettings:
+        return self._settings
+
+    async def generate(self, request: MediaRequest, ctx: GenerationContext) -> GeneratedMedia:
+        deadline = Deadline.start(self._clock, ctx.timeout)
+        model = self._spec.model(ctx.model)
+        family = family_of(request, ctx.model)
+        if family is Family.GEMINI_IMAGE:
+            image_plan = map_gemini_image(request, ctx.model, model, strict=ctx.strict)
+            return await generate_gemini_image(self._clients, self._settings, image_plan, ctx, deadline)
+        if ctx.continuation is not None and family is not Family.VEO:
+            raise InvalidRequest(f"{ctx.model} cannot continue an earlier generation", field="continue_from")
+        if family is Family.IMAGEN_GENERATE:
+            return await generate_imagen(
+                self._clients, map_imagen_generate(request, ctx.model, model, strict=ctx.strict), ctx, deadline
+            )
+        if family is Family.IMAGEN_EDIT:
+            return await edit_imagen(
+                self._clients, map_imagen_edit(request, ctx.model, model, strict=ctx.strict), ctx, deadline
+            )
+        if family is Family.GEMINI_TTS:
+            return await generate_speech(
+                self._clients, map_speech(request, ctx.model, model, strict=ctx.strict), ctx, deadline
+            )
+        plan = map_veo(
+            request,
+            ctx.model,
+            model,
+            extension=ctx.continuation is not None,
+            last_frame=await self._last_frame(request, resuming=ctx.resume_job_id is not None),
+            strict=ctx.strict,
+        )
+        return await self._veo.run(plan, ctx, deadline)
+
+    @staticmethod
+    async def _last_frame(request: MediaRequest, *, resuming: bool) -> InputImage | None:
+        """`extra.last_frame` as a checked image; when resuming, the job was submitted already, so it is not read."""
+        value = request.extra.get("last_frame")
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidRequest("must be the path of an image file", field="extra.last_frame")
+        if resuming:
+            return InputImage(value, "image/png")
+        return await asyncio.to_thread(InputImage.from_path, value, field="extra.last_frame")
+
+    async def aclose(self) -> None:
+        await self._clients.aclose()

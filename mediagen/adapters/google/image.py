@@ -1,0 +1,206 @@
+"""Images: Gemini image models through a chat (so any image can be edited further), Imagen generate and edit."""
+
+from __future__ import annotations
+
+import asyncio
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+from google.genai import types
+from google.genai.errors import ExperimentalWarning
+
+from mediagen.adapters.google.calls import Deadline, vendor_call
+from mediagen.adapters.google.client import GoogleClients, GoogleSettings
+from mediagen.adapters.google.history import history_from_state, history_state, trim_history
+from mediagen.adapters.google.mapping import (
+    BACKEND,
+    GeminiImagePlan,
+    ImagenPlan,
+)
+from mediagen.domain.errors import BackendError, ContentRejected
+from mediagen.domain.request import InputImage
+from mediagen.ports.generator import GeneratedMedia, GenerationContext
+
+#: Finish reasons that mean a safety or policy stop rather than a model that simply made no image.
+SAFETY_FINISH_REASONS = frozenset(
+    {
+        "SAFETY",
+        "IMAGE_SAFETY",
+        "PROHIBITED_CONTENT",
+        "IMAGE_PROHIBITED_CONTENT",
+        "BLOCKLIST",
+        "SPII",
+        "RECITATION",
+        "IMAGE_RECITATION",
+        "MODEL_ARMOR",
+    }
+)
+
+
+async def read_image(image: InputImage) -> types.Part:
+    """An input image as an inline part, read off the event loop."""
+    data = await asyncio.to_thread(image.read_bytes)
+    return types.Part.from_bytes(data=data, mime_type=image.mime_type or "image/png")
+
+
+def _name(value: Any) -> str:
+    return str(getattr(value, "value", value)) if value is not None else "none"
+
+
+def check_prompt_feedback(response: types.GenerateContentResponse, what: str) -> None:
+    """Raise ContentRejected when Gemini blocked the prompt itself (no candidates come back then)."""
+    feedback = response.prompt_feedback
+    if feedback is not None and feedback.block_reason is not None:
+        detail = f": {feedback.block_reason_message}" if feedback.block_reason_message else ""
+        raise ContentRejected(
+            f"Gemini's safety filters blocked the prompt ({_name(feedback.block_reason)}){detail}; rephrase it",
+            backend=BACKEND,
+        )
+
+
+def answer_parts(response: types.GenerateContentResponse, what: str) -> tuple[list[types.Part], str, str]:
+    """The first candidate's non-thought parts, its finish reason and finish message."""
+    check_prompt_feedback(response, what)
+    candidates = response.candidates or []
+    if not candidates:
+        raise BackendError(f"Gemini returned no candidate and no {what}", backend=BACKEND)
+    candidate = candidates[0]
+    parts = [p for p in (candidate.content.parts or [] if candidate.content else []) if not p.thought]
+    return parts, _name(candidate.finish_reason), candidate.finish_message or ""
+
+
+def no_output_error(what: str, reason: str, message: str, texts: Sequence[str]) -> BackendError:
+    """ContentRejected for a safety stop, else a BackendError saying no media came back (never an empty file)."""
+    detail = f": {message}" if message else ""
+    if reason in SAFETY_FINISH_REASONS:
+        return ContentRejected(f"Gemini's safety filters stopped the {what} ({reason}){detail}", backend=BACKEND)
+    said = " ".join(texts).strip()
+    tail = f"; the model said: {said[:300]}" if said else ""
+    return BackendError(f"Gemini returned no {what} (finish reason {reason}){detail}{tail}", backend=BACKEND)
+
+
+def _usage(response: types.GenerateContentResponse) -> dict[str, Any]:
+    usage = response.usage_metadata
+    return usage.model_dump(mode="json", exclude_none=True) if usage is not None else {}
+
+
+async def generate_gemini_image(
+    clients: GoogleClients,
+    settings: GoogleSettings,
+    plan: GeminiImagePlan,
+    ctx: GenerationContext,
+    deadline: Deadline,
+) -> GeneratedMedia:
+    """One chat turn: restore the saved history (if continuing), send text + every input image, keep the answer."""
+    restored = history_from_state(ctx.continuation) if ctx.continuation is not None else None
+    parts = [types.Part.from_text(text=plan.text), *[await read_image(image) for image in plan.images]]
+    aio = clients.for_call("models.generate_content", ctx.credentials)
+    chat = aio.chats.create(
+        model=plan.model,
+        config=types.GenerateContentConfig.model_validate(dict(plan.config)),
+        history=[dict(content) for content in restored.contents] if restored is not None else None,
+    )
+    response: types.GenerateContentResponse = await vendor_call(
+        chat.send_message(parts), deadline=deadline, secret=ctx.credentials
+    )
+    answer, reason, message = answer_parts(response, "image")
+    texts = [p.text for p in answer if p.text]
+    images = [p.inline_data for p in answer if p.inline_data is not None and p.inline_data.data]
+    images = [blob for blob in images if (blob.mime_type or "image/").startswith("image/")]
+    if not images:
+        raise no_output_error("image", reason, message, texts)
+    image = images[-1]
+    assert image.data is not None
+    contents = [content.model_dump(mode="json", exclude_none=True) for content in chat.get_history(curated=True)]
+    trimmed = trim_history(contents, max_turns=settings.max_history_turns, max_bytes=settings.max_history_bytes)
+    dropped_before = restored.dropped_turns if restored is not None else 0
+    metadata: dict[str, Any] = {
+        "text": "\n".join(texts),
+        "finish_reason": reason,
+        "response_id": response.response_id,
+        "model_version": response.model_version,
+        "usage": _usage(response),
+        "history": {
+            "turns": trimmed.turns,
+            "bytes": trimmed.size_bytes,
+            "dropped_turns": trimmed.dropped_turns,
+            "dropped_turns_total": dropped_before + trimmed.dropped_turns,
+        },
+    }
+    if restored is not None and restored.model and restored.model != plan.model:
+        metadata["history"]["started_with_model"] = restored.model
+    return GeneratedMedia.from_bytes(
+        image.data,
+        mime_type=image.mime_type or "image/png",
+        model=plan.model,
+        metadata=metadata,
+        continuation=history_state(plan.model, trimmed, dropped_before=dropped_before),
+        parameters=plan.parameters,
+    )
+
+
+def _imagen_image(response: types.GenerateImagesResponse | types.EditImageResponse, mime: str) -> tuple[bytes, str]:
+    generated = response.generated_images or []
+    for item in generated:
+        if item.image is not None and item.image.image_bytes:
+            return item.image.image_bytes, item.image.mime_type or mime
+    reasons = [item.rai_filtered_reason for item in generated if item.rai_filtered_reason]
+    if reasons:
+        raise ContentRejected(f"Imagen's safety filters removed the image: {'; '.join(reasons)}", backend=BACKEND)
+    raise BackendError("Imagen returned no image (and gave no filter reason)", backend=BACKEND)
+
+
+async def generate_imagen(
+    clients: GoogleClients, plan: ImagenPlan, ctx: GenerationContext, deadline: Deadline
+) -> GeneratedMedia:
+    """generate_images (Vertex mode): one image from the prompt."""
+    aio = clients.for_call("models.generate_images", ctx.credentials)
+    config = types.GenerateImagesConfig.model_validate(dict(plan.config))
+    with warnings.catch_warnings():
+        # generate_images warns once that Gemini image models are preferred; mediagen uses Imagen on purpose.
+        warnings.simplefilter("ignore", ExperimentalWarning)
+        call = aio.models.generate_images(model=plan.model, prompt=plan.prompt, config=config)
+    response = await vendor_call(call, deadline=deadline, secret=ctx.credentials)
+    data, mime = _imagen_image(response, str(plan.config.get("output_mime_type", "image/png")))
+    return GeneratedMedia.from_bytes(data, mime_type=mime, model=plan.model, metadata={}, parameters=plan.parameters)
+
+
+async def edit_imagen(
+    clients: GoogleClients, plan: ImagenPlan, ctx: GenerationContext, deadline: Deadline
+) -> GeneratedMedia:
+    """edit_image (Vertex mode): the input image as the raw reference, the user's mask as the mask reference."""
+    assert plan.image is not None
+    source = await asyncio.to_thread(plan.image.read_bytes)
+    references: list[Any] = [
+        types.RawReferenceImage(
+            reference_id=1, reference_image=types.Image(image_bytes=source, mime_type=plan.image.mime_type)
+        )
+    ]
+    if plan.mask is not None:
+        mask = await asyncio.to_thread(plan.mask.read_bytes)
+        references.append(
+            types.MaskReferenceImage(
+                reference_id=2,
+                reference_image=types.Image(image_bytes=mask, mime_type=plan.mask.mime_type),
+                config=types.MaskReferenceConfig(
+                    mask_mode=types.MaskReferenceMode.MASK_MODE_USER_PROVIDED, mask_dilation=plan.mask_dilation
+                ),
+            )
+        )
+    aio = clients.for_call("models.edit_image", ctx.credentials)
+    response = await vendor_call(
+        aio.models.edit_image(
+            model=plan.model,
+            prompt=plan.prompt,
+            reference_images=references,
+            config=types.EditImageConfig.model_validate(dict(plan.config)),
+        ),
+        deadline=deadline,
+        secret=ctx.credentials,
+    )
+    data, mime = _imagen_image(response, str(plan.config.get("output_mime_type", "image/png")))
+    metadata = {"edit_mode": plan.config.get("edit_mode")}
+    return GeneratedMedia.from_bytes(
+        data, mime_type=mime, model=plan.model, metadata=metadata, parameters=plan.parameters
+    )
