@@ -1,0 +1,331 @@
+"""The filesystem sink: stream to a temp file beside the target, fsync, then link it into place without overwriting."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import hashlib
+import os
+import secrets
+from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Final
+
+import aiofiles
+import attrs
+from aiofiles.threadpool.binary import AsyncBufferedIOBase
+
+from mediagen.adapters.sinks.naming import artifact_name, safe_filename
+from mediagen.domain.errors import BackendError, PathNotAllowed
+from mediagen.domain.media import MediaType
+from mediagen.domain.result import Artifact
+from mediagen.domain.sniff import SNIFF_BYTES, extension_for, media_type_of, sniff
+from mediagen.ports.artifacts import ArtifactTarget
+
+TWO_GIB: Final = 2 * 1024**3
+#: Raw PCM has no header to sniff; these claimed types (parameters such as ";rate=24000" aside) mean PCM.
+PCM_MIME_TYPES: Final = frozenset({"audio/pcm", "audio/l16", "audio/l24", "audio/x-pcm", "audio/raw"})
+PCM_MIME: Final = "audio/pcm"
+# Fresh short ids tried before giving up on a generated name; 8 hex digits make even a second try unlikely.
+_NAME_ATTEMPTS: Final = 16
+# Filesystems that cannot fsync a directory say so with these; the rename itself has still happened.
+_NO_DIR_FSYNC: Final = frozenset({errno.EINVAL, errno.ENOTSUP, errno.EBADF, errno.EISDIR, errno.EACCES})
+# Filesystems without hard links (FAT, exFAT, some network shares) refuse os.link with these.
+_NO_HARD_LINKS: Final = frozenset({errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS, errno.EMLINK})
+
+
+def new_short_id() -> str:
+    """Eight random hex digits: what keeps two results of the same second apart."""
+    return secrets.token_hex(4)
+
+
+def is_pcm(mime_type: str) -> bool:
+    """Whether a claimed MIME type means raw PCM samples, e.g. "audio/pcm" or "audio/L16;rate=24000"."""
+    return mime_type.split(";", 1)[0].strip().lower() in PCM_MIME_TYPES
+
+
+@attrs.frozen
+class _Placed:
+    path: Path
+    replaced: bool
+
+
+class _Tally:
+    """Counts and hashes bytes as they arrive, reports progress, and enforces the size cap."""
+
+    def __init__(self, max_bytes: int, backend: str, on_bytes: Callable[[int], None] | None) -> None:
+        self.size = 0
+        self.sha256 = hashlib.sha256()
+        self._max_bytes = max_bytes
+        self._backend = backend
+        self._on_bytes = on_bytes
+
+    def add(self, chunk: bytes) -> None:
+        if self.size + len(chunk) > self._max_bytes:
+            raise BackendError(
+                f"the output of {self._backend} exceeded the cap of {self._max_bytes} bytes and was discarded; "
+                "raise the max_artifact_bytes setting (MEDIAGEN_MAX_ARTIFACT_BYTES) if such sizes are expected",
+                backend=self._backend,
+            )
+        self.size += len(chunk)
+        self.sha256.update(chunk)
+        if self._on_bytes is not None:
+            self._on_bytes(self.size)
+
+
+class FilesystemSink:
+    """Writes each artifact completely or not at all, inside the allowed roots, never over an existing file."""
+
+    def __init__(
+        self,
+        allowed_roots: Sequence[Path],
+        default_dir: Path,
+        max_bytes: int = TWO_GIB,
+        clock: Callable[[], datetime] = datetime.now,
+        short_id: Callable[[], str] = new_short_id,
+    ) -> None:
+        if not allowed_roots:
+            raise ValueError("FilesystemSink needs at least one allowed root")
+        if max_bytes < 1:
+            raise ValueError(f"max_bytes must be at least 1, got {max_bytes}")
+        # Absolute now, so a later chdir cannot move them; symlinks are resolved at each write.
+        self._roots = tuple(Path(root).expanduser().absolute() for root in allowed_roots)
+        self._default_dir = Path(default_dir).expanduser().absolute()
+        self._max_bytes = max_bytes
+        self._clock = clock
+        self._short_id = short_id
+
+    @property
+    def allowed_roots(self) -> tuple[Path, ...]:
+        return self._roots
+
+    async def write(
+        self,
+        stream: AsyncIterator[bytes],
+        target: ArtifactTarget,
+        *,
+        mime_type: str,
+        on_bytes: Callable[[int], None] | None = None,
+    ) -> Artifact:
+        """Write the whole stream or nothing: no partial file survives an error or a cancel."""
+        directory = await asyncio.to_thread(self._prepare_directory, target)
+        tally = _Tally(self._max_bytes, target.backend, on_bytes)
+        head = await _read_head(stream, tally)
+        mime = _accept(head, target, mime_type)
+        ext = extension_for(mime)
+        name = self._first_name(target, ext)
+        temp = directory / f".{name}.part-{secrets.token_hex(8)}"
+        try:
+            out = await _create(temp)
+            try:
+                await out.write(head)
+                async for chunk in stream:
+                    if chunk:
+                        tally.add(chunk)
+                        await out.write(chunk)
+                await out.flush()
+                await asyncio.to_thread(os.fsync, out.fileno())
+            finally:
+                await out.close()
+            final = await self._place_shielded(temp, directory, name, target, ext)
+        except BaseException:
+            _discard(temp)
+            raise
+        return Artifact(path=final, mime_type=mime, size_bytes=tally.size, sha256=tally.sha256.hexdigest())
+
+    def _prepare_directory(self, target: ArtifactTarget) -> Path:
+        """The resolved output dir, checked against the resolved roots before anything is created."""
+        requested = (target.output_dir if target.output_dir is not None else self._default_dir).expanduser()
+        resolved = requested.resolve()
+        self._check_allowed(requested, resolved)
+        try:
+            resolved.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise PathNotAllowed(
+                f"output directory {resolved} is not a directory; choose another output dir", path=str(resolved)
+            ) from None
+        except PermissionError:
+            raise PathNotAllowed(
+                f"cannot create output directory {resolved}: permission denied; choose a writable output dir",
+                path=str(resolved),
+            ) from None
+        # A symlink swapped in while the directory was being created must not lead outside either.
+        self._check_allowed(requested, resolved.resolve())
+        return resolved
+
+    def _check_allowed(self, requested: Path, resolved: Path) -> None:
+        roots = [root.resolve() for root in self._roots]
+        if any(resolved == root or resolved.is_relative_to(root) for root in roots):
+            return
+        shown = str(requested) if requested == resolved else f"{requested} (which resolves to {resolved})"
+        raise PathNotAllowed(
+            f"output directory {shown} is outside the allowed roots ({', '.join(str(r) for r in roots)}); "
+            "pass it as the output dir (--output-dir / the output_dir setting) or add it to the allowed_roots "
+            "setting (MEDIAGEN_ALLOWED_ROOTS)",
+            path=str(resolved),
+        )
+
+    def _first_name(self, target: ArtifactTarget, ext: str) -> str:
+        if target.filename is not None:
+            return safe_filename(target.filename, ext)
+        return artifact_name(self._clock(), target.backend, target.prompt, self._short_id(), ext)
+
+    async def _place_shielded(self, temp: Path, directory: Path, name: str, target: ArtifactTarget, ext: str) -> Path:
+        """Move the temp file into place; a cancel arriving meanwhile waits for the move, undoes it, and propagates."""
+        placing = asyncio.ensure_future(asyncio.to_thread(self._place, temp, directory, name, target, ext))
+        try:
+            placed = await asyncio.shield(placing)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                undo = await placing
+                if not undo.replaced:
+                    _discard(undo.path)
+            raise
+        return placed.path
+
+    def _place(self, temp: Path, directory: Path, name: str, target: ArtifactTarget, ext: str) -> _Placed:
+        placed = self._link_into_place(temp, directory, name, target, ext)
+        try:
+            _fsync_directory(directory)
+        except BaseException:
+            if not placed.replaced:
+                _discard(placed.path)
+            raise
+        return placed
+
+    def _link_into_place(self, temp: Path, directory: Path, name: str, target: ArtifactTarget, ext: str) -> _Placed:
+        if target.filename is not None:
+            final = directory / name
+            if target.overwrite:
+                try:
+                    os.replace(temp, final)
+                except IsADirectoryError:
+                    raise PathNotAllowed(f"{final} is a directory; choose another filename", path=str(final)) from None
+                return _Placed(final, replaced=True)
+            if not _link_exclusive(temp, final):
+                raise PathNotAllowed(
+                    f"{final} already exists; pass overwrite=True (--overwrite) to replace it or choose another "
+                    "filename",
+                    path=str(final),
+                )
+            return _Placed(final, replaced=False)
+        for _ in range(_NAME_ATTEMPTS):
+            final = directory / name
+            if _link_exclusive(temp, final):
+                return _Placed(final, replaced=False)
+            name = artifact_name(self._clock(), target.backend, target.prompt, self._short_id(), ext)
+        raise PathNotAllowed(
+            f"no free file name found in {directory} after {_NAME_ATTEMPTS} attempts; choose another output dir",
+            path=str(directory),
+        )
+
+
+async def _create(temp: Path) -> AsyncBufferedIOBase:
+    """Create the temp file exclusively; a cancel during the open waits for it, so the file can be closed."""
+
+    async def open_exclusive() -> AsyncBufferedIOBase:
+        return await aiofiles.open(temp, "xb")
+
+    opening = asyncio.ensure_future(open_exclusive())
+    try:
+        return await asyncio.shield(opening)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await (await opening).close()
+        raise
+
+
+async def _read_head(stream: AsyncIterator[bytes], tally: _Tally) -> bytes:
+    """At least SNIFF_BYTES leading bytes (fewer only if the stream is that short), for sniffing."""
+    head = bytearray()
+    while len(head) < SNIFF_BYTES:
+        try:
+            chunk = await stream.__anext__()
+        except StopAsyncIteration:
+            break
+        if chunk:
+            tally.add(chunk)
+            head += chunk
+    return bytes(head)
+
+
+def _accept(head: bytes, target: ArtifactTarget, claimed: str) -> str:
+    """The MIME type the bytes prove, checked against the media type the request asked for."""
+    expected = target.media_type
+    if not head:
+        raise BackendError(
+            f"{target.backend} returned no data where {_article(expected)} was expected", backend=target.backend
+        )
+    found = sniff(head)
+    if is_pcm(claimed) and expected is MediaType.AUDIO and (found is None or _weak_audio_match(head, found)):
+        return PCM_MIME
+    if found is None or media_type_of(found) is not expected:
+        raise BackendError(
+            f"{target.backend} returned {found or 'unrecognised data'} where {_article(expected)} was expected",
+            backend=target.backend,
+        )
+    return found
+
+
+def _weak_audio_match(head: bytes, found: str) -> bool:
+    """An MPEG/ADTS frame sync is two bytes that PCM samples (e.g. -1 = ff ff) often start with."""
+    return found == "audio/aac" or (found == "audio/mpeg" and not head.startswith(b"ID3"))
+
+
+def _article(media_type: MediaType) -> str:
+    return {MediaType.IMAGE: "an image", MediaType.VIDEO: "a video", MediaType.AUDIO: "audio"}[media_type]
+
+
+def _link_exclusive(temp: Path, final: Path) -> bool:
+    """Give the temp file its final name unless that name exists; False when it does. Never overwrites."""
+    try:
+        os.link(temp, final)
+    except FileExistsError:
+        return False
+    except OSError as error:
+        if error.errno not in _NO_HARD_LINKS:
+            raise
+        return _reserve_and_replace(temp, final)
+    os.unlink(temp)
+    return True
+
+
+def _reserve_and_replace(temp: Path, final: Path) -> bool:
+    """Without hard links: claim the name with an exclusive create, then rename the content over the claim."""
+    try:
+        fd = os.open(final, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        return False
+    os.close(fd)
+    try:
+        os.replace(temp, final)
+    except BaseException:
+        _discard(final)
+        raise
+    return True
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the new directory entry durable (POSIX); elsewhere, and where the filesystem cannot, skip it."""
+    if os.name != "posix":
+        return
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError as error:
+        if error.errno in _NO_DIR_FSYNC:
+            return
+        raise
+    try:
+        os.fsync(fd)
+    except OSError as error:
+        if error.errno not in _NO_DIR_FSYNC:
+            raise
+    finally:
+        os.close(fd)
+
+
+def _discard(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
