@@ -1,25 +1,7 @@
-"""The google-genai clients: one per API mode, built lazily, reused by every call, closed in aclose.
-
-Mode table (checked in the google-genai 3.6.1 source; each Vertex-only method raises ValueError
-"only supported in Gemini Enterprise Agent Platform mode" on a Gemini-API client, and files.download raises
-"only supported in the Gemini Developer client" on a Vertex one):
-
-    call                      mode     HTTP
-    models.generate_content   gemini   POST {base}/v1/models/{m}:generateContent        (images, chats, speech)
-    files.download            gemini   GET  {base}/v1/files/{id}:download?alt=media      (Veo file references)
-    models.generate_images    vertex   POST {base}/v1beta1/publishers/google/models/{m}:predict
-    models.edit_image         vertex   POST {base}/v1beta1/publishers/google/models/{m}:predict
-    models.generate_videos    vertex   POST {base}/v1beta1/publishers/google/models/{m}:predictLongRunning
-    operations.get (Veo)      vertex   POST {base}/v1beta1/publishers/google/models/{m}:fetchPredictOperation
-
-Vertex mode uses the same API key ("express mode": vertexai=True with api_key, no project); users on full
-Vertex set `extra.vertex_project` (and `extra.vertex_location`) and authenticate with application default
-credentials instead.
-"""
+"""The google-genai clients: one per API mode (see modes.py), built lazily, reused by every call, closed in aclose."""
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,25 +9,10 @@ import attrs
 from google import genai
 from google.genai import types
 
+from mediagen.adapters.google.modes import MODE_TABLE, Mode
 from mediagen.domain.errors import ConfigurationError
 from mediagen.domain.secret import Secret
 from mediagen.ports.generator import BackendOptions
-
-
-class Mode(enum.Enum):
-    GEMINI = "gemini"
-    VERTEX = "vertex"
-
-
-#: Which mode each google-genai call needs (see the module docstring).
-MODE_TABLE: Mapping[str, Mode] = {
-    "models.generate_content": Mode.GEMINI,
-    "files.download": Mode.GEMINI,
-    "models.generate_images": Mode.VERTEX,
-    "models.edit_image": Mode.VERTEX,
-    "models.generate_videos": Mode.VERTEX,
-    "operations.get": Mode.VERTEX,
-}
 
 
 def _text(extra: Mapping[str, Any], name: str) -> str | None:
@@ -133,7 +100,7 @@ class GoogleClients:
 
     def for_call(self, call: str, key: Secret) -> Any:
         """`client.aio` of the mode MODE_TABLE names for `call` (an AsyncClient; typed Any as the SDK's is loose)."""
-        return self.client(MODE_TABLE[call], key).aio
+        return self.client(MODE_TABLE[call].mode, key).aio
 
     def client(self, mode: Mode, key: Secret) -> genai.Client:
         found = self._clients.get((mode, key))

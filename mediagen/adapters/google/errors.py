@@ -67,7 +67,9 @@ def _api_error(exc: genai_errors.APIError, secret: Secret | None) -> MediaGenErr
     status = exc.status or ""
     message = redact(str(exc.message or exc.details or "no message"), secret)
     said = f"Google API error {code}{f' {status}' if status else ''}: {message}"
-    if code in (401, 403) or status in ("UNAUTHENTICATED", "PERMISSION_DENIED"):
+    # The Gemini API answers a wrong key with 400 INVALID_ARGUMENT and reason API_KEY_INVALID, not 401.
+    key_invalid = "API_KEY_INVALID" in json.dumps(exc.details, default=str) or "API key not valid" in message
+    if code in (401, 403) or status in ("UNAUTHENTICATED", "PERMISSION_DENIED") or key_invalid:
         return AuthenticationFailed(
             f"Google refused the API key ({code} {status}): {message}; {_KEY_HINT}", backend=BACKEND, status=code
         )
