@@ -225,6 +225,18 @@ async def test_an_output_dir_that_is_a_file_is_refused(tmp_path: Path) -> None:
         await sink_in(tmp_path).write(chunks(PNG), image(output_dir=tmp_path / "file"), mime_type="image/png")
 
 
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root writes into read-only dirs")
+async def test_a_read_only_output_dir_is_refused_with_a_hint(root: Path) -> None:
+    locked = root / "locked"
+    locked.mkdir(mode=0o500)
+    try:
+        with pytest.raises(PathNotAllowed, match="permission denied; choose a writable output dir"):
+            await sink_in(root).write(chunks(PNG), image(output_dir=locked), mime_type="image/png")
+    finally:
+        locked.chmod(0o700)
+    assert files_in(root) == []
+
+
 def test_a_sink_without_roots_or_with_a_zero_cap_cannot_be_built(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="allowed root"):
         FilesystemSink(allowed_roots=[], default_dir=tmp_path)

@@ -226,7 +226,13 @@ async def _create(temp: Path) -> AsyncBufferedIOBase:
     """Create the temp file exclusively; a cancel during the open waits for it, so the file can be closed."""
 
     async def open_exclusive() -> AsyncBufferedIOBase:
-        return await aiofiles.open(temp, "xb")
+        try:
+            return await aiofiles.open(temp, "xb")
+        except PermissionError:
+            raise PathNotAllowed(
+                f"cannot write into {temp.parent}: permission denied; choose a writable output dir",
+                path=str(temp.parent),
+            ) from None
 
     opening = asyncio.ensure_future(open_exclusive())
     try:
