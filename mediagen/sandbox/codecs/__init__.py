@@ -1,0 +1,1 @@
+"""Pure-Python encoders and muxers that make real, playable media without native codecs."""
