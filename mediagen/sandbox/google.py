@@ -296,7 +296,13 @@ class GoogleFake(VendorFake):
             return {**answer, "promptFeedback": feedback}
         if BLOCK_OUTPUT in prompt:
             reason = "IMAGE_SAFETY" if "IMAGE" in modalities else "SAFETY"
-            candidate = {"finishReason": reason, "finishMessage": "The output was filtered by the sandbox.", "index": 0}
+            rating = {"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "probability": "HIGH", "blocked": True}
+            candidate = {
+                "finishReason": reason,
+                "finishMessage": "The output was filtered by the sandbox.",
+                "safetyRatings": [rating],
+                "index": 0,
+            }
             return {**answer, "candidates": [candidate]}
         if "AUDIO" in modalities:
             parts = [self._speech_part(config, prompt)]

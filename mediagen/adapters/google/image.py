@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import warnings
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 from google.genai import types
 from google.genai.errors import ExperimentalWarning
@@ -21,6 +21,8 @@ from mediagen.adapters.google.mapping import (
 from mediagen.domain.errors import BackendError, ContentRejected
 from mediagen.domain.request import InputImage
 from mediagen.ports.generator import GeneratedMedia, GenerationContext
+
+T = TypeVar("T")
 
 #: Finish reasons that mean a safety or policy stop rather than a model that simply made no image.
 SAFETY_FINISH_REASONS = frozenset(
@@ -60,14 +62,19 @@ def check_prompt_feedback(response: types.GenerateContentResponse, what: str) ->
 
 
 def answer_parts(response: types.GenerateContentResponse, what: str) -> tuple[list[types.Part], str, str]:
-    """The first candidate's non-thought parts, its finish reason and finish message."""
+    """The first candidate's non-thought parts, its finish reason, and what explains it.
+
+    google-genai 3.6 drops finishMessage in Gemini-API mode, so the blocked safety categories explain it there.
+    """
     check_prompt_feedback(response, what)
     candidates = response.candidates or []
     if not candidates:
         raise BackendError(f"Gemini returned no candidate and no {what}", backend=BACKEND)
     candidate = candidates[0]
     parts = [p for p in (candidate.content.parts or [] if candidate.content else []) if not p.thought]
-    return parts, _name(candidate.finish_reason), candidate.finish_message or ""
+    blocked = [_name(r.category) for r in candidate.safety_ratings or [] if r.blocked]
+    explanation = "; ".join(filter(None, [candidate.finish_message, ", ".join(blocked)]))
+    return parts, _name(candidate.finish_reason), explanation
 
 
 def no_output_error(what: str, reason: str, message: str, texts: Sequence[str]) -> BackendError:
@@ -140,6 +147,15 @@ async def generate_gemini_image(
     )
 
 
+def _quietly(make: Callable[[], Awaitable[T]]) -> Awaitable[T]:
+    """Start an Imagen call without its one-time ExperimentalWarning (google-genai 3.6 deprecates Imagen in
+    favour of Gemini image models; mediagen uses Imagen on purpose). The warning fires when the call is made,
+    synchronously, so the filter is in place only for that instant."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExperimentalWarning)
+        return make()
+
+
 def _imagen_image(response: types.GenerateImagesResponse | types.EditImageResponse, mime: str) -> tuple[bytes, str]:
     generated = response.generated_images or []
     for item in generated:
@@ -157,10 +173,7 @@ async def generate_imagen(
     """generate_images (Vertex mode): one image from the prompt."""
     aio = clients.for_call("models.generate_images", ctx.credentials)
     config = types.GenerateImagesConfig.model_validate(dict(plan.config))
-    with warnings.catch_warnings():
-        # generate_images warns once that Gemini image models are preferred; mediagen uses Imagen on purpose.
-        warnings.simplefilter("ignore", ExperimentalWarning)
-        call = aio.models.generate_images(model=plan.model, prompt=plan.prompt, config=config)
+    call = _quietly(lambda: aio.models.generate_images(model=plan.model, prompt=plan.prompt, config=config))
     response = await vendor_call(call, deadline=deadline, secret=ctx.credentials)
     data, mime = _imagen_image(response, str(plan.config.get("output_mime_type", "image/png")))
     return GeneratedMedia.from_bytes(data, mime_type=mime, model=plan.model, metadata={}, parameters=plan.parameters)
@@ -189,16 +202,11 @@ async def edit_imagen(
             )
         )
     aio = clients.for_call("models.edit_image", ctx.credentials)
-    response = await vendor_call(
-        aio.models.edit_image(
-            model=plan.model,
-            prompt=plan.prompt,
-            reference_images=references,
-            config=types.EditImageConfig.model_validate(dict(plan.config)),
-        ),
-        deadline=deadline,
-        secret=ctx.credentials,
+    config = types.EditImageConfig.model_validate(dict(plan.config))
+    call = _quietly(
+        lambda: aio.models.edit_image(model=plan.model, prompt=plan.prompt, reference_images=references, config=config)
     )
+    response = await vendor_call(call, deadline=deadline, secret=ctx.credentials)
     data, mime = _imagen_image(response, str(plan.config.get("output_mime_type", "image/png")))
     metadata = {"edit_mode": plan.config.get("edit_mode")}
     return GeneratedMedia.from_bytes(
