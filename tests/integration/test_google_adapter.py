@@ -328,6 +328,28 @@ async def test_veo_reference_images_and_more_than_three_is_an_error(
     assert len(fake_state(sandbox).requests_to("predictLongRunning")) == 1
 
 
+async def test_a_last_frame_from_extra_is_sent_with_the_starting_frame(
+    sandbox: Sandbox, generator: GoogleGenerator, pictures: list[Path]
+) -> None:
+    request = MediaRequest(
+        media_type=MediaType.VIDEO, prompt="from day to night", input_images=pictures[:1],
+        extra={"last_frame": str(pictures[2])},
+    )  # fmt: skip
+    generated = await generator.generate(request, ctx("veo-3.1-generate-preview"))
+    await read(generated)
+    [sent] = fake_state(sandbox).requests_to("predictLongRunning")
+    instance = sent.body["instances"][0]
+    assert "image" in instance
+    last = media_b64({"inlineData": {"data": instance["lastFrame"]["bytesBase64Encoded"]}})
+    assert media.image_size(last) == (80, 60)
+    assert generated.parameters.applied["extra.last_frame"] == str(pictures[2])
+    missing = MediaRequest(
+        media_type=MediaType.VIDEO, prompt="x", input_images=pictures[:1], extra={"last_frame": "/nope.png"}
+    )
+    with pytest.raises(InvalidRequest, match="does not exist"):
+        await generator.generate(missing, ctx("veo-3.1-generate-preview"))
+
+
 async def test_a_video_given_as_a_file_is_downloaded_in_gemini_mode_and_streamed(
     sandbox: Sandbox, generator: GoogleGenerator
 ) -> None:

@@ -536,3 +536,50 @@ def test_importing_the_mapping_loads_no_sdk() -> None:
         "assert 'google.genai' not in sys.modules, 'google.genai was imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --- settings and docs --------------------------------------------------------------------------------------------
+
+
+def test_settings_extras_are_read_from_toml_numbers_or_env_text() -> None:
+    from mediagen.adapters.google.client import GoogleSettings
+    from mediagen.ports.generator import BackendOptions
+
+    parsed = GoogleSettings.from_options(
+        BackendOptions(
+            base_url="http://127.0.0.1:9",
+            extra={"poll_interval": "0.5", "max_history_turns": 3, "request_timeout": 12, "vertex_project": "p"},
+        )
+    )
+    assert (parsed.poll_interval, parsed.max_history_turns, parsed.request_timeout) == (0.5, 3, 12.0)
+    assert parsed.poll_max_interval >= parsed.poll_interval
+    assert (parsed.vertex_project, parsed.base_url) == ("p", "http://127.0.0.1:9")
+
+
+@pytest.mark.parametrize(
+    ("extra", "key"),
+    [
+        ({"poll_interval": "soon"}, "poll_interval"),
+        ({"poll_interval": 0}, "poll_interval"),
+        ({"max_history_turns": 2.5}, "max_history_turns"),
+        ({"vertex_project": ""}, "vertex_project"),
+        ({"request_timeout": True}, "request_timeout"),
+    ],
+)
+def test_a_bad_setting_is_a_configuration_error_naming_it(extra: dict[str, Any], key: str) -> None:
+    from mediagen.adapters.google.client import GoogleSettings
+    from mediagen.domain.errors import ConfigurationError
+    from mediagen.ports.generator import BackendOptions
+
+    with pytest.raises(ConfigurationError, match=f"backends.google.extra.{key}"):
+        GoogleSettings.from_options(BackendOptions(extra=extra))
+
+
+def test_the_backend_page_shows_what_the_spec_and_mode_table_say() -> None:
+    from mediagen.adapters.google import docs
+
+    page = Path(__file__).resolve().parents[2] / "docs" / "backends" / "google.md"
+    text = page.read_text(encoding="utf-8")
+    assert docs.rewrite(text) == text, "run: python -m mediagen.adapters.google.docs"
+    for model in SPEC.models:
+        assert f"`{model.name}`" in text
