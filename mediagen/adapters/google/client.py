@@ -14,6 +14,10 @@ from mediagen.domain.errors import ConfigurationError
 from mediagen.domain.secret import Secret
 from mediagen.ports.generator import BackendOptions
 
+#: The vendor's endpoints, as google-genai 3.6 picks them for an API key in each mode.
+GEMINI_API_URL = "https://generativelanguage.googleapis.com/"
+VERTEX_EXPRESS_URL = "https://aiplatform.googleapis.com/"
+
 
 def _text(extra: Mapping[str, Any], name: str) -> str | None:
     value = extra.get(name)
@@ -119,19 +123,21 @@ class GoogleClients:
         )
 
     def _build(self, mode: Mode, key: Secret) -> genai.Client:
+        # Base URLs are always passed (the vendor's when none is set), so the SDK never reads
+        # GOOGLE_GEMINI_BASE_URL / GOOGLE_VERTEX_BASE_URL itself: endpoints come from settings only.
         settings = self._settings
         if mode is Mode.GEMINI:
-            return genai.Client(
-                vertexai=False, api_key=key.reveal(), http_options=self._http_options(settings.base_url)
-            )
-        http_options = self._http_options(settings.vertex_base_url or settings.base_url)
+            http_options = self._http_options(settings.base_url or GEMINI_API_URL)
+            return genai.Client(vertexai=False, api_key=key.reveal(), http_options=http_options)
         if settings.vertex_project is not None:
+            # Full Vertex: the SDK derives the regional endpoint from the location unless one is configured.
             return genai.Client(
                 vertexai=True,
                 project=settings.vertex_project,
                 location=settings.vertex_location or "global",
-                http_options=http_options,
+                http_options=self._http_options(settings.vertex_base_url or settings.base_url),
             )
+        http_options = self._http_options(settings.vertex_base_url or settings.base_url or VERTEX_EXPRESS_URL)
         return genai.Client(vertexai=True, api_key=key.reveal(), http_options=http_options)
 
     async def aclose(self) -> None:
