@@ -174,7 +174,7 @@ class FaultScript:
     """Queued faults per vendor, thread-safe so a test thread can script a sandbox running elsewhere."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._queue: list[ScriptedFault] = []
         self._applied: list[AppliedFault] = []
 
@@ -215,6 +215,7 @@ class FaultScript:
                         if scripted.remaining == 0:
                             self._queue.remove(scripted)
                     self._applied.append(AppliedFault(vendor, method, path, scripted.fault, "script"))
+                    self._lock.notify_all()
                     return scripted.fault
         return None
 
@@ -222,6 +223,15 @@ class FaultScript:
         """Note a fault applied from a request header."""
         with self._lock:
             self._applied.append(AppliedFault(vendor, method, path, fault, "header"))
+            self._lock.notify_all()
+
+    def wait_applied(self, count: int = 1, timeout: float | None = None, vendor: str | None = None) -> bool:
+        """Block until `count` faults (of `vendor`) have been applied; False on timeout. From async code:
+        `await asyncio.to_thread(sb.faults.wait_applied, 1, 5.0)`."""
+        with self._lock:
+            return self._lock.wait_for(
+                lambda: sum(1 for a in self._applied if vendor is None or a.vendor == vendor) >= count, timeout
+            )
 
 
 def parse_standing(spec: str) -> tuple[str, Fault, int | None, str | None]:
@@ -238,3 +248,12 @@ def parse_standing(spec: str) -> tuple[str, Fault, int | None, str | None]:
     except ValueError:
         raise ValueError(f"bad times={times_raw!r} in standing fault {spec!r}") from None
     return vendor.strip(), Fault(fault.name, params), times, route
+
+
+def markdown_table() -> str:
+    """The fault catalogue as the Markdown table docs/sandbox.md embeds (a test keeps them in step)."""
+    rows = ["| Fault | Applies to | Behaviour | Parameters |", "|---|---|---|---|"]
+    for kind in FAULT_KINDS.values():
+        params = "<br>".join(f"`{k}`: {v}" for k, v in kind.params.items()) or "-"
+        rows.append(f"| `{kind.name}` | {kind.scope.value} | {kind.summary} | {params} |")
+    return "\n".join(rows) + "\n"

@@ -9,7 +9,7 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Literal, TextIO, overload
 
 import attrs
@@ -343,8 +343,10 @@ async def serve(
     settings: SandboxSettings | None = None,
     out: TextIO | None = None,
     stop: asyncio.Event | None = None,
+    on_ready: Callable[[Sandbox], None] | None = None,
 ) -> None:
-    """Serve until `stop` is set or SIGINT/SIGTERM arrives, printing URLs and env lines to `out`."""
+    """Serve until `stop` is set or SIGINT/SIGTERM arrives, printing URLs and env lines to `out`;
+    `on_ready` is called once everything listens."""
     stream = out if out is not None else sys.stdout
     stop_event = stop if stop is not None else asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -361,6 +363,8 @@ async def serve(
             for line in [*describe(sandbox), "Press Ctrl-C to stop."]:
                 print(line, file=stream)
             stream.flush()
+            if on_ready is not None:
+                on_ready(sandbox)
             await stop_event.wait()
     finally:
         for sig in installed:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -48,27 +47,22 @@ class SandboxSettings:
     faults: tuple[str, ...] = attrs.field(default=(), converter=tuple, validator=_standing)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> SandboxSettings:
-        """Settings from MEDIAGEN_SANDBOX_* variables (LATENCY, POLL_AFTER_MS, JOB_POLLS, VIDEO_FPS,
-        VIDEO_MIN_BYTES, HANG_SECONDS, API_KEY, FAULTS as a comma-separated list)."""
-        env = os.environ if environ is None else environ
-        values: dict[str, object] = {}
-        for field in attrs.fields(cls):
-            raw = env.get(f"MEDIAGEN_SANDBOX_{field.name.upper()}")
-            if raw is None or raw.strip() == "":
-                continue
+    def from_strings(cls, values: Mapping[str, str], *, source: str = "sandbox settings") -> SandboxSettings:
+        """Settings from text values keyed by field name (as env vars or CLI options give them); `faults` is a
+        comma-separated list. A bad or unknown key is a ValueError naming it and `source`."""
+        known = {field.name for field in attrs.fields(cls)}
+        parsed: dict[str, Any] = {}
+        for key, raw in values.items():
+            if key not in known:
+                raise ValueError(f"unknown sandbox setting {key!r} in {source}; known: {', '.join(sorted(known))}")
             try:
-                if field.name == "faults":
-                    values[field.name] = tuple(s.strip() for s in raw.split(",") if s.strip())
-                elif field.name == "api_key":
-                    values[field.name] = raw
-                elif field.name == "video_min_bytes":
-                    values[field.name] = int(raw)
-                else:
-                    values[field.name] = raw
-            except ValueError:
-                raise ValueError(f"MEDIAGEN_SANDBOX_{field.name.upper()}={raw!r} is not a valid {field.name}") from None
-        try:
-            return cls(**values)  # type: ignore[arg-type]
-        except ValueError as exc:
-            raise ValueError(f"bad MEDIAGEN_SANDBOX_* setting: {exc}") from None
+                value: Any = raw
+                if key == "faults":
+                    value = tuple(spec.strip() for spec in raw.split(",") if spec.strip())
+                elif key == "video_min_bytes":
+                    value = int(raw)
+                cls(**{key: value})  # validate this one value, so the error names its key
+            except (ValueError, TypeError) as exc:
+                raise ValueError(f"sandbox setting {key}={raw!r} from {source} is not valid: {exc}") from None
+            parsed[key] = value
+        return cls(**parsed)

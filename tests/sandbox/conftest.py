@@ -1,0 +1,63 @@
+"""Shared fixtures for the sandbox tests: an OpenAI sandbox, a real AsyncOpenAI client on it, ffprobe."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openai import AsyncOpenAI
+
+from mediagen.sandbox import Sandbox, SandboxSettings
+
+FFPROBE = shutil.which("ffprobe")
+FFMPEG = shutil.which("ffmpeg")
+needs_ffprobe = pytest.mark.skipif(FFPROBE is None or FFMPEG is None, reason="ffmpeg/ffprobe not installed")
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[Sandbox]:
+    async with Sandbox(vendors=("openai",), settings=SandboxSettings(poll_after_ms=1, hang_seconds=5)) as sb:
+        yield sb
+
+
+@pytest.fixture
+async def client(sandbox: Sandbox) -> AsyncIterator[AsyncOpenAI]:
+    async with AsyncOpenAI(base_url=sandbox.base_url("openai"), api_key="k", max_retries=0) as c:
+        yield c
+
+
+def probe(data: bytes, *input_args: str) -> dict[str, Any]:
+    """ffprobe's streams and format for `data` (written to a temp file)."""
+    assert FFPROBE is not None
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "media"
+        path.write_bytes(data)
+        out = subprocess.run(
+            [FFPROBE, "-v", "error", *input_args, "-show_streams", "-show_format", "-of", "json", str(path)],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        )
+    return json.loads(out.stdout)  # type: ignore[no-any-return]
+
+
+def decode_errors(data: bytes, *input_args: str) -> str:
+    """What ffmpeg complains about while decoding every frame/sample of `data` ('' when clean)."""
+    assert FFMPEG is not None
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "media"
+        path.write_bytes(data)
+        out = subprocess.run(
+            [FFMPEG, "-v", "error", *input_args, "-i", str(path), "-f", "null", "-"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    return out.stderr.strip() + ("" if out.returncode == 0 else f" (exit {out.returncode})")
