@@ -1,0 +1,243 @@
+"""One AsyncOpenAI per generator, built lazily, reused by every call, closed in aclose; calls run under a deadline.
+
+Building a client per call loads certificates synchronously on the event loop (~17 ms each) and caps throughput,
+so the client is kept. The service retries, so the SDK's own retries are off (max_retries=0).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
+
+import attrs
+import httpx2
+from openai import AsyncOpenAI
+
+from mediagen.adapters.openai.errors import BACKEND, timeout_error, translate_openai_error
+from mediagen.adapters.openai.spec import API_BASE_URL
+from mediagen.domain.errors import ConfigurationError, MediaGenError
+from mediagen.domain.secret import Secret
+from mediagen.ports.generator import BackendOptions
+
+T = TypeVar("T")
+
+
+def _number(extra: Mapping[str, Any], name: str, default: float | None, *, minimum: float = 0.0) -> float | None:
+    value = extra.get(name, default)
+    if value is None:
+        return None
+    try:
+        number = float(value)
+        valid = not isinstance(value, bool) and number > minimum
+    except (TypeError, ValueError):
+        valid = False
+    if not valid:
+        raise ConfigurationError(
+            f"backends.openai.extra.{name} must be a number above {minimum:g}, not {value!r}", key=name
+        )
+    return number
+
+
+def _text(extra: Mapping[str, Any], name: str) -> str | None:
+    value = extra.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigurationError(f"backends.openai.extra.{name} must be a non-empty string, not {value!r}", key=name)
+    return value.strip()
+
+
+@attrs.frozen(kw_only=True)
+class OpenAISettings:
+    """What `backends.openai` settings may set: base_url and these extras, checked when the generator is built."""
+
+    base_url: str | None = None
+    organization: str | None = None
+    project: str | None = None
+    #: Seconds one HTTP call may take (None: the SDK's default; the overall generation timeout always applies).
+    request_timeout: float | None = None
+    #: Sora polling when the API gives no openai-poll-after-ms hint: first wait, growth, longest wait (seconds).
+    poll_interval: float = 2.0
+    poll_backoff: float = 1.5
+    poll_max_interval: float = 20.0
+
+    @classmethod
+    def from_options(cls, options: BackendOptions) -> OpenAISettings:
+        extra = options.extra
+        known = {"organization", "project", "request_timeout", "poll_interval", "poll_backoff", "poll_max_interval"}
+        unknown = sorted(set(extra) - known)
+        if unknown:
+            raise ConfigurationError(
+                f"backends.openai.extra has unknown keys {', '.join(unknown)}; known: {', '.join(sorted(known))}",
+                key=unknown[0],
+            )
+        interval = _number(extra, "poll_interval", 2.0)
+        backoff = _number(extra, "poll_backoff", 1.5, minimum=1.0 - 1e-9)
+        longest = _number(extra, "poll_max_interval", max(20.0, interval or 0.0))
+        assert interval is not None and backoff is not None and longest is not None
+        return cls(
+            base_url=options.base_url,
+            organization=_text(extra, "organization"),
+            project=_text(extra, "project"),
+            request_timeout=_number(extra, "request_timeout", None),
+            poll_interval=interval,
+            poll_backoff=backoff,
+            poll_max_interval=max(longest, interval),
+        )
+
+
+class OpenAIClients:
+    """The generator's AsyncOpenAI (rebuilt only if the key changes) and a plain client for image URLs."""
+
+    def __init__(self, settings: OpenAISettings) -> None:
+        self._settings = settings
+        self._client: AsyncOpenAI | None = None
+        self._key: Secret | None = None
+        self._retired: list[AsyncOpenAI] = []
+        self._plain: httpx2.AsyncClient | None = None
+
+    def get(self, key: Secret) -> AsyncOpenAI:
+        """The client for `key`, built on first use. A client for an old key is closed in aclose, not now,
+        since a call may still be using it."""
+        if self._client is None or self._key != key:
+            if self._client is not None:
+                self._retired.append(self._client)
+            self._client = self._build(key)
+            self._key = key
+        return self._client
+
+    def _build(self, key: Secret) -> AsyncOpenAI:
+        settings = self._settings
+        kwargs: dict[str, Any] = {
+            "api_key": key.reveal(),
+            "base_url": settings.base_url or API_BASE_URL,
+            "max_retries": 0,
+            "organization": settings.organization,
+            "project": settings.project,
+        }
+        if settings.request_timeout is not None:
+            kwargs["timeout"] = settings.request_timeout
+        return AsyncOpenAI(**kwargs)
+
+    def plain(self) -> httpx2.AsyncClient:
+        """A client without the API key, for image URLs the API returns (they point at other hosts)."""
+        if self._plain is None:
+            timeout = self._settings.request_timeout if self._settings.request_timeout is not None else 120.0
+            self._plain = httpx2.AsyncClient(timeout=timeout, follow_redirects=True)
+        return self._plain
+
+    @property
+    def built(self) -> int:
+        """How many AsyncOpenAI clients this holder has made (one unless the key changed)."""
+        return len(self._retired) + (self._client is not None)
+
+    async def aclose(self) -> None:
+        clients = [*self._retired, *([self._client] if self._client is not None else [])]
+        self._client, self._key, self._retired = None, None, []
+        plain, self._plain = self._plain, None
+        for client in clients:
+            await client.close()
+        if plain is not None:
+            await plain.aclose()
+
+
+@attrs.frozen
+class Deadline:
+    """When the generation must be done, on an injectable clock (tests use a fake one)."""
+
+    clock: Callable[[], float]
+    seconds: float
+    ends: float
+
+    @classmethod
+    def start(cls, clock: Callable[[], float], seconds: float) -> Deadline:
+        return cls(clock, seconds, clock() + seconds)
+
+    def remaining(self) -> float:
+        return self.ends - self.clock()
+
+
+async def _translated(awaitable: Awaitable[T], secret: Secret) -> T:
+    try:
+        return await awaitable
+    except MediaGenError:
+        raise
+    except Exception as exc:  # the SDK and its transport raise many types; each becomes one typed error here
+        raise translate_openai_error(exc, BACKEND, secret=secret) from None
+
+
+async def vendor_call(awaitable: Awaitable[T], *, deadline: Deadline, secret: Secret, job_id: str | None = None) -> T:
+    """Await one SDK call; vendor errors become MediaGenErrors, running past the deadline GenerationTimeout."""
+    remaining = deadline.remaining()
+    if remaining <= 0:
+        close = getattr(awaitable, "close", None)
+        if close is not None:
+            close()
+        raise timeout_error(deadline.seconds, job_id=job_id)
+    try:
+        return await asyncio.wait_for(_translated(awaitable, secret), remaining)
+    except asyncio.TimeoutError:
+        # Only wait_for's own timeout gets here: a transport timeout was already translated inside.
+        raise timeout_error(deadline.seconds, job_id=job_id) from None
+
+
+class BodyStream:
+    """A streamed HTTP body as an async iterator of chunks, in constant memory.
+
+    Holds the SDK's response open until the body is consumed, fails, or `aclose` is called (the service
+    closes every stream it is handed, so a body nobody reads is still released). Transport errors in the
+    middle of the body become TransientBackendError, so a cut-short download is retried, never written.
+    """
+
+    def __init__(self, manager: Any, response: Any, secret: Secret) -> None:
+        self._manager = manager
+        self._response = response
+        self._chunks: Any = response.iter_bytes()
+        self._secret = secret
+        self._closed = False
+        self.received = 0
+
+    @classmethod
+    async def open(cls, manager: Any, *, deadline: Deadline, secret: Secret, job_id: str | None = None) -> BodyStream:
+        """Send the request of a `with_streaming_response` call and keep its response; errors are translated."""
+        response = await vendor_call(manager.__aenter__(), deadline=deadline, secret=secret, job_id=job_id)
+        return cls(manager, response, secret)
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return self._response.headers  # type: ignore[no-any-return]
+
+    @property
+    def content_length(self) -> int | None:
+        raw = self.headers.get("content-length")
+        return int(raw) if raw is not None and raw.isdigit() else None
+
+    def __aiter__(self) -> BodyStream:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._closed:
+            raise StopAsyncIteration
+        try:
+            chunk: bytes = await self._chunks.__anext__()
+        except StopAsyncIteration:
+            await self.aclose()
+            raise
+        except BaseException as exc:
+            await self.aclose()
+            if isinstance(exc, Exception) and not isinstance(exc, MediaGenError):
+                raise translate_openai_error(exc, BACKEND, secret=self._secret) from None
+            raise
+        self.received += len(chunk)
+        return chunk
+
+    async def aclose(self) -> None:
+        """Release the connection; idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await self._chunks.aclose()
+        finally:
+            await self._manager.__aexit__(None, None, None)

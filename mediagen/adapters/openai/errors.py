@@ -1,0 +1,157 @@
+"""translate_openai_error: every openai SDK and transport failure becomes one typed mediagen error, once."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import re
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import httpx2
+import openai
+
+from mediagen.domain.errors import (
+    AuthenticationFailed,
+    BackendError,
+    ContentRejected,
+    GenerationTimeout,
+    MediaGenError,
+    RateLimited,
+    TransientBackendError,
+)
+from mediagen.domain.secret import Secret
+
+BACKEND = "openai"
+_KEY_HINT = "check OPENAI_API_KEY (and that the key's project may use this model)"
+#: Error codes OpenAI gives a prompt or output its safety system refused.
+POLICY_CODES = frozenset({"content_policy_violation", "moderation_blocked", "content_filter", "safety_violation"})
+_POLICY_WORDS = re.compile(r"safety system|content policy|moderation system|safety filter", re.IGNORECASE)
+#: OpenAI keys (sk-..., sk-proj-...), also the partly starred form its 401 message echoes.
+_KEY_LIKE = re.compile(r"\bsk-[A-Za-z0-9_*\-]{6,}")
+_MASK = "**********"
+
+
+def scrub(text: str, secret: Secret | None = None) -> str:
+    """`text` without the key, and without anything shaped like an OpenAI key."""
+    if secret is not None:
+        text = text.replace(secret.reveal(), _MASK)
+    return _KEY_LIKE.sub(_MASK, text)
+
+
+def retry_after_seconds(headers: Mapping[str, str] | None, *, now: float | None = None) -> float | None:
+    """The wait a 429 asks for: retry-after-ms, else Retry-After as seconds or an HTTP date; None when absent."""
+    if headers is None:
+        return None
+    for name, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        raw = headers.get(name)
+        if raw is None:
+            continue
+        try:
+            value = float(raw)
+        except ValueError:
+            continue
+        if value >= 0 and value != float("inf"):
+            return value / divisor
+    raw_date = headers.get("retry-after")
+    if raw_date is None:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(raw_date)
+    except (TypeError, ValueError, IndexError):
+        return None
+    current = time.time() if now is None else now
+    return max(0.0, when.timestamp() - current)
+
+
+def _vendor_message(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, Mapping):
+        message = body.get("message")
+        if isinstance(message, str) and message.strip():
+            return message.strip()
+    if isinstance(body, str) and body.strip():
+        return body.strip()[:500]
+    return exc.message
+
+
+def _status_error(exc: openai.APIStatusError, backend: str, secret: Secret | None) -> MediaGenError:
+    status = exc.status_code
+    code = exc.code or ""
+    message = scrub(_vendor_message(exc), secret)
+    said = f"OpenAI error {status}{f' ({code})' if code else ''}: {message}"
+    if status in (401, 403):
+        return AuthenticationFailed(
+            f"OpenAI refused the request ({status}): {message}; {_KEY_HINT}", backend=backend, status=status
+        )
+    if status == 429:
+        if code == "insufficient_quota":
+            # Billing, not pace: waiting does not help, so this is not retried.
+            return BackendError(f"{said}; add credits or raise the project's limit", backend=backend, status=status)
+        return RateLimited(
+            f"{said}; wait and retry, or lower the concurrency",
+            backend=backend,
+            retry_after=retry_after_seconds(exc.response.headers),
+        )
+    if status in (408, 409) or status >= 500:
+        return TransientBackendError(f"{said}; retrying usually helps", backend=backend, status=status)
+    if code in POLICY_CODES or (status == 400 and _POLICY_WORDS.search(message)):
+        return ContentRejected(f"OpenAI's safety system refused the request: {message}", backend=backend, status=status)
+    return BackendError(said, backend=backend, status=status)
+
+
+def translate_openai_error(
+    exc: BaseException, backend: str = BACKEND, *, secret: Secret | None = None
+) -> MediaGenError:
+    """The mediagen error for a failure of an openai SDK call (HTTP status, transport, malformed answer)."""
+    if isinstance(exc, MediaGenError):
+        return exc
+    if isinstance(exc, openai.APIStatusError):
+        return _status_error(exc, backend, secret)
+    if isinstance(exc, (openai.APITimeoutError, httpx2.TimeoutException)):
+        return TransientBackendError(
+            "OpenAI did not answer in time (request timeout); retrying usually helps", backend=backend
+        )
+    if isinstance(exc, openai.APIConnectionError):
+        cause = exc.__cause__
+        detail = scrub(str(cause), secret) if cause is not None and str(cause) else exc.message
+        return TransientBackendError(f"could not reach OpenAI: {detail}", backend=backend)
+    if isinstance(exc, (httpx2.RemoteProtocolError, httpx2.ReadError)):
+        return TransientBackendError(
+            f"the answer from OpenAI was cut short ({type(exc).__name__}); retrying usually helps", backend=backend
+        )
+    if isinstance(exc, httpx2.TransportError):
+        return TransientBackendError(
+            f"could not reach OpenAI: {scrub(str(exc), secret) or type(exc).__name__}", backend=backend
+        )
+    if isinstance(exc, (json.JSONDecodeError, openai.APIResponseValidationError)):
+        return TransientBackendError(
+            f"OpenAI sent a malformed answer ({type(exc).__name__}); retrying usually helps", backend=backend
+        )
+    if isinstance(exc, asyncio.TimeoutError):
+        return TransientBackendError("OpenAI did not answer in time; retrying usually helps", backend=backend)
+    return BackendError(f"the openai SDK failed: {type(exc).__name__}: {scrub(str(exc), secret)}", backend=backend)
+
+
+def timeout_error(seconds: float, *, job_id: str | None = None, backend: str = BACKEND) -> GenerationTimeout:
+    """The overall timeout passed; a Sora job keeps running and can be resumed by its id."""
+    tail = f"; Sora video {job_id} keeps running and can be resumed" if job_id else ""
+    return GenerationTimeout(
+        f"OpenAI produced no result within {seconds:g} s{tail}; raise the timeout for long jobs",
+        backend=backend,
+        job_id=job_id,
+    )
+
+
+def job_error(video_id: str, error: Any, backend: str = BACKEND, *, secret: Secret | None = None) -> MediaGenError:
+    """A Sora job that ended failed: ContentRejected for a moderation code, else BackendError with its message."""
+    code = str(getattr(error, "code", "") or "")
+    message = scrub(str(getattr(error, "message", "") or "no reason given"), secret)
+    if code in POLICY_CODES or _POLICY_WORDS.search(message):
+        return ContentRejected(f"OpenAI's safety system refused video {video_id}: {message}", backend=backend)
+    return BackendError(
+        f"Sora video {video_id} failed{f' ({code})' if code else ''}: {message}; try again or change the prompt",
+        backend=backend,
+    )

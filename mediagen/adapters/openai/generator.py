@@ -1,0 +1,102 @@
+"""OpenAIGenerator: routes a request to the Responses image tool, the Images API, Sora or speech."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+from mediagen.adapters.openai.audio import generate_speech
+from mediagen.adapters.openai.client import Deadline, OpenAIClients, OpenAISettings
+from mediagen.adapters.openai.image import generate_with_images_api, generate_with_responses
+from mediagen.adapters.openai.mapping import map_images_api, map_responses_image, map_speech, map_video
+from mediagen.adapters.openai.spec import SPEC, Api, api_for
+from mediagen.adapters.openai.video import SoraRunner, image_size
+from mediagen.application.service import VENDOR_ID_KIND
+from mediagen.domain.backend import BackendSpec
+from mediagen.domain.errors import InvalidRequest
+from mediagen.domain.request import MediaRequest, Size
+from mediagen.ports.generator import BackendOptions, GeneratedMedia, GenerationContext
+
+#: Id prefixes OpenAI gives responses and videos, to refuse continuing one as the other before any call.
+_FOREIGN_PREFIX = {Api.RESPONSES: ("video_", "a Sora video"), Api.VIDEOS: ("resp_", "an image conversation")}
+
+
+class OpenAIGenerator:
+    """One generator for every OpenAI model; one AsyncOpenAI, built on first use and shared by all calls."""
+
+    def __init__(
+        self,
+        options: BackendOptions,
+        *,
+        spec: BackendSpec = SPEC,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._spec = spec
+        self._settings = OpenAISettings.from_options(options)
+        self._clients = OpenAIClients(self._settings)
+        self._clock = clock
+        self._sora = SoraRunner(self._clients, self._settings, sleep=sleep)
+
+    @property
+    def spec(self) -> BackendSpec:
+        return self._spec
+
+    @property
+    def settings(self) -> OpenAISettings:
+        return self._settings
+
+    @property
+    def clients(self) -> OpenAIClients:
+        return self._clients
+
+    async def generate(self, request: MediaRequest, ctx: GenerationContext) -> GeneratedMedia:
+        deadline = Deadline.start(self._clock, ctx.timeout)
+        model = self._spec.model(ctx.model)
+        if model is not None and model.media_type is not request.media_type:
+            raise InvalidRequest(
+                f"{ctx.model} makes {model.media_type.value}, not {request.media_type.value}", field="model"
+            )
+        api = api_for(request.media_type, ctx.model)
+        vendor_id = self._continued(ctx, api)
+        if api is Api.RESPONSES:
+            plan = map_responses_image(request, ctx.model, model, previous_response_id=vendor_id, strict=ctx.strict)
+            return await generate_with_responses(self._clients, plan, ctx, deadline)
+        if api is Api.VIDEOS:
+            input_size: Size | None = None
+            if request.input_images and vendor_id is None and ctx.resume_job_id is None:
+                input_size = await asyncio.to_thread(image_size, request.input_images[0])
+            video_plan = map_video(
+                request, ctx.model, model, remix_of=vendor_id, input_size=input_size, strict=ctx.strict
+            )
+            return await self._sora.run(video_plan, ctx, deadline)
+        if vendor_id is not None:
+            raise InvalidRequest(f"{ctx.model} cannot continue an earlier generation", field="continue_from")
+        if api is Api.IMAGES:
+            images_plan = map_images_api(request, ctx.model, model, strict=ctx.strict)
+            return await generate_with_images_api(self._clients, images_plan, ctx, deadline)
+        speech_plan = map_speech(request, ctx.model, model, strict=ctx.strict)
+        return await generate_speech(self._clients, speech_plan, ctx, deadline)
+
+    @staticmethod
+    def _continued(ctx: GenerationContext, api: Api) -> str | None:
+        """The OpenAI id a continuation names (a response to build on, a video to remix), checked for its kind."""
+        state = ctx.continuation
+        if state is None:
+            return None
+        vendor_id = state.data.get("vendor_id") if state.kind == VENDOR_ID_KIND else None
+        if not isinstance(vendor_id, str) or not vendor_id.strip():
+            raise InvalidRequest(
+                f"this continuation ({state.kind!r}) was not made by OpenAI; continue it with the backend that made it",
+                field="continue_from",
+            )
+        foreign = _FOREIGN_PREFIX.get(api)
+        if foreign is not None and vendor_id.startswith(foreign[0]):
+            raise InvalidRequest(
+                f"openai:{vendor_id} is {foreign[1]}; continue it with a request of that kind", field="continue_from"
+            )
+        return vendor_id.strip()
+
+    async def aclose(self) -> None:
+        await self._clients.aclose()

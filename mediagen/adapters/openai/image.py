@@ -1,0 +1,210 @@
+"""Images: the Responses API's image_generation tool (with multi-turn continuation) and the Images API."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+from collections.abc import Sequence
+from typing import Any
+
+import openai
+
+from mediagen.adapters.openai.client import Deadline, OpenAIClients, vendor_call
+from mediagen.adapters.openai.errors import BACKEND, POLICY_CODES, scrub
+from mediagen.adapters.openai.mapping import ImagesApiPlan, ResponsesImagePlan
+from mediagen.application.service import VENDOR_ID_KIND
+from mediagen.domain.errors import BackendError, ContentRejected, ContinuationNotFound, MediaGenError
+from mediagen.domain.media import MediaType
+from mediagen.domain.request import InputImage
+from mediagen.domain.secret import Secret
+from mediagen.domain.sniff import SNIFF_BYTES, media_type_of, sniff
+from mediagen.ports.continuation import ContinuationState
+from mediagen.ports.generator import GeneratedMedia, GenerationContext
+
+_FORMAT_MIME = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+
+
+def _usage(usage: Any) -> dict[str, Any] | None:
+    if usage is None:
+        return None
+    dumped = usage.model_dump(mode="json", exclude_none=True) if hasattr(usage, "model_dump") else usage
+    return dict(dumped) if isinstance(dumped, dict) else None
+
+
+def _decode(b64: str, what: str) -> bytes:
+    try:
+        return base64.b64decode(b64, validate=True)
+    except (binascii.Error, ValueError):
+        raise BackendError(f"OpenAI sent {what} that is not valid base64", backend=BACKEND) from None
+
+
+def _image_mime(data: bytes, output_format: str | None) -> str:
+    """What the bytes are; the mime of the asked format when the bytes prove nothing (the sink checks again)."""
+    found = sniff(data[:SNIFF_BYTES])
+    if found is not None and media_type_of(found) is MediaType.IMAGE:
+        return found
+    return _FORMAT_MIME.get(output_format or "png", "image/png")
+
+
+async def _data_url(image: InputImage) -> str:
+    data = await asyncio.to_thread(image.read_bytes)
+    return f"data:{image.mime_type};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+async def _file(image: InputImage) -> tuple[str, bytes, str]:
+    return (image.path.name, await asyncio.to_thread(image.read_bytes), image.mime_type)
+
+
+# --- Responses API ------------------------------------------------------------------------------------------------
+
+
+async def responses_input(plan: ResponsesImagePlan) -> Any:
+    """The prompt alone, or one user message with the prompt and every input image as a data URL."""
+    if not plan.images:
+        return plan.prompt
+    content: list[dict[str, Any]] = [{"type": "input_text", "text": plan.prompt}]
+    for image in plan.images:
+        content.append({"type": "input_image", "image_url": await _data_url(image), "detail": "auto"})
+    return [{"role": "user", "content": content}]
+
+
+async def generate_with_responses(
+    clients: OpenAIClients, plan: ResponsesImagePlan, ctx: GenerationContext, deadline: Deadline
+) -> GeneratedMedia:
+    """One turn with the image_generation tool; its response id is the continuation for the next turn."""
+    client = clients.get(ctx.credentials)
+    kwargs = plan.kwargs(await responses_input(plan))
+
+    async def create() -> Any:
+        try:
+            return await client.responses.create(**kwargs)
+        except openai.APIStatusError as exc:
+            previous = plan.previous_response_id
+            gone = exc.code == "previous_response_not_found" or "previous response" in exc.message.lower()
+            if previous is not None and gone:
+                raise ContinuationNotFound(f"{BACKEND}:{previous}") from None
+            raise
+
+    response = await vendor_call(create(), deadline=deadline, secret=ctx.credentials)
+    return _responses_result(plan, response, ctx.credentials)
+
+
+def _responses_result(plan: ResponsesImagePlan, response: Any, secret: Secret) -> GeneratedMedia:
+    calls = [item for item in (response.output or []) if getattr(item, "type", None) == "image_generation_call"]
+    image_call = next((c for c in calls if getattr(c, "result", None)), None)
+    if image_call is None:
+        raise _no_image(response, calls, secret)
+    data = _decode(image_call.result, "an image")
+    metadata: dict[str, Any] = {"api": "responses", "response_id": response.id, "image_call_id": image_call.id}
+    for name in ("revised_prompt", "size", "quality", "background", "output_format", "action"):
+        value = getattr(image_call, name, None)
+        if value is not None:
+            metadata[name] = value
+    if plan.previous_response_id is not None:
+        metadata["previous_response_id"] = plan.previous_response_id
+    usage = _usage(getattr(response, "usage", None))
+    if usage is not None:
+        metadata["usage"] = usage
+    return GeneratedMedia.from_bytes(
+        data,
+        mime_type=_image_mime(data, getattr(image_call, "output_format", None)),
+        model=plan.model,
+        metadata=metadata,
+        continuation=ContinuationState(kind=VENDOR_ID_KIND, data={"vendor_id": response.id}),
+        parameters=plan.parameters,
+    )
+
+
+def _no_image(response: Any, calls: Sequence[Any], secret: Secret) -> MediaGenError:
+    """Why a response carries no image: a refusal, a failed tool call, or a model that answered in words."""
+    for call in calls:
+        error = getattr(call, "error", None)
+        if error is not None:
+            code = str(getattr(error, "code", "") or "")
+            message = scrub(str(getattr(error, "message", "") or code), secret)
+            if code in POLICY_CODES:
+                return ContentRejected(f"OpenAI's safety system refused the image: {message}", backend=BACKEND)
+            return BackendError(f"OpenAI's image tool failed ({code or 'no code'}): {message}", backend=BACKEND)
+    error = getattr(response, "error", None)
+    if error is not None:
+        code = str(getattr(error, "code", "") or "")
+        message = scrub(str(getattr(error, "message", "") or code), secret)
+        if code in POLICY_CODES:
+            return ContentRejected(f"OpenAI's safety system refused the request: {message}", backend=BACKEND)
+        return BackendError(f"OpenAI response {response.id} failed ({code or 'no code'}): {message}", backend=BACKEND)
+    incomplete = getattr(response, "incomplete_details", None)
+    reason = getattr(incomplete, "reason", None)
+    if reason == "content_filter":
+        return ContentRejected("OpenAI's content filter stopped the response before an image", backend=BACKEND)
+    text = scrub(str(getattr(response, "output_text", "") or "").strip(), secret)[:300]
+    said = f": {text!r}" if text else ""
+    return BackendError(
+        f"OpenAI answered without an image (status {getattr(response, 'status', None)}){said}; "
+        "rephrase the prompt as a request for a picture",
+        backend=BACKEND,
+    )
+
+
+# --- Images API ---------------------------------------------------------------------------------------------------
+
+
+async def generate_with_images_api(
+    clients: OpenAIClients, plan: ImagesApiPlan, ctx: GenerationContext, deadline: Deadline
+) -> GeneratedMedia:
+    """images.generate, or images.edit with every input image (a list when several) and the mask when given."""
+    client = clients.get(ctx.credentials)
+    if plan.is_edit:
+        files = [await _file(image) for image in plan.images]
+        edit: dict[str, Any] = dict(plan.kwargs)
+        edit["image"] = files[0] if len(files) == 1 else files
+        if plan.mask is not None:
+            edit["mask"] = await _file(plan.mask)
+        response = await vendor_call(client.images.edit(**edit), deadline=deadline, secret=ctx.credentials)
+    else:
+        response = await vendor_call(
+            client.images.generate(**dict(plan.kwargs)), deadline=deadline, secret=ctx.credentials
+        )
+    images = response.data or []
+    if not images:
+        raise BackendError("OpenAI's Images API answered without an image", backend=BACKEND)
+    first = images[0]
+    if first.b64_json:
+        data = _decode(first.b64_json, "an image")
+    elif first.url:
+        data = await _download_url(clients, first.url, ctx.credentials, deadline)
+    else:
+        raise BackendError("OpenAI's Images API answered with neither image data nor a URL", backend=BACKEND)
+    metadata: dict[str, Any] = {"api": "images", "operation": "edit" if plan.is_edit else "generate"}
+    if first.revised_prompt:
+        metadata["revised_prompt"] = first.revised_prompt
+    for name in ("size", "quality", "background", "output_format"):
+        value = getattr(response, name, None)
+        if value is not None:
+            metadata[name] = value
+    usage = _usage(response.usage)
+    if usage is not None:
+        metadata["usage"] = usage
+    return GeneratedMedia.from_bytes(
+        data,
+        mime_type=_image_mime(data, response.output_format or plan.kwargs.get("output_format")),
+        model=plan.model,
+        metadata=metadata,
+        parameters=plan.parameters,
+    )
+
+
+async def _download_url(clients: OpenAIClients, url: str, secret: Secret, deadline: Deadline) -> bytes:
+    """Fetch an image URL at once (they expire), with a client that does not carry the API key."""
+
+    async def fetch() -> bytes:
+        response = await clients.plain().get(url)
+        if response.status_code >= 400:
+            raise BackendError(
+                f"the image URL OpenAI returned answered {response.status_code}; generate again",
+                backend=BACKEND,
+                status=response.status_code,
+            )
+        return response.content
+
+    return await vendor_call(fetch(), deadline=deadline, secret=secret)
