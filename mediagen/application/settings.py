@@ -336,7 +336,7 @@ def _without_none(tp: Any) -> Any:
     if not _is_optional(tp):
         return tp
     rest = tuple(arg for arg in get_args(tp) if arg is not type(None))
-    return rest[0] if len(rest) == 1 else Union[rest]
+    return rest[0] if len(rest) == 1 else Union[rest]  # noqa: UP007 - a Union built from a runtime tuple has no X | Y spelling
 
 
 def _is_variadic_tuple(tp: Any) -> bool:

@@ -47,18 +47,18 @@ def _build_app(fake: VendorFake) -> web.Application:
 async def _sandbox_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Latency, auth, faults and error rendering around every fake endpoint."""
     fake = request.app[_FAKE_KEY]
-    fault: Fault | None = None
     try:
         response = await _handle(request, handler, fake)
-        fault = request.get(FAULT_KEY)
     except ApiError as error:
         response = fake.error_response(error)
+    except ConnectionError:  # the client went away mid-answer; there is no one to answer
+        raise
     except Exception:
         log.exception("sandbox %s: %s %s failed", fake.name, request.method, request.path)
         response = fake.error_response(
             ApiError(500, "The sandbox failed to handle this request; see its log.", type="server_error")
         )
-    fault = fault or request.get(FAULT_KEY)
+    fault = request.get(FAULT_KEY)
     fake.context.calls.append(Call(request.method, request.path, response.status, str(fault) if fault else None))
     return response
 

@@ -182,14 +182,17 @@ async def stream_bytes(
         cut_at = max(0, cut_at if length is None else min(length - 1, cut_at))
     await response.prepare(request)
     sent = 0
-    async for chunk in chunks:
-        if cut_at is not None and sent + len(chunk) >= cut_at:
-            await response.write(bytes(chunk[: cut_at - sent]))
-            transport = request.transport
-            if transport is not None:
-                transport.close()
-            return response
-        await response.write(chunk)
-        sent += len(chunk)
-    await response.write_eof()
+    try:
+        async for chunk in chunks:
+            if cut_at is not None and sent + len(chunk) >= cut_at:
+                await response.write(bytes(chunk[: cut_at - sent]))
+                transport = request.transport
+                if transport is not None:
+                    transport.close()
+                return response
+            await response.write(chunk)
+            sent += len(chunk)
+        await response.write_eof()
+    except ConnectionError:  # the client stopped reading and went away: normal for downloads
+        pass
     return response

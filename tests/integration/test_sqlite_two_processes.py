@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from mediagen.adapters.stores.sqlite import SqliteStore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,7 +83,11 @@ async def test_two_processes_saving_at_the_same_time_into_one_file_lose_no_recor
     writers = {name: _python(WRITER, str(path), name, "200") for name in ("alpha", "beta")}
     for process in writers.values():  # both have the database open before either writes
         assert process.stdout is not None
-        assert process.stdout.readline().strip() == "ready"
+        line = process.stdout.readline().strip()
+        if line != "ready":
+            process.kill()
+            _, err = process.communicate()
+            pytest.fail(f"a writer failed to open the store: {err}")
     for process in writers.values():  # then both start writing at once
         assert process.stdin is not None
         process.stdin.write("go\n")

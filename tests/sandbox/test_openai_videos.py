@@ -189,3 +189,17 @@ async def test_min_bytes_setting_streams_a_large_video_with_an_exact_length() ->
             async for chunk in response.iter_bytes():
                 total += len(chunk)
     assert total == length >= 8 * 1024 * 1024
+
+
+async def test_a_client_abandoning_a_download_is_not_an_error(caplog: pytest.LogCaptureFixture) -> None:
+    settings = SandboxSettings(job_polls=1, video_min_bytes=32 * 1024 * 1024, poll_after_ms=1)
+    async with (
+        Sandbox(vendors=("openai",), settings=settings) as sb,
+        AsyncOpenAI(base_url=sb.base_url("openai"), api_key="k", max_retries=0) as client,
+    ):
+        done = await client.videos.create_and_poll(prompt="abandoned", size="1280x720")
+        async with client.videos.with_streaming_response.download_content(done.id) as response:
+            async for _ in response.iter_bytes(1024 * 1024):
+                break
+        assert (await client.videos.retrieve(done.id)).status == "completed"
+    assert [r for r in caplog.records if r.levelno >= 40] == []

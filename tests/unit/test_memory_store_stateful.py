@@ -9,7 +9,15 @@ from typing import Any, TypeVar
 
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, initialize, invariant, rule
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    consumes,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
 
 from mediagen.adapters.stores.memory import MemoryStore
 from mediagen.ports.continuation import JOB_KIND, ContinuationState
@@ -67,6 +75,12 @@ class MemoryStoreMachine(RuleBasedStateMachine):
     def load(self, continuation_id: str) -> None:
         self.check_load(continuation_id)
 
+    @precondition(lambda self: bool(self.model))
+    @rule()
+    def load_the_least_recently_used(self) -> None:
+        # Using the oldest record makes the LRU order differ from the save (and so expiry) order.
+        self.check_load(next(iter(self.model)))
+
     @rule(data=st.data())
     def load_every_id_ever_saved(self, data: st.DataObject) -> None:
         for continuation_id in data.draw(st.permutations(list(self.data)), label="load order"):
@@ -79,7 +93,7 @@ class MemoryStoreMachine(RuleBasedStateMachine):
         assert self.run(self.store.load(continuation_id)) is None
 
     # Steps around half and all of the TTL reach the expiry boundary within a few rules.
-    @rule(seconds=st.sampled_from([0.0, 3.0, 5.0, 7.0, TTL]) | st.floats(min_value=0, max_value=2 * TTL))
+    @rule(seconds=st.sampled_from([0.0, 3.0, 4.0, 6.0, 7.0, TTL]))
     def advance(self, seconds: float) -> None:
         self.clock.advance(seconds)
 
@@ -106,5 +120,5 @@ class MemoryStoreMachine(RuleBasedStateMachine):
         assert listed == newest_first
 
 
-MemoryStoreMachine.TestCase.settings = settings(max_examples=200, stateful_step_count=50, deadline=None)
+MemoryStoreMachine.TestCase.settings = settings(max_examples=100, stateful_step_count=200, deadline=None)
 test_memory_store_matches_the_lru_ttl_model = MemoryStoreMachine.TestCase

@@ -143,13 +143,7 @@ class SqliteStore:
         db = await pending
         try:
             await db.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_SECONDS * 1000)}")
-            await db.execute("PRAGMA journal_mode = WAL")
-            await db.execute("PRAGMA synchronous = NORMAL")
-            await db.executescript(_SCHEMA)
-            async with db.execute("PRAGMA user_version") as cursor:
-                version = await cursor.fetchone()
-            if version is not None and version[0] == 0:
-                await db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+            await _prepare(db)
             await self._purge(db, self._clock())
         except BaseException:
             await db.close()
@@ -159,6 +153,31 @@ class SqliteStore:
     async def _purge(self, db: aiosqlite.Connection, now: float) -> None:
         """Delete expired rows, including those another process saved with its own TTL."""
         await db.execute("DELETE FROM continuations WHERE expires_at IS NOT NULL AND expires_at <= ?", (now,))
+
+
+async def _prepare(db: aiosqlite.Connection) -> None:
+    """Switch to WAL and create the schema, waiting out another process doing the same.
+
+    Switching the journal mode needs the file to itself, and SQLite answers SQLITE_BUSY at once, without calling the
+    busy handler, when another process is opening the same new file; so "locked" here is retried until the timeout.
+    """
+    deadline = time.monotonic() + _BUSY_TIMEOUT_SECONDS
+    delay = 0.005
+    while True:
+        try:
+            await db.execute("PRAGMA journal_mode = WAL")
+            await db.execute("PRAGMA synchronous = NORMAL")
+            await db.executescript(_SCHEMA)
+            async with db.execute("PRAGMA user_version") as cursor:
+                version = await cursor.fetchone()
+            if version is not None and version[0] == 0:
+                await db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+            return
+        except sqlite3.OperationalError as error:
+            if ("locked" not in str(error) and "busy" not in str(error)) or time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.25)
 
 
 def _record(row: Iterable[Any]) -> ContinuationRecord:

@@ -152,7 +152,7 @@ class VideoEndpoints:
         if job.status != "completed":
             raise ApiError(
                 404,
-                f"Video '{job.id}' is {job.status}; its content is available once it is completed. "
+                f"Video '{job.id}' has status '{job.status}'; its content is available once it is completed. "
                 f"Poll GET /v1/videos/{job.id} until status is 'completed'.",
             )
         width, height = map(int, job.size.split("x"))

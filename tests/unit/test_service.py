@@ -1,0 +1,351 @@
+"""MediaService through its public methods, with the shipped fakes: routing, retries, failover, jobs, batch."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from mediagen.application.codec import request_converter
+
+from mediagen.adapters.stores.memory import MemoryStore
+from mediagen.application.registry import BackendRegistry
+from mediagen.application.selector import BackendSelector
+from mediagen.application.service import MediaService
+from mediagen.application.settings import RetrySettings, Settings
+from mediagen.domain.backend import BackendSpec
+from mediagen.domain.errors import (
+    BackendError,
+    ContentRejected,
+    ContinuationNotFound,
+    GenerationTimeout,
+    InvalidRequest,
+    JobNotFound,
+    RateLimited,
+    TransientBackendError,
+    UnsupportedParameter,
+)
+from mediagen.domain.media import Capability, MediaType
+from mediagen.domain.request import MediaRequest
+from mediagen.ports.generator import BackendPlugin, GeneratedMedia, GenerationContext
+from mediagen.ports.progress import FellBack, Retried, Selected, Submitted, Written
+from mediagen.testing import FakeGenerator, MemorySink, RecordingListener, StaticCredentials, fake_plugin, fake_spec
+
+NO_WAIT = RetrySettings(attempts=3, wait_initial=0, wait_max=0, wait_jitter=0)
+
+
+def build(
+    plugins: Sequence[BackendPlugin],
+    keys: dict[str, str] | None = None,
+    *,
+    store: MemoryStore | None = None,
+    priority: Sequence[str] = (),
+    **settings_kwargs: Any,
+) -> tuple[MediaService, MemorySink]:
+    settings_kwargs.setdefault("retry", NO_WAIT)
+    settings = Settings(**settings_kwargs)
+    specs = [p.spec for p in plugins]
+    credentials = StaticCredentials(keys if keys is not None else {s.name: f"key-{s.name}" for s in specs})
+    selector = BackendSelector(
+        specs, credentials, priorities={mt: tuple(priority) for mt in MediaType}, strict=settings.strict
+    )
+    sink = MemorySink()
+    converter = request_converter()
+    service = MediaService(
+        registry=BackendRegistry(plugins),
+        selector=selector,
+        store=store or MemoryStore(),
+        sink=sink,
+        settings=settings,
+        encode_request=converter.unstructure,
+        decode_request=lambda data: converter.structure(data, MediaRequest),
+    )
+    return service, sink
+
+
+def image(prompt: str = "a fox", **kwargs: Any) -> MediaRequest:
+    return MediaRequest(media_type=MediaType.IMAGE, prompt=prompt, **kwargs)
+
+
+def plugin(name: str, **kwargs: Any) -> tuple[BackendPlugin, FakeGenerator]:
+    spec = fake_spec(name)
+    generator = FakeGenerator(spec, **kwargs)
+    return fake_plugin(spec, generator), generator
+
+
+async def test_generate_writes_the_artifact_and_reports_who_made_it() -> None:
+    alpha, _ = plugin("alpha")
+    service, sink = build([alpha])
+    listener = RecordingListener()
+    result = await service.generate(image(), progress=listener)
+    assert result.backend == "alpha"
+    assert result.artifact.mime_type == "image/png"
+    assert sink.written[result.artifact.path][:8] == b"\x89PNG\r\n\x1a\n"
+    assert result.continuation_id is not None and result.continuation_id.startswith("alpha_")
+    assert [type(e) for e in listener.events if isinstance(e, (Selected, Written))] == [Selected, Written]
+
+
+async def test_continuation_routes_back_to_the_originating_backend_whatever_the_priority() -> None:
+    alpha, _ = plugin("alpha")
+    beta, beta_gen = plugin("beta")
+    service, _ = build([alpha, beta], priority=["beta", "alpha"])
+    first = await service.generate(image(backend="alpha"))
+    second = await service.generate(image("now at night", continue_from=first.continuation_id))
+    assert second.backend == "alpha"
+    assert beta_gen.calls[-1][0].prompt != "now at night" if beta_gen.calls else True
+
+
+async def test_continuation_state_reaches_the_generator() -> None:
+    alpha, generator = plugin("alpha")
+    service, _ = build([alpha])
+    first = await service.generate(image())
+    await service.generate(image("again", continue_from=first.continuation_id))
+    ctx = generator.calls[-1][1]
+    assert ctx.continuation is not None and ctx.continuation.data["turn"] == 1
+
+
+async def test_unknown_continuation_is_continuation_not_found() -> None:
+    alpha, _ = plugin("alpha")
+    service, _ = build([alpha])
+    with pytest.raises(ContinuationNotFound):
+        await service.generate(image(continue_from="alpha_image_000000000000"))
+
+
+async def test_stateless_vendor_ids_route_by_their_prefix() -> None:
+    alpha, generator = plugin("alpha")
+    beta, _ = plugin("beta")
+    service, _ = build([alpha, beta], priority=["beta"])
+    result = await service.generate(image(continue_from="alpha:resp_123"))
+    assert result.backend == "alpha"
+    ctx = generator.calls[-1][1]
+    assert ctx.continuation is not None and ctx.continuation.data == {"vendor_id": "resp_123"}
+
+
+async def test_continuation_with_a_different_named_backend_is_refused() -> None:
+    alpha, _ = plugin("alpha")
+    beta, _ = plugin("beta")
+    service, _ = build([alpha, beta])
+    first = await service.generate(image(backend="alpha"))
+    with pytest.raises(InvalidRequest, match="belongs to backend 'alpha'"):
+        await service.generate(image(continue_from=first.continuation_id, backend="beta"))
+
+
+async def test_transient_errors_are_retried_and_reported() -> None:
+    alpha, generator = plugin("alpha", script=[TransientBackendError("503"), RateLimited("slow down", retry_after=9)])
+    service, _ = build([alpha])
+    listener = RecordingListener()
+    result = await service.generate(image(), progress=listener)
+    assert result.backend == "alpha" and len(generator.calls) == 3
+    retried = listener.of_type(Retried)
+    assert [r.error_code for r in retried] == ["transient_backend_error", "rate_limited"]
+    assert retried[1].wait_seconds == 0  # retry_after 9 s, capped by retry.wait_max = 0
+
+
+async def test_auto_selected_backend_fails_over_to_the_next_with_its_own_model() -> None:
+    failing = [TransientBackendError("down")] * 3
+    alpha, _ = plugin("alpha", script=failing)
+    beta, beta_gen = plugin("beta")
+    service, _ = build([alpha, beta], priority=["alpha", "beta"])
+    listener = RecordingListener()
+    result = await service.generate(image(), progress=listener)
+    assert result.backend == "beta"
+    assert beta_gen.calls[0][1].model == beta_gen.spec.default_models[MediaType.IMAGE]
+    assert [(f.backend, f.error_code) for f in result.fallbacks] == [("alpha", "transient_backend_error")]
+    assert [(e.backend, e.to_backend) for e in listener.of_type(FellBack)] == [("alpha", "beta")]
+
+
+async def test_an_explicit_backend_is_never_switched() -> None:
+    alpha, _ = plugin("alpha", script=[TransientBackendError("down")] * 3)
+    beta, beta_gen = plugin("beta")
+    service, _ = build([alpha, beta])
+    with pytest.raises(TransientBackendError):
+        await service.generate(image(backend="alpha"))
+    assert beta_gen.calls == []
+
+
+async def test_non_retryable_errors_neither_retry_nor_fail_over() -> None:
+    alpha, generator = plugin("alpha", script=[ContentRejected("refused by the safety system")])
+    beta, beta_gen = plugin("beta")
+    service, _ = build([alpha, beta], priority=["alpha", "beta"])
+    with pytest.raises(ContentRejected):
+        await service.generate(image())
+    assert len(generator.calls) == 1 and beta_gen.calls == []
+
+
+async def test_a_named_model_fails_over_only_among_backends_that_serve_it() -> None:
+    shared = fake_spec("alpha")
+    model = shared.default_models[MediaType.IMAGE]
+    beta_spec = fake_spec("beta")
+    gamma_spec = attrs.evolve(
+        fake_spec("gamma"),
+        models=(*fake_spec("gamma").models, attrs.evolve(shared.model(model), name=model)),  # type: ignore[arg-type]
+    ) if fake_spec("gamma").model(model) is None else fake_spec("gamma")  # fmt: skip
+    alpha_gen = FakeGenerator(shared, script=[TransientBackendError("down")] * 3)
+    plugins = [fake_plugin(shared, alpha_gen), fake_plugin(beta_spec), fake_plugin(gamma_spec)]
+    service, _ = build(plugins, priority=["alpha", "beta", "gamma"])
+    result = await service.generate(image(model=model))
+    assert result.backend in {"gamma", "beta"}
+    assert result.model == model
+
+
+async def test_overall_timeout_raises_generation_timeout_and_writes_nothing() -> None:
+    alpha, _ = plugin("alpha", latency=30)
+    service, sink = build([alpha])
+    with pytest.raises(GenerationTimeout):
+        await service.generate(image(timeout=0.05))
+    assert sink.written == {}
+
+
+async def test_strict_mode_turns_an_ignored_parameter_into_an_error_before_writing() -> None:
+    spec = fake_spec("alpha", capabilities={Capability.TEXT_TO_IMAGE, Capability.SEED})
+    service, sink = build([fake_plugin(spec)], strict=True)
+    request = image(extra={"unknown_knob": 1})
+    with pytest.raises(UnsupportedParameter) as caught:
+        await service.generate(request)
+    assert caught.value.field == "extra.unknown_knob"
+    assert sink.written == {}
+
+
+async def test_every_set_parameter_is_accounted_for_in_the_result() -> None:
+    alpha, _ = plugin("alpha")
+    service, _ = build([alpha])
+    request = image(aspect_ratio="16:9", seed=4, negative_prompt="blur", extra={"vendor_thing": True})
+    result = await service.generate(request)
+    assert set(request.set_parameters()) <= result.parameters.accounted()
+
+
+class _JobGenerator:
+    """Submits a vendor job, then waits until told to finish; resumes by the vendor job id."""
+
+    def __init__(self, spec: BackendSpec) -> None:
+        self.spec = spec
+        self.finish = asyncio.Event()
+        self.resumed: list[str] = []
+
+    async def generate(self, request: MediaRequest, ctx: GenerationContext) -> GeneratedMedia:
+        if ctx.resume_job_id is None:
+            await ctx.job_started("vendor-job-1")
+        else:
+            self.resumed.append(ctx.resume_job_id)
+        await self.finish.wait()
+        from mediagen.testing.media import mp4_stub
+
+        return GeneratedMedia.from_bytes(mp4_stub(), mime_type="video/mp4", model=ctx.model)
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def test_an_interrupted_job_is_recorded_and_resumed_without_a_second_submission() -> None:
+    spec = fake_spec("alpha")
+    generator = _JobGenerator(spec)
+    service, _ = build([BackendPlugin(spec, lambda options: generator)])
+    listener = RecordingListener()
+    video = MediaRequest(media_type=MediaType.VIDEO, prompt="waves", timeout=0.05)
+    with pytest.raises(GenerationTimeout) as caught:
+        await service.generate(video, progress=listener)
+    [job] = await service.jobs()
+    assert caught.value.job_id == job.id and "jobs resume" in caught.value.message
+    assert job.vendor_job_id == "vendor-job-1" and job.prompt == "waves"
+    assert [e.job_id for e in listener.of_type(Submitted)] == [job.id]
+    generator.finish.set()
+    result = await service.resume(job.id)
+    assert generator.resumed == ["vendor-job-1"]
+    assert result.artifact.mime_type == "video/mp4"
+    assert await service.jobs() == []
+
+
+async def test_resuming_an_unknown_job_is_job_not_found() -> None:
+    alpha, _ = plugin("alpha")
+    service, _ = build([alpha])
+    with pytest.raises(JobNotFound):
+        await service.resume("alpha_job_000000000000")
+
+
+async def test_batch_rejects_a_concurrency_below_one() -> None:
+    alpha, _ = plugin("alpha")
+    service, _ = build([alpha])
+    for bad in (0, -1):
+        with pytest.raises(InvalidRequest, match="max_concurrent"):
+            await service.generate_batch([image()], max_concurrent=bad)
+
+
+class _Gauge:
+    def __init__(self) -> None:
+        self.now = 0
+        self.peak = 0
+
+
+async def test_batch_never_exceeds_its_concurrency() -> None:
+    spec = fake_spec("alpha")
+    gauge = _Gauge()
+    inner = FakeGenerator(spec, latency=0.01)
+
+    class Counting:
+        spec = inner.spec
+
+        async def generate(self, request: MediaRequest, ctx: GenerationContext) -> GeneratedMedia:
+            gauge.now += 1
+            gauge.peak = max(gauge.peak, gauge.now)
+            try:
+                return await inner.generate(request, ctx)
+            finally:
+                gauge.now -= 1
+
+        async def aclose(self) -> None:
+            return None
+
+    service, _ = build([BackendPlugin(spec, lambda options: Counting())])
+    batch = await service.generate_batch([image(f"fox {i}") for i in range(12)], max_concurrent=3)
+    assert batch.succeeded == 12 and gauge.peak == 3
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(outcomes=st.lists(st.tuples(st.booleans(), st.integers(0, 3)), min_size=1, max_size=8))
+def test_batch_keeps_order_for_any_delays_and_failures(outcomes: list[tuple[bool, int]]) -> None:
+    spec = fake_spec("alpha")
+
+    class Scripted:
+        def __init__(self) -> None:
+            self.spec = spec
+            self.fake = FakeGenerator(spec)
+
+        async def generate(self, request: MediaRequest, ctx: GenerationContext) -> GeneratedMedia:
+            index = int(request.prompt.split()[-1])
+            ok, delay = outcomes[index]
+            for _ in range(delay):
+                await asyncio.sleep(0)
+            if not ok:
+                raise BackendError(f"item {index} failed")
+            return await self.fake.generate(request, ctx)
+
+        async def aclose(self) -> None:
+            return None
+
+    generator = Scripted()
+    service, _ = build([BackendPlugin(spec, lambda options: generator)])
+    requests = [image(f"item {i}") for i in range(len(outcomes))]
+    batch = asyncio.run(service.generate_batch(requests, max_concurrent=3))
+    assert [item.index for item in batch.items] == list(range(len(outcomes)))
+    assert [item.ok for item in batch.items] == [ok for ok, _ in outcomes]
+    assert batch.failed == sum(1 for ok, _ in outcomes if not ok)
+    for item in batch.items:
+        if not item.ok:
+            assert item.error is not None and f"item {item.index} failed" in item.error.message
+
+
+async def test_cancelling_a_batch_cancels_in_flight_work_and_leaves_no_file(tmp_path: Path) -> None:
+    alpha, _ = plugin("alpha", latency=30)
+    service, sink = build([alpha])
+    task = asyncio.ensure_future(service.generate_batch([image(f"fox {i}") for i in range(4)], max_concurrent=2))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert sink.written == {}
