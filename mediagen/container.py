@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 from dependency_injector import containers, providers
 
-from mediagen.adapters.credentials.env import EnvCredentialSource
+from mediagen.adapters.credentials.env import EnvCredentialSource, StaticCredentialSource
 from mediagen.adapters.plugins import discover_plugins
 from mediagen.adapters.sinks.filesystem import FilesystemSink
 from mediagen.adapters.stores.memory import MemoryStore
@@ -25,15 +25,64 @@ from mediagen.domain.request import MediaRequest
 from mediagen.ports.credentials import CredentialSource
 from mediagen.ports.generator import BackendOptions, BackendPlugin
 
+if TYPE_CHECKING:
+    from mediagen.sandbox import SandboxThread
+
+#: The dummy key every backend gets in sandbox mode; the fakes accept any non-empty key.
+SANDBOX_KEY = "sandbox-key"
+#: Seconds between job polls in sandbox mode (the built-in adapters take `poll_interval` in their extras).
+SANDBOX_POLL_INTERVAL = 0.1
+
+
+def run_sandbox(settings: Settings) -> Iterator[SandboxThread | None]:
+    """In sandbox mode, the fake vendors served from a background thread for the container's lifetime."""
+    if not settings.sandbox:
+        yield None
+        return
+    from mediagen.sandbox import SandboxSettings, SandboxThread
+
+    sandbox_settings = SandboxSettings()
+    with SandboxThread(settings=sandbox_settings) as sandbox:
+        yield sandbox
+
+
+def sandbox_state_dir(settings: Settings) -> Path:
+    """Where in-process sandboxes keep vendor-side state, so a continuation made in one run works in the next."""
+    import platformdirs
+
+    return platformdirs.user_data_path("mediagen") / "sandbox"
+
+
+def credential_source(sandbox: SandboxThread | None) -> CredentialSource:
+    """The environment's keys, or in sandbox mode a dummy key for each backend the sandbox fakes (never a real one)."""
+    if sandbox is None:
+        return EnvCredentialSource()
+    return StaticCredentialSource({vendor: SANDBOX_KEY for vendor in sandbox.vendors})
+
 
 def backend_options(
-    settings: Settings, plugins: list[BackendPlugin], environ: Mapping[str, str] | None = None
+    settings: Settings,
+    plugins: list[BackendPlugin],
+    sandbox: SandboxThread | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> dict[str, BackendOptions]:
-    """Per-backend endpoint and extras: the settings' base_url wins, then the spec's base-URL env vars."""
+    """Per-backend endpoint and extras: the settings' base_url wins, then the spec's base-URL env vars.
+
+    In sandbox mode every backend the sandbox fakes points at its fake, whatever the settings or environment say.
+    """
     env = os.environ if environ is None else environ
     options = {}
     for plugin in plugins:
         configured = settings.backend(plugin.spec.name).options()
+        if sandbox is not None:
+            if plugin.spec.name not in sandbox.vendors:
+                options[plugin.spec.name] = attrs.evolve(configured, base_url=None)
+                continue
+            # The fakes finish jobs within a few polls; polling them at a vendor's pace would only wait.
+            extra = {"poll_interval": SANDBOX_POLL_INTERVAL, **configured.extra}
+            base_url = sandbox.base_url(plugin.spec.name)
+            options[plugin.spec.name] = attrs.evolve(configured, base_url=base_url, extra=extra)
+            continue
         from_env = next((env[v].strip() for v in plugin.spec.base_url_env_vars if env.get(v, "").strip()), None)
         options[plugin.spec.name] = attrs.evolve(configured, base_url=configured.base_url or from_env)
     return options
@@ -84,6 +133,15 @@ def build_service(
     )
 
 
+def _sqlite_path(settings: Settings) -> Path:
+    """The configured store file; by default sandbox runs keep their own, so fake ids never reach a real vendor."""
+    if settings.store.path is not None:
+        return settings.store.path
+    if settings.sandbox:
+        return sandbox_state_dir(settings) / "continuations.sqlite3"
+    return default_sqlite_path()
+
+
 def _store_kind(settings: Settings) -> str:
     return settings.store.kind
 
@@ -92,15 +150,16 @@ class Container(containers.DeclarativeContainer):
     """Build it, override what you need (`container.store.override(...)`), then `container.service()`."""
 
     settings = providers.Singleton(load_settings)
-    credentials = providers.Singleton(EnvCredentialSource)
+    sandbox = providers.Resource(run_sandbox, settings)
+    credentials = providers.Singleton(credential_source, sandbox)
     plugins = providers.Singleton(discover_plugins)
-    options = providers.Singleton(backend_options, settings, plugins)
+    options = providers.Singleton(backend_options, settings, plugins, sandbox)
     registry = providers.Singleton(BackendRegistry, plugins, options)
     store = providers.Selector(
         providers.Callable(_store_kind, settings),
         sqlite=providers.Singleton(
             SqliteStore,
-            path=providers.Callable(lambda s: s.store.path or default_sqlite_path(), settings),
+            path=providers.Callable(_sqlite_path, settings),
             ttl_seconds=settings.provided.store.ttl_seconds,
         ),
         memory=providers.Singleton(

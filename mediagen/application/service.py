@@ -16,6 +16,7 @@ from mediagen.application.settings import Settings
 from mediagen.domain.errors import (
     ContinuationNotFound,
     GenerationTimeout,
+    InternalError,
     InvalidRequest,
     JobNotFound,
     MediaGenError,
@@ -49,12 +50,6 @@ from mediagen.ports.progress import (
 
 #: ContinuationState.kind a generator returns when the vendor keeps the state and an id suffices.
 VENDOR_ID_KIND = "vendor_id"
-
-
-class InternalError(MediaGenError):
-    """A bug, not a vendor or user problem: captured per batch item so one never loses the others."""
-
-    code = "internal_error"
 
 
 @attrs.frozen

@@ -233,3 +233,9 @@ ALL_ERRORS: tuple[type[MediaGenError], ...] = (
     AuthenticationFailed,
     GenerationTimeout,
 )
+
+
+class InternalError(MediaGenError):
+    """A bug, not a vendor or user problem: captured per batch item so one never loses the others."""
+
+    code = "internal_error"

@@ -10,7 +10,7 @@ import json
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar, cast
 
 import typer
 
@@ -125,6 +125,12 @@ def _run(common: Common, work: Callable[[MediaService], Awaitable[T]], request: 
 
         print_error("interrupted; no partial file was left behind")
         raise typer.Exit(130) from None
+    except Exception as error:  # a bug, not a user error: one line, the traceback only with --debug
+        if common.debug:
+            raise
+        from mediagen.domain.errors import InternalError
+
+        _fail(common, InternalError(f"unexpected {type(error).__name__}; run again with --debug for the traceback"))
 
 
 def _parse_extra(pairs: list[str] | None) -> dict[str, Any]:
@@ -414,6 +420,39 @@ def jobs_resume(
         from mediagen.entrypoints.display import print_result
 
         print_result(result)
+
+
+@app.command("sandbox")
+def sandbox_command(
+    vendor: Annotated[
+        list[str] | None, typer.Option("--vendor", help="Serve only this vendor's fake (repeatable); default: all.")
+    ] = None,
+    host: Annotated[str, typer.Option("--host", help="Interface to bind; keep it on loopback.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="First port (vendors take port, port+1, ...); 0: any free.")] = 0,
+    latency: Annotated[float, typer.Option("--latency", help="Seconds every answer is held back.")] = 0.0,
+    fault: Annotated[
+        list[str] | None,
+        typer.Option("--fault", help="Standing fault, e.g. openai:rate_limit;retry_after=1;times=2 (repeatable)."),
+    ] = None,
+) -> None:
+    """Serve the fake vendor APIs on loopback, print their base URLs and env lines, stop on Ctrl-C."""
+    from mediagen.sandbox import SandboxSettings, available_vendors, serve_forever
+
+    known = available_vendors()
+    unknown = sorted(set(vendor or ()) - set(known))
+    if unknown:
+        from mediagen.entrypoints.display import print_error
+
+        print_error(f"no sandbox fake for {', '.join(unknown)}; known vendors: {', '.join(known)}", "invalid_request")
+        raise typer.Exit(EXIT_USAGE)
+    try:
+        settings = SandboxSettings(latency=latency, faults=cast("Any", tuple(fault or ())))
+    except ValueError as error:
+        from mediagen.entrypoints.display import print_error
+
+        print_error(str(error), "invalid_request")
+        raise typer.Exit(EXIT_USAGE) from None
+    serve_forever(vendor or None, host, port, settings=settings)
 
 
 @app.command()

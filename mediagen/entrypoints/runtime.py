@@ -18,12 +18,7 @@ from mediagen.domain.request import MediaRequest
 def build_container(overrides: Mapping[str, Any] | None = None) -> Container:
     """A container whose settings include the CLI's overrides (strict, sandbox, output dir)."""
     settings = load_settings(overrides=dict(overrides or {}))
-    container = Container(settings=providers.Object(settings))
-    if settings.sandbox:
-        from mediagen.container import use_sandbox
-
-        use_sandbox(container)
-    return container
+    return Container(settings=providers.Object(settings))
 
 
 @asynccontextmanager

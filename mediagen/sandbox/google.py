@@ -18,6 +18,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import hashlib
+import hmac
 import io
 import json
 import re
@@ -142,6 +144,8 @@ class GoogleState:
     operations: dict[str, VeoOperation] = attrs.field(factory=dict)
     files: dict[str, media.Mp4Plan] = attrs.field(factory=dict)
     #: thoughtSignature values this server issued; a Gemini 3 chat must send them back with its images.
+    #: Any sandbox accepts a signature another one issued (they are signed, not looked up), so a chat continued
+    #: in a new process, against a new sandbox, works as it does against the real API.
     signatures: set[bytes] = attrs.field(factory=set)
     #: How Veo videos come back when no prompt marker says otherwise: "inline" bytes or a "file" to download.
     video_delivery: str = "inline"
@@ -330,7 +334,7 @@ class GoogleFake(VendorFake):
                         f"Image part is missing a thought_signature in content position {position + 1}, "
                         f"part position {index + 1}. Send back the model's parts unchanged."
                     )
-                if signature is not None and _decode(signature) not in self._state.signatures:
+                if signature is not None and not _signed(_decode(signature)):
                     raise _invalid(f"Corrupted thought signature in content position {position + 1}.")
 
     async def _image_part(
@@ -373,7 +377,7 @@ class GoogleFake(VendorFake):
             data = await asyncio.to_thread(media.image, width, height, "png", prompt=prompt, seed=seed)
         part: dict[str, Any] = {"inlineData": {"mimeType": "image/png", "data": _encode(data)}}
         if model.startswith("gemini-3"):
-            signature = uuid.uuid4().bytes
+            signature = _sign(uuid.uuid4().bytes)
             self._state.signatures.add(signature)
             part["thoughtSignature"] = _encode(signature)
         return part
@@ -738,6 +742,19 @@ def _decode(value: Any) -> bytes:
         return base64.b64decode(value.replace("-", "+").replace("_", "/"), validate=True)
     except (binascii.Error, ValueError):
         raise _invalid("Invalid value: inline data is not valid base64") from None
+
+
+#: Signs thought signatures so every sandbox, in any process, recognises the ones a sandbox issued.
+_SIGNATURE_KEY = b"mediagen-sandbox-thought-signature"
+
+
+def _sign(nonce: bytes) -> bytes:
+    return nonce + hmac.new(_SIGNATURE_KEY, nonce, hashlib.sha256).digest()[:16]
+
+
+def _signed(signature: bytes) -> bool:
+    nonce, tag = signature[:-16], signature[-16:]
+    return bool(nonce) and hmac.compare_digest(tag, hmac.new(_SIGNATURE_KEY, nonce, hashlib.sha256).digest()[:16])
 
 
 def _encode(data: bytes) -> str:
