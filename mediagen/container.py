@@ -21,6 +21,7 @@ from mediagen.application.registry import BackendRegistry
 from mediagen.application.selector import BackendSelector
 from mediagen.application.service import MediaService
 from mediagen.application.settings import Settings, load_settings
+from mediagen.domain.errors import ConfigurationError
 from mediagen.domain.request import MediaRequest
 from mediagen.ports.credentials import CredentialSource
 from mediagen.ports.generator import BackendOptions, BackendPlugin
@@ -41,7 +42,13 @@ def run_sandbox(settings: Settings) -> Iterator[SandboxThread | None]:
         return
     from mediagen.sandbox import SandboxSettings, SandboxThread
 
-    sandbox_settings = SandboxSettings()
+    texts = {"state_dir": str(sandbox_state_dir(settings))}
+    for key, value in settings.sandbox_options.items():
+        texts[key] = ",".join(value) if isinstance(value, (list, tuple)) else str(value)
+    try:
+        sandbox_settings = SandboxSettings.from_strings(texts, source="sandbox_options")
+    except ValueError as error:
+        raise ConfigurationError(str(error), key="sandbox_options") from None
     with SandboxThread(settings=sandbox_settings) as sandbox:
         yield sandbox
 

@@ -286,6 +286,18 @@ class BackendSettings:
         return BackendOptions(base_url=self.base_url, extra=dict(self.extra))
 
 
+def _check_sandbox_options(instance: object, attribute: attrs.Attribute[Any], value: dict[str, Any]) -> None:
+    """Values are checked by the sandbox when it starts; here only their shape: text, numbers, or lists of text."""
+    for key, item in value.items():
+        scalar = isinstance(item, (str, int, float, bool))
+        listed = isinstance(item, (list, tuple)) and all(isinstance(x, str) for x in item)
+        if not (scalar or listed):
+            raise ConfigurationError(
+                f"sandbox_options.{key} must be text, a number or a list of text, like latency = 0.25, not {item!r}",
+                key=f"sandbox_options.{key}",
+            )
+
+
 @attrs.frozen
 class Settings:
     """Everything mediagen can be configured with; `load_settings` builds it from files, env and overrides."""
@@ -305,6 +317,8 @@ class Settings:
     strict: bool = attrs.field(default=False, validator=_bool)
     max_artifact_bytes: int = attrs.field(default=_TWO_GIB, validator=_int_at_least(1))
     sandbox: bool = attrs.field(default=False, validator=_bool)
+    #: How the in-process sandbox behaves (latency, faults, job_polls, ...), as text values by setting name.
+    sandbox_options: dict[str, Any] = attrs.field(factory=dict, validator=_check_sandbox_options)
 
     def backend(self, name: str) -> BackendSettings:
         """The settings of backend `name`; defaults when none are configured."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -45,6 +46,9 @@ class SandboxSettings:
     api_key: str | None = attrs.field(default=None, repr=False)
     #: Faults applied from the start, as `vendor:name[;k=v][;times=n][;route=glob]`.
     faults: tuple[str, ...] = attrs.field(default=(), converter=tuple, validator=_standing)
+    #: Keep vendor-side state (responses, videos, operations) in files here, so another sandbox sharing the
+    #: directory, in this process or another, can continue from it (None: memory only).
+    state_dir: Path | None = attrs.field(default=None, converter=attrs.converters.optional(Path))
 
     @classmethod
     def from_strings(cls, values: Mapping[str, str], *, source: str = "sandbox settings") -> SandboxSettings:
