@@ -473,6 +473,13 @@ def _kv(row: dict[str, Any]) -> str:
 
 
 def main() -> None:
+    import logging
+
+    # Retries already show as progress events; library log lines would only repeat them on stderr.
+    if "--debug" not in sys.argv:
+        quiet = logging.getLogger("stamina")
+        quiet.addHandler(logging.NullHandler())
+        quiet.propagate = False
     app()
 
 
