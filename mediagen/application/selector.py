@@ -170,7 +170,7 @@ class BackendSelector:
             model = spec.model(configured)
             if model is None:
                 return configured, f"configured default model {configured!r} is not in the spec; sent as named"
-            if model.supports(required):
+            if model.supports(required) and (explicit or _speaks(model, request)):
                 return model.name, "can serve the request"
         chosen = spec.model_for(media, required)
         if chosen is None:
@@ -178,6 +178,12 @@ class BackendSelector:
             if missing:
                 return None, f"lacks capability: {_caps(missing)}"
             return None, f"no single model has all of: {_caps(required)}"
+        if not explicit and not _speaks(chosen, request):
+            # A voice is a name, not a value to adapt: another of the backend's models may have it, else skip it.
+            speaking = [m for m in spec.models_for(media) if m.supports(required) and _speaks(m, request)]
+            if not speaking:
+                return None, f"has no voice {request.voice!r} (voices: {', '.join(chosen.constraints.voices)})"
+            chosen = speaking[0]
         return chosen.name, "can serve the request"
 
     @staticmethod
@@ -199,3 +205,7 @@ class BackendSelector:
         if enabling and len(enabling) == len(verdicts):
             summary = f"no API key is set for any backend that generates {media}"
         return NoBackendAvailable(summary, reasons=reasons, enabling_env_vars=enabling)
+
+
+def _speaks(model: ModelSpec, request: MediaRequest) -> bool:
+    return request.voice is None or model.constraints.accepts_voice(request.voice)

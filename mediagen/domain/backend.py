@@ -37,6 +37,15 @@ class Constraints:
     resolutions: tuple[str, ...] = attrs.field(default=(), converter=_tuple_of_str)
     max_input_images: int | None = None
     max_prompt_chars: int | None = None
+    #: Voices starting with one of these are the user's own voice ids, accepted besides `voices`.
+    voice_id_prefixes: tuple[str, ...] = attrs.field(default=(), converter=_tuple_of_str)
+
+    def accepts_voice(self, voice: str) -> bool:
+        """Whether `voice` is one of the listed voices (case-insensitive), a custom voice id, or unrestricted."""
+        wanted = voice.strip()
+        if not self.voices or wanted.startswith(self.voice_id_prefixes):
+            return True
+        return wanted.lower() in {v.lower() for v in self.voices}
 
 
 @attrs.frozen

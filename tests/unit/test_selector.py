@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mediagen.application.selector import BackendSelector
-from mediagen.domain.backend import BackendSpec, ModelSpec
+from mediagen.domain.backend import BackendSpec, Constraints, ModelSpec
 from mediagen.domain.errors import InvalidRequest, MissingCredentials, NoBackendAvailable
 from mediagen.domain.media import Capability as C
 from mediagen.domain.media import MediaType
@@ -178,3 +178,48 @@ def test_selector_never_returns_a_backend_lacking_key_or_capability_and_keeps_pr
     assert positions == sorted(positions)
     usable = {v.backend for v in sel.explain(request) if v.usable}
     assert {c.backend for c in chosen} == usable
+
+
+# --- voices: a name, not a value to adapt --------------------------------------------------------------------------
+
+SPEAKERS = (
+    spec("loud", ModelSpec("l-tts", MediaType.AUDIO, {C.SPEECH}, Constraints(voices=("alloy", "echo")))),
+    spec(
+        "soft",
+        ModelSpec("s-tts", MediaType.AUDIO, {C.SPEECH}, Constraints(voices=("Kore",))),
+        ModelSpec("s-tts-more", MediaType.AUDIO, {C.SPEECH}, Constraints(voices=("Kore", "Puck"))),
+    ),
+    spec("ids", ModelSpec("i-tts", MediaType.AUDIO, {C.SPEECH}, Constraints(voices=("x",), voice_id_prefixes="v_"))),
+)
+
+
+def speech(voice: str) -> MediaRequest:
+    return MediaRequest(media_type=MediaType.AUDIO, prompt="hello", voice=voice)
+
+
+def speakers() -> BackendSelector:
+    keys = Keys({"loud": "k", "soft": "k", "ids": "k"})
+    return BackendSelector(SPEAKERS, keys, priorities={MediaType.AUDIO: ("loud", "soft", "ids")})
+
+
+def test_an_auto_selected_backend_without_the_voice_is_skipped_for_one_that_has_it() -> None:
+    chosen = speakers().candidates(speech("kore"))
+    assert [(c.backend, c.model) for c in chosen] == [("soft", "s-tts")]
+
+
+def test_another_model_of_the_same_backend_serves_a_voice_its_default_lacks() -> None:
+    assert [(c.backend, c.model) for c in speakers().candidates(speech("Puck"))] == [("soft", "s-tts-more")]
+
+
+def test_a_custom_voice_id_goes_to_the_backend_that_takes_ids() -> None:
+    assert [c.backend for c in speakers().candidates(speech("v_123"))] == ["ids"]
+
+
+def test_an_unknown_voice_lists_each_backends_voices() -> None:
+    with pytest.raises(NoBackendAvailable) as caught:
+        speakers().candidates(speech("nobody"))
+    assert "alloy, echo" in caught.value.reasons["loud"] and "Kore" in caught.value.reasons["soft"]
+
+
+def test_a_named_backend_gets_the_voice_as_asked_so_its_adapter_can_say_what_is_valid() -> None:
+    assert speakers().candidates(speech("nobody"), backend="loud")[0].model == "l-tts"

@@ -15,6 +15,7 @@ import attrs
 from mediagen.adapters.openai.spec import (
     ALPHA_FORMATS,
     BACKGROUNDS,
+    CUSTOM_VOICE_PREFIX,
     DEFAULT_SPEECH_FORMAT,
     DEFAULT_VOICE,
     IMAGE_FORMATS,
@@ -46,8 +47,6 @@ BACKEND = "openai"
 _QUALITY_ALIASES = {"standard": "medium", "hd": "high"}
 _MODERATION = ("low", "auto")
 _FIDELITY = ("high", "low")
-#: Prefix of custom voice ids (voices made from your own samples), sent as {"id": ...}.
-CUSTOM_VOICE_PREFIX = "voice_"
 
 
 # --- the parameter report ---------------------------------------------------------------------------------------

@@ -11,6 +11,9 @@ from typing import Final
 from mediagen.domain.backend import BackendSpec, Constraints, ModelSpec
 from mediagen.domain.media import Capability, MediaType
 
+#: Prefix of custom voice ids (voices made from your own samples), sent as {"id": ...}.
+CUSTOM_VOICE_PREFIX: Final = "voice_"
+
 #: Where the SDK goes when no base_url is configured (passed explicitly, so the SDK never reads env vars for it).
 API_BASE_URL: Final = "https://api.openai.com/v1"
 
@@ -148,7 +151,12 @@ SPEC = BackendSpec(
             "gpt-4o-mini-tts",
             MediaType.AUDIO,
             frozenset({Capability.SPEECH}),
-            Constraints(voices=SPEECH_VOICES, audio_formats=SPEECH_FORMATS, max_prompt_chars=MAX_SPEECH_CHARS),
+            Constraints(
+                voices=SPEECH_VOICES,
+                voice_id_prefixes=(CUSTOM_VOICE_PREFIX,),
+                audio_formats=SPEECH_FORMATS,
+                max_prompt_chars=MAX_SPEECH_CHARS,
+            ),
             "Speech with steerable delivery (instructions) and 13 voices",
         ),
         ModelSpec(
