@@ -41,7 +41,7 @@ def test_the_plugin_fixtures_work_in_a_users_own_suite(tmp_path: Path) -> None:
     (tmp_path / "test_user.py").write_text(textwrap.dedent(USER_SUITE))
     env_free = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "mediagen.sandbox.pytest_plugin", "-p", "no:cacheprovider",
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",  # the plugin loads by its pytest11 entry point
          "-o", "asyncio_mode=strict", "-W", "ignore::DeprecationWarning", str(tmp_path)],
         capture_output=True, text=True, cwd=tmp_path, env=env_free, timeout=120,
     )  # fmt: skip
