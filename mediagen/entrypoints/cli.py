@@ -455,6 +455,27 @@ def sandbox_command(
     serve_forever(vendor or None, host, port, settings=settings)
 
 
+@app.command("mcp")
+def mcp_command(
+    output_dir: OutOpt = None,
+    sandbox: SandboxOpt = False,
+    strict: StrictOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Serve the generate_media tool over MCP on stdin/stdout, for agent clients."""
+    import importlib.util
+
+    common = Common(json_out=False, debug=debug, sandbox=sandbox, strict=strict, output_dir=output_dir)
+    if importlib.util.find_spec("mcp") is None:
+        from mediagen.entrypoints.display import print_error
+
+        print_error("the MCP server needs the mcp extra: pip install 'mediagen[mcp]'", "configuration_error")
+        raise typer.Exit(EXIT_USAGE)
+    from mediagen.entrypoints.mcp import serve_mcp
+
+    _run(common, serve_mcp)
+
+
 @app.command()
 def config(json_out: JsonOpt = False, debug: DebugOpt = False) -> None:
     """Show the effective settings and where they come from."""

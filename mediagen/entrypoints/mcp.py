@@ -1,0 +1,58 @@
+"""`mediagen mcp`: the generate_media tool served over MCP (stdio), with the same JSON as `--json`.
+
+Needs the `mcp` extra (`pip install 'mediagen[mcp]'`); the CLI says so when it is missing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from mediagen.application.service import MediaService
+from mediagen.domain.errors import InvalidRequest, MediaGenError
+from mediagen.domain.request import MediaRequest
+from mediagen.entrypoints.tool import TOOL_NAME, error_to_json, request_from_arguments, result_to_json, tool_schema
+
+#: The MCP server's name, as clients list it.
+SERVER_NAME = "mediagen"
+
+
+async def call_generate_media(service: MediaService, name: str, arguments: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Run one tool call; failures come back as the tool's error JSON (success=false), never as an exception."""
+    request: MediaRequest | None = None
+    try:
+        if name != TOOL_NAME:
+            raise InvalidRequest(f"unknown tool {name!r}; this server offers {TOOL_NAME!r}", field="name")
+        request = request_from_arguments(arguments or {})
+        result = await service.generate(request)
+    except MediaGenError as error:
+        return error_to_json(error, request)
+    return result_to_json(result, request)
+
+
+async def serve_mcp(service: MediaService) -> None:
+    """Serve the tool over stdin/stdout until the client disconnects."""
+    import mcp_types as types
+    from mcp.server.lowlevel import Server
+    from mcp.server.stdio import stdio_server
+
+    from mediagen import __version__
+
+    schema = tool_schema()
+    tool = types.Tool(name=TOOL_NAME, description=schema["description"], input_schema=schema["input_schema"])
+
+    async def list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
+        return types.ListToolsResult(tools=[tool])
+
+    async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
+        payload = await call_generate_media(service, params.name, params.arguments)
+        return types.CallToolResult(
+            content=[types.TextContent(type="text", text=json.dumps(payload, indent=2))],
+            structured_content=payload,
+            is_error=not payload.get("success", False),
+        )
+
+    server: Server[Any] = Server(SERVER_NAME, version=__version__, on_list_tools=list_tools, on_call_tool=call_tool)
+    async with stdio_server() as (read_stream, write_stream):
+        await server.run(read_stream, write_stream, server.create_initialization_options())

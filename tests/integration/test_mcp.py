@@ -1,0 +1,55 @@
+"""`mediagen mcp --sandbox` driven by a real MCP client over stdio: the tool lists, generates and fails in JSON."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from mcp.client.session import ClientSession
+from mcp.client.stdio import StdioServerParameters, stdio_client
+
+from mediagen.domain.sniff import sniff
+
+MEDIAGEN = shutil.which("mediagen", path=str(Path(sys.executable).parent))
+
+
+async def _session_calls(tmp_path: Path, calls: list[dict[str, Any]]) -> tuple[list[str], list[Any]]:
+    assert MEDIAGEN is not None, "the mediagen console script is not installed in this environment"
+    params = StdioServerParameters(
+        command=MEDIAGEN,
+        args=["mcp", "--sandbox"],
+        env={"XDG_DATA_HOME": str(tmp_path / "data"), "HOME": str(tmp_path)},
+        cwd=tmp_path,
+    )
+    async with stdio_client(params) as streams, ClientSession(streams[0], streams[1]) as session:
+        await session.initialize()
+        tools = await session.list_tools()
+        results = [await session.call_tool("generate_media", arguments) for arguments in calls]
+    return [tool.name for tool in tools.tools], results
+
+
+def test_an_mcp_client_lists_the_tool_and_generates_a_file(tmp_path: Path) -> None:
+    names, results = asyncio.run(
+        _session_calls(
+            tmp_path,
+            [
+                {"media_type": "image", "prompt": "a red fox in snow", "backend": "openai"},
+                {"media_type": "image", "prompt": "  "},
+            ],
+        )
+    )
+    assert names == ["generate_media"]
+    made, refused = results
+    assert not made.is_error
+    payload = made.structured_content
+    assert payload["success"] is True and payload["backend"] == "openai"
+    written = Path(payload["file_path"])
+    assert written.parent == tmp_path and sniff(written.read_bytes()[:64]) == "image/png"
+    assert payload["continuation_id"].startswith("openai:")
+    assert refused.is_error
+    error = refused.structured_content
+    assert (error["success"], error["error_code"], error["field"]) == (False, "invalid_request", "prompt")
+    assert "empty" in error["error"]
