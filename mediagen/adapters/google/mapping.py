@@ -15,10 +15,11 @@ import attrs
 
 from mediagen.adapters.google.spec import DEFAULT_VOICE, SPEECH_FORMATS, VEO_RULES, VeoRules
 from mediagen.domain.backend import Constraints, ModelSpec
-from mediagen.domain.errors import InvalidRequest, UnsupportedParameter
+from mediagen.domain.errors import InvalidRequest
 from mediagen.domain.media import Capability, MediaType
+from mediagen.domain.report import ReportBuilder
 from mediagen.domain.request import InputImage, MediaRequest, Size
-from mediagen.domain.result import Adapted, Ignored, ParameterReport
+from mediagen.domain.result import ParameterReport
 
 BACKEND = "google"
 
@@ -58,52 +59,8 @@ def family_of(request: MediaRequest, model: str) -> Family:
 # --- the parameter report ---------------------------------------------------------------------------------------
 
 
-class _Report:
-    """Collects how each set parameter was used; anything left unaccounted ends as ignored, never dropped."""
-
-    def __init__(self, request: MediaRequest, model: str) -> None:
-        self._params = request.set_parameters()
-        self._model = model
-        self.applied: dict[str, Any] = {}
-        self.adapted: list[Adapted] = []
-        self.ignored: list[Ignored] = []
-
-    def has(self, name: str) -> bool:
-        return name in self._params
-
-    def apply(self, name: str, value: Any = None) -> None:
-        if name in self._params:
-            self.applied[name] = self._params[name] if value is None else value
-
-    def settle(self, name: str, used: Any, reasons: Sequence[str]) -> None:
-        """Applied when `used` is what was asked (or nothing forced a change), else adapted with the reasons."""
-        if name not in self._params:
-            return
-        if not reasons:
-            self.applied[name] = used
-        else:
-            self.adapted.append(Adapted(name, self._params[name], used, "; ".join(dict.fromkeys(reasons))))
-
-    def ignore(self, name: str, reason: str) -> None:
-        if name in self._params:
-            self.ignored.append(Ignored(name, self._params[name], reason))
-
-    def finish(self, *, strict: bool) -> ParameterReport:
-        accounted = set(self.applied) | {a.name for a in self.adapted} | {i.name for i in self.ignored}
-        for name, value in self._params.items():
-            if name not in accounted:
-                reason = f"{self._model} has no such setting"
-                if name.startswith("extra."):
-                    reason = f"not an option mediagen passes to Google for {self._model}"
-                self.ignored.append(Ignored(name, value, reason))
-        if strict and self.ignored:
-            first = self.ignored[0]
-            raise UnsupportedParameter(
-                f"google would ignore it ({first.reason}); unset it or turn strict mode off",
-                field=first.name,
-                backend=BACKEND,
-            )
-        return ParameterReport(applied=dict(self.applied), adapted=tuple(self.adapted), ignored=tuple(self.ignored))
+def _report_for(request: MediaRequest, model: str) -> ReportBuilder:
+    return ReportBuilder(request, model, backend=BACKEND, vendor="Google")
 
 
 # --- shared value snapping ----------------------------------------------------------------------------------------
@@ -192,7 +149,7 @@ class GeminiImagePlan:
 def map_gemini_image(
     request: MediaRequest, model_name: str, model: ModelSpec | None, *, strict: bool = False
 ) -> GeminiImagePlan:
-    report = _Report(request, model_name)
+    report = _report_for(request, model_name)
     constraints = _constraints(model)
     if request.mask is not None:
         raise InvalidRequest(
@@ -261,7 +218,9 @@ class ImagenPlan:
     mask_dilation: float | None = None
 
 
-def _imagen_common(request: MediaRequest, report: _Report, model_name: str, model: ModelSpec | None) -> dict[str, Any]:
+def _imagen_common(
+    request: MediaRequest, report: ReportBuilder, model_name: str, model: ModelSpec | None
+) -> dict[str, Any]:
     constraints = _constraints(model)
     config: dict[str, Any] = {"number_of_images": 1, "include_rai_reason": True}
     if request.negative_prompt is not None:
@@ -290,7 +249,7 @@ def _imagen_common(request: MediaRequest, report: _Report, model_name: str, mode
 def map_imagen_generate(
     request: MediaRequest, model_name: str, model: ModelSpec | None, *, strict: bool = False
 ) -> ImagenPlan:
-    report = _Report(request, model_name)
+    report = _report_for(request, model_name)
     constraints = _constraints(model)
     config = _imagen_common(request, report, model_name, model)
     aspect, reasons = _aspect(request, constraints.aspect_ratios, model_name)
@@ -318,7 +277,7 @@ def map_imagen_generate(
 def map_imagen_edit(
     request: MediaRequest, model_name: str, model: ModelSpec | None, *, strict: bool = False
 ) -> ImagenPlan:
-    report = _Report(request, model_name)
+    report = _report_for(request, model_name)
     if not request.input_images:
         raise InvalidRequest(f"{model_name} edits an image: give one input image", field="input_images")
     _check_input_count(request, _constraints(model), model_name, "input image to edit")
@@ -410,7 +369,7 @@ def map_veo(
     strict: bool = False,
 ) -> VeoPlan:
     """Veo's rules: durations snapped, 16:9/9:16, 720p/1080p with the model's combination rules, images by role."""
-    report = _Report(request, model_name)
+    report = _report_for(request, model_name)
     constraints = _constraints(model)
     rules = VEO_RULES.get(model_name, VeoRules())
     images = request.input_images
@@ -540,7 +499,7 @@ class SpeechPlan:
 
 
 def map_speech(request: MediaRequest, model_name: str, model: ModelSpec | None, *, strict: bool = False) -> SpeechPlan:
-    report = _Report(request, model_name)
+    report = _report_for(request, model_name)
     constraints = _constraints(model)
     voice = DEFAULT_VOICE
     if request.voice is not None:
