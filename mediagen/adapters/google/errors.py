@@ -113,7 +113,7 @@ def timeout_error(seconds: float, *, job_id: str | None = None) -> GenerationTim
     """The overall timeout passed; a Veo operation keeps running and can be resumed by its name."""
     tail = f"; Veo operation {job_id} keeps running and can be resumed" if job_id else ""
     return GenerationTimeout(
-        f"Google produced no result within {seconds:g} s{tail}; raise the timeout for long jobs",
+        f"Google produced no result within {seconds:.1f} s{tail}; raise the timeout for long jobs",
         backend=BACKEND,
         job_id=job_id,
     )
