@@ -5,7 +5,6 @@ Exit codes: 0 success; 1 generation failed (or any batch item failed); 2 invalid
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
@@ -110,6 +109,8 @@ def _fail(common: Common, error: MediaGenError, request: MediaRequest | None = N
 
 def _run(common: Common, work: Callable[[MediaService], Awaitable[T]], request: MediaRequest | None = None) -> T:
     """Build the service (sandbox included when asked), run `work`, close everything, map errors to exits."""
+    import asyncio  # here, not at the top: `mediagen --help` never needs it
+
     from mediagen.entrypoints.runtime import open_service
 
     async def main() -> T:
