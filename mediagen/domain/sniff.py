@@ -6,8 +6,8 @@ from typing import Final
 
 from mediagen.domain.media import MediaType
 
-#: How many leading bytes `sniff` needs to decide.
-SNIFF_BYTES: Final = 32
+#: How many leading bytes `sniff` needs to decide (Ogg Opus names its codec at bytes 28-36 of the first page).
+SNIFF_BYTES: Final = 64
 
 EXTENSIONS: Final[dict[str, str]] = {
     "image/png": "png",
