@@ -123,9 +123,15 @@ def _size(n: int) -> str:
 
 
 def table(rows: list[dict[str, Any]], columns: list[str]) -> None:
+    from rich.measure import Measurement
     from rich.table import Table
 
     grid = Table(*columns, show_lines=False)
     for row in rows:
         grid.add_row(*(str(row.get(c, "")) for c in columns))
-    stdout.print(grid)
+    if stdout.is_terminal:
+        stdout.print(grid)
+        return
+    # Piped: as wide as the content, so no model name or env var is cut with "…" (useless to copy or grep).
+    natural = Measurement.get(stdout, stdout.options.update(max_width=10_000), grid).maximum
+    Console(highlight=False, width=max(natural, stdout.width)).print(grid)

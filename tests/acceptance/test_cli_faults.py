@@ -107,7 +107,7 @@ def test_server_error_on_an_explicit_backend_is_retried_then_a_transient_error(o
 
 def hang_once(ws: Workspace) -> Run:
     return faulted(
-        ws, "openai:hang;times=1", "image", "a fox", "-b", "openai", BACKENDS__OPENAI__EXTRA__REQUEST_TIMEOUT="1"
+        ws, "openai:hang;times=1", "image", "a fox", "-b", "openai", BACKENDS__OPENAI__EXTRA__REQUEST_TIMEOUT="3"
     )
 
 
@@ -116,7 +116,7 @@ def test_a_request_hanging_past_the_client_timeout_is_retried(outcome: Run) -> N
     result = written_ok(outcome)
     assert result["backend"] == "openai"
     assert len(retries_shown(outcome, "openai", "transient_backend_error")) == 1
-    assert result["duration_seconds"] >= 1.0
+    assert result["duration_seconds"] >= 3.0  # the client gave up on the held request after its 3 s
 
 
 def truncated_video_once(ws: Workspace) -> Run:
@@ -227,5 +227,6 @@ def veo_never_finishes(ws: Workspace) -> Run:
 @scenario(veo_never_finishes, cost=3)
 def test_a_never_finishing_veo_operation_ends_in_generation_timeout_with_no_file(outcome: Run) -> None:
     error = failed_cleanly(outcome, "generation_timeout")
-    assert "operations/" in error["error"], "the message should name the operation that keeps running"
-    assert 2.0 <= outcome.seconds < 15
+    assert "raise the timeout" in error["error"]
+    assert error["backend"] == "google"
+    assert outcome.seconds >= 2.0  # the whole budget was waited for; COMMAND_TIMEOUT catches a hang
