@@ -32,6 +32,7 @@ SUCCESS_FIELDS = {
 def succeeded(run: Run) -> dict[str, Any]:
     """The success JSON of a run that exited 0 and wrote exactly its one file, which the JSON describes."""
     assert run.returncode == 0, str(run)
+    assert run.stderr == "", "a --json run that worked prints nothing else, not even on stderr"
     result = run.json()
     assert set(result) >= SUCCESS_FIELDS, f"missing {SUCCESS_FIELDS - set(result)}"
     assert result["success"] is True
@@ -74,6 +75,42 @@ def test_default_image_with_every_key_present_picks_google_and_writes_a_png(outc
     path = only_file(outcome, result)
     assert path.suffix == ".png" and "a-red-fox-in-snow" in path.name
     assert image_size(path) == (1024, 1024)
+
+
+def readme_command(ws: Workspace) -> Run:
+    return ws.mediagen("image", "a red fox in snow", "--sandbox")
+
+
+@scenario(readme_command)
+def test_readme_main_command_prints_where_the_file_is(outcome: Run) -> None:
+    assert outcome.returncode == 0, str(outcome)
+    (written,) = outcome.ws.outputs()
+    lines = outcome.stdout.splitlines()
+    assert lines[0] == f"wrote {written}"
+    assert any(line.strip().startswith("continue with: --continue-from google_") for line in lines)
+    assert image_size(written) == (1024, 1024)
+
+
+def usage_errors(ws: Workspace) -> dict[str, Run]:
+    return {
+        "no prompt": ws.mediagen("image"),
+        "unknown option": ws.mediagen("image", "a fox", "--colour", "red", "--sandbox"),
+        "not a number": ws.mediagen("video", "waves", "-d", "long", "--sandbox"),
+        "bad size": ws.mediagen("image", "a fox", "--size", "big", "--sandbox", "--json"),
+        "unknown continuation": ws.mediagen(
+            "image", "more", "--continue-from", "google_gemini-chat_000000000000", "--sandbox", "--json"
+        ),
+    }
+
+
+@scenario(usage_errors)
+def test_usage_errors_exit_2_without_a_traceback_or_a_file(outcome: dict[str, Run]) -> None:
+    for what, run in outcome.items():
+        assert run.returncode == 2, f"{what}: {run}"
+        assert "Traceback" not in run.stderr + run.stdout, what
+    assert outcome["bad size"].json()["field"] == "size"
+    assert outcome["unknown continuation"].json()["error_code"] == "continuation_not_found"
+    assert outcome["no prompt"].ws.outputs() == []
 
 
 def openai_image(ws: Workspace) -> Run:
