@@ -8,7 +8,8 @@ import hashlib
 import itertools
 import os
 import re
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mediagen.adapters.sinks.filesystem import FilesystemSink, is_pcm
+from mediagen.adapters.sinks.filesystem import WRITE_BATCH, FilesystemSink, is_pcm
 from mediagen.domain.errors import BackendError, PathNotAllowed
 from mediagen.domain.media import MediaType
 from mediagen.ports.artifacts import ArtifactSink, ArtifactTarget
@@ -436,3 +437,42 @@ async def test_a_pcm_claim_does_not_make_an_image_out_of_noise(tmp_path: Path) -
 )
 def test_pcm_claims_are_recognised_by_their_base_type(mime: str, expected: bool) -> None:
     assert is_pcm(mime) is expected
+
+
+# -- worker-thread hops ------------------------------------------------------------------------------------------
+
+
+class CountingExecutor(ThreadPoolExecutor):
+    """A real thread pool that counts the blocking jobs handed to it."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=2)
+        self.jobs = 0
+
+    def submit(self, fn: Callable[..., object], /, *args: object, **kwargs: object) -> Future[object]:
+        self.jobs += 1
+        return super().submit(fn, *args, **kwargs)
+
+
+async def test_an_artifact_handed_over_in_one_piece_costs_one_worker_thread_job(tmp_path: Path) -> None:
+    executor = CountingExecutor()
+    asyncio.get_running_loop().set_default_executor(executor)
+    artifact = await sink_in(tmp_path).write(from_parts([PNG]), image(), mime_type="image/png")
+    assert artifact.path.read_bytes() == PNG
+    assert executor.jobs == 1  # check the directory, write, fsync and place, all at once
+
+
+async def test_a_long_stream_is_written_in_batches_byte_for_byte(tmp_path: Path) -> None:
+    executor = CountingExecutor()
+    asyncio.get_running_loop().set_default_executor(executor)
+    data = PNG + bytes(range(256)) * (3 * WRITE_BATCH // 256)
+    seen: list[int] = []
+    artifact = await sink_in(tmp_path).write(
+        chunks(data, 64 * 1024), image(), mime_type="image/png", on_bytes=seen.append
+    )
+    assert artifact.path.read_bytes() == data
+    assert artifact.size_bytes == len(data)
+    assert artifact.sha256 == hashlib.sha256(data).hexdigest()
+    assert seen[-1] == len(data) and len(seen) == -(-len(data) // (64 * 1024))  # progress still per chunk
+    assert executor.jobs <= 2 + -(-len(data) // WRITE_BATCH)  # open, one write per batch, seal and place
+    assert [n for n in files_in(tmp_path) if ".part-" in n] == []

@@ -1,21 +1,25 @@
-"""The filesystem sink: stream to a temp file beside the target, fsync, then link it into place without overwriting."""
+"""The filesystem sink: stream to a temp file beside the target, fsync, then link it into place without overwriting.
+
+Blocking file work runs in worker threads, batched so that a small artifact (an image, a short clip) costs one
+thread hop in all and a long stream one hop per WRITE_BATCH bytes: each hop costs a thread wake-up, which would
+otherwise dominate the time of a fast generation.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import errno
+import functools
 import hashlib
 import os
 import secrets
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Final
+from typing import Any, Final, TypeVar
 
-import aiofiles
 import attrs
-from aiofiles.threadpool.binary import AsyncBufferedIOBase
 
 from mediagen.adapters.sinks.naming import artifact_name, safe_filename
 from mediagen.domain.errors import BackendError, PathNotAllowed
@@ -34,6 +38,10 @@ _NAME_ATTEMPTS: Final = 16
 _NO_DIR_FSYNC: Final = frozenset({errno.EINVAL, errno.ENOTSUP, errno.EBADF, errno.EISDIR, errno.EACCES})
 # Filesystems without hard links (FAT, exFAT, some network shares) refuse os.link with these.
 _NO_HARD_LINKS: Final = frozenset({errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS, errno.EMLINK})
+#: Bytes gathered from the stream before one write in a worker thread: few hops, memory still bounded.
+WRITE_BATCH: Final = 1024 * 1024
+
+T = TypeVar("T")
 
 
 def new_short_id() -> str:
@@ -110,36 +118,60 @@ class FilesystemSink:
         on_bytes: Callable[[int], None] | None = None,
     ) -> Artifact:
         """Write the whole stream or nothing: no partial file survives an error or a cancel."""
-        directory = await asyncio.to_thread(self._prepare_directory, target)
         tally = _Tally(self._max_bytes, target.backend, on_bytes)
         head = await _read_head(stream, tally)
         mime = _accept(head, target, mime_type)
         ext = extension_for(mime)
         name = self._first_name(target, ext)
-        temp = directory / f".{name}.part-{secrets.token_hex(8)}"
-        try:
-            out = await _create(temp)
+        pending = bytearray(head)
+        ended = await _gather(stream, tally, pending, limit=len(pending) + 1)  # one more chunk: was that all?
+        if ended:  # the whole artifact is in hand: one hop creates, fsyncs and places it
+            placed = await _to_the_end(self._write_whole, target, name, ext, pending, undo=_unplace)
+        else:
+            temp = await _to_the_end(self._open_temp, target, name, pending, undo=_TempFile.discard)
             try:
-                await out.write(head)
-                async for chunk in stream:
-                    if chunk:
-                        tally.add(chunk)
-                        await out.write(chunk)
-                await out.flush()
-                await asyncio.to_thread(os.fsync, out.fileno())
-            finally:
-                await out.close()
-            final = await self._place_shielded(temp, directory, name, target, ext)
+                while not ended:
+                    pending = bytearray()
+                    ended = await _gather(stream, tally, pending, limit=WRITE_BATCH)
+                    if pending:
+                        await _to_the_end(temp.write, pending)
+                placed = await _to_the_end(self._seal_and_place, temp, name, target, ext, undo=_unplace)
+            except BaseException:
+                temp.discard()
+                raise
+        return Artifact(path=placed.path, mime_type=mime, size_bytes=tally.size, sha256=tally.sha256.hexdigest())
+
+    def _write_whole(self, target: ArtifactTarget, name: str, ext: str, data: bytes | bytearray) -> _Placed:
+        """Blocking: check the directory, write `data` to a temp file, fsync it and link it into place."""
+        temp = self._open_temp(target, name, data)
+        try:
+            return self._seal_and_place(temp, name, target, ext)
         except BaseException:
-            _discard(temp)
+            temp.discard()
             raise
-        return Artifact(path=final, mime_type=mime, size_bytes=tally.size, sha256=tally.sha256.hexdigest())
+
+    def _open_temp(self, target: ArtifactTarget, name: str, data: bytes | bytearray) -> _TempFile:
+        """Blocking: check (and create) the output directory, then create a temp file there holding `data`."""
+        directory = self._prepare_directory(target)
+        temp = _TempFile.create(directory, directory / f".{name}.part-{secrets.token_hex(8)}")
+        try:
+            temp.write(data)
+        except BaseException:
+            temp.discard()
+            raise
+        return temp
+
+    def _seal_and_place(self, temp: _TempFile, name: str, target: ArtifactTarget, ext: str) -> _Placed:
+        """Blocking: fsync and close the temp file, then give it its final name (see `_place`)."""
+        temp.seal()
+        return self._place(temp.path, temp.directory, name, target, ext)
 
     def _prepare_directory(self, target: ArtifactTarget) -> Path:
         """The resolved output dir, checked against the resolved roots before anything is created."""
         requested = (target.output_dir if target.output_dir is not None else self._default_dir).expanduser()
         resolved = requested.resolve()
-        self._check_allowed(requested, resolved)
+        roots = [root.resolve() for root in self._roots]
+        self._check_allowed(requested, resolved, roots)
         try:
             resolved.mkdir(parents=True, exist_ok=True)
         except (FileExistsError, NotADirectoryError):
@@ -152,11 +184,10 @@ class FilesystemSink:
                 path=str(resolved),
             ) from None
         # A symlink swapped in while the directory was being created must not lead outside either.
-        self._check_allowed(requested, resolved.resolve())
+        self._check_allowed(requested, resolved.resolve(), roots)
         return resolved
 
-    def _check_allowed(self, requested: Path, resolved: Path) -> None:
-        roots = [root.resolve() for root in self._roots]
+    def _check_allowed(self, requested: Path, resolved: Path, roots: Sequence[Path]) -> None:
         if any(resolved == root or resolved.is_relative_to(root) for root in roots):
             return
         shown = str(requested) if requested == resolved else f"{requested} (which resolves to {resolved})"
@@ -171,19 +202,6 @@ class FilesystemSink:
         if target.filename is not None:
             return safe_filename(target.filename, ext)
         return artifact_name(self._clock(), target.backend, target.prompt, self._short_id(), ext)
-
-    async def _place_shielded(self, temp: Path, directory: Path, name: str, target: ArtifactTarget, ext: str) -> Path:
-        """Move the temp file into place; a cancel arriving meanwhile waits for the move, undoes it, and propagates."""
-        placing = asyncio.ensure_future(asyncio.to_thread(self._place, temp, directory, name, target, ext))
-        try:
-            placed = await asyncio.shield(placing)
-        except asyncio.CancelledError:
-            with contextlib.suppress(Exception):
-                undo = await placing
-                if not undo.replaced:
-                    _discard(undo.path)
-            raise
-        return placed.path
 
     def _place(self, temp: Path, directory: Path, name: str, target: ArtifactTarget, ext: str) -> _Placed:
         placed = self._link_into_place(temp, directory, name, target, ext)
@@ -222,25 +240,86 @@ class FilesystemSink:
         )
 
 
-async def _create(temp: Path) -> AsyncBufferedIOBase:
-    """Create the temp file exclusively; a cancel during the open waits for it, so the file can be closed."""
+class _TempFile:
+    """A temp file written with plain descriptors; every method blocks, so callers run them in a worker thread."""
 
-    async def open_exclusive() -> AsyncBufferedIOBase:
+    def __init__(self, directory: Path, path: Path, fd: int) -> None:
+        self.directory = directory
+        self.path = path
+        self._fd: int | None = fd
+
+    @classmethod
+    def create(cls, directory: Path, path: Path) -> _TempFile:
+        """Create `path` exclusively (never an existing file)."""
         try:
-            return await aiofiles.open(temp, "xb")
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
         except PermissionError:
             raise PathNotAllowed(
-                f"cannot write into {temp.parent}: permission denied; choose a writable output dir",
-                path=str(temp.parent),
+                f"cannot write into {directory}: permission denied; choose a writable output dir",
+                path=str(directory),
             ) from None
+        return cls(directory, path, fd)
 
-    opening = asyncio.ensure_future(open_exclusive())
+    def write(self, data: bytes | bytearray) -> None:
+        if self._fd is None:
+            raise ValueError(f"{self.path} is already closed")
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self._fd, view) :]
+
+    def seal(self) -> None:
+        """fsync and close: the bytes are on disk before the file gets its name."""
+        if self._fd is None:
+            raise ValueError(f"{self.path} is already closed")
+        try:
+            os.fsync(self._fd)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+
+    def discard(self) -> None:
+        """Close (if open) and delete the temp file; idempotent."""
+        try:
+            self.close()
+        finally:
+            _discard(self.path)
+
+
+async def _to_the_end(work: Callable[..., T], *args: Any, undo: Callable[[T], None] | None = None) -> T:
+    """Run blocking `work` in a worker thread. A cancel meanwhile waits for the thread to finish (so no file is
+    closed or deleted under it), undoes what it did, and then propagates."""
+    # The executor's future is shielded as it is: wrapping it in a task would cost the loop extra turns per call.
+    future = asyncio.get_running_loop().run_in_executor(None, functools.partial(work, *args))
     try:
-        return await asyncio.shield(opening)
+        return await asyncio.shield(future)
     except asyncio.CancelledError:
         with contextlib.suppress(Exception):
-            await (await opening).close()
+            done = await future
+            if undo is not None:
+                undo(done)
         raise
+
+
+def _unplace(placed: _Placed) -> None:
+    if not placed.replaced:
+        _discard(placed.path)
+
+
+async def _gather(stream: AsyncIterator[bytes], tally: _Tally, into: bytearray, *, limit: int) -> bool:
+    """Append chunks to `into` until it holds `limit` bytes (False) or the stream ends (True)."""
+    while len(into) < limit:
+        try:
+            chunk = await stream.__anext__()
+        except StopAsyncIteration:
+            return True
+        if chunk:
+            tally.add(chunk)
+            into += chunk
+    return False
 
 
 async def _read_head(stream: AsyncIterator[bytes], tally: _Tally) -> bytes:

@@ -1,0 +1,397 @@
+"""OpenAI benchmarks against the sandbox: mediagen and the raw SDK side by side in one run, then printed.
+
+    .venv/bin/python benchmarks/openai.py [--quick]
+
+The sandbox's OpenAI fake runs in its own process, so its CPU and memory are not counted for the client
+measured. mediagen is the real composition root (`Container`) with backend="openai", pointed at the fake
+through the `backends.openai.base_url` setting (as an app uses `mediagen sandbox` from another process).
+
+1. per-call time of one image (Responses API image tool): mediagen vs raw AsyncOpenAI doing the same request
+   and writing the file the same way (b64 decode, temp file, fsync, rename, fsync the directory);
+   interleaved rounds                                                               goal ratio <= 1.05
+2. 64 images, 250 ms sandbox latency, concurrency 16: ideal / measured             goal >= 0.95
+3. peak RSS of a process downloading a 512 MiB sandbox video through mediagen      goal <= +64 MiB over idle
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# Run as a script, this folder heads sys.path and this very file would shadow the OpenAI SDK.
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import base64  # noqa: E402
+import contextlib  # noqa: E402
+import gc  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import secrets  # noqa: E402
+import signal  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence  # noqa: E402
+from typing import Any  # noqa: E402
+
+KEY = "sandbox-key"
+PROMPT = "a red fox in snow"
+MIB = 1024 * 1024
+
+
+# --- the sandbox, in its own process --------------------------------------------------------------------------
+
+
+def serve_sandbox(options: dict[str, Any]) -> None:
+    """Child process: serve the OpenAI fake with these SandboxSettings until SIGTERM."""
+    from mediagen.sandbox import SandboxSettings, serve_forever
+
+    serve_forever(("openai",), settings=SandboxSettings(**options))
+
+
+@contextlib.contextmanager
+def sandbox_process(**options: Any) -> Iterator[str]:
+    """Start the OpenAI fake in a child process; yields its base URL, stops it on exit."""
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--serve-sandbox", json.dumps(options)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        base_url = None
+        for line in proc.stdout:
+            if line.startswith("OPENAI_BASE_URL="):
+                base_url = line.strip().partition("=")[2]
+                break
+        if base_url is None:
+            raise RuntimeError(f"the sandbox process exited ({proc.wait()}) without printing its URL")
+        yield base_url
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+# --- the two clients ------------------------------------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def mediagen_service(base_url: str, workdir: Path) -> AsyncIterator[Any]:
+    """mediagen's MediaService from the real Container (default SQLite store, filesystem sink, OpenAI adapter)."""
+    from dependency_injector import providers
+
+    from mediagen.adapters.credentials.env import StaticCredentialSource
+    from mediagen.application.settings import load_settings
+    from mediagen.container import Container
+
+    settings = load_settings(
+        env={},  # neither the user's MEDIAGEN_* variables nor their config files shape the benchmark
+        cwd=workdir,
+        config_dir=workdir / "config",
+        overrides={
+            "backends": {"openai": {"base_url": base_url}},
+            "output_dir": str(workdir / "mediagen"),
+            "store": {"path": str(workdir / "state" / "continuations.sqlite3")},
+        },
+    )
+    container = Container(settings=providers.Object(settings))
+    container.credentials.override(providers.Object(StaticCredentialSource({"openai": KEY})))
+    service = container.service()
+    try:
+        yield service
+    finally:
+        await service.aclose()
+        container.shutdown_resources()
+
+
+def image_request(prompt: str = PROMPT) -> Any:
+    from mediagen.domain.media import MediaType
+    from mediagen.domain.request import MediaRequest
+
+    return MediaRequest(media_type=MediaType.IMAGE, prompt=prompt, backend="openai")
+
+
+def raw_kwargs(request: Any) -> dict[str, Any]:
+    """The exact responses.create kwargs mediagen sends for `request` (computed once, outside any timing)."""
+    from mediagen.adapters.openai.mapping import map_responses_image
+    from mediagen.adapters.openai.spec import SPEC
+
+    model = SPEC.default_models[request.media_type]
+    plan = map_responses_image(request, model, SPEC.model(model))
+    return plan.kwargs(plan.prompt)
+
+
+def write_atomic(directory: Path, name: str, data: bytes) -> Path:
+    """What a careful app does with the bytes: temp file beside the target, fsync, rename, fsync the directory."""
+    temp = directory / f".{name}.part-{secrets.token_hex(8)}"
+    with open(temp, "xb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
+    final = directory / name
+    os.rename(temp, final)
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return final
+
+
+class RawClient:
+    """The baseline: one AsyncOpenAI, the same request, the image decoded and written like mediagen writes it."""
+
+    def __init__(self, base_url: str, directory: Path, kwargs: dict[str, Any]) -> None:
+        from openai import AsyncOpenAI
+
+        self.client = AsyncOpenAI(api_key=KEY, base_url=base_url, max_retries=0)
+        self.directory = directory
+        self.kwargs = kwargs
+        self.count = 0
+        directory.mkdir(parents=True, exist_ok=True)
+
+    async def generate(self) -> Path:
+        response = await self.client.responses.create(**self.kwargs)
+        call = next(item for item in response.output if item.type == "image_generation_call")
+        data = base64.b64decode(call.result, validate=True)
+        self.count += 1
+        return await asyncio.to_thread(write_atomic, self.directory, f"raw_{self.count:05d}.png", data)
+
+    async def aclose(self) -> None:
+        await self.client.close()
+
+
+# --- measurements ---------------------------------------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+class Timings:
+    """Per-call wall seconds, and the CPU seconds the event loop's thread spent on each call."""
+
+    def __init__(self) -> None:
+        self.wall: list[float] = []
+        self.cpu: list[float] = []
+
+    async def run(self, call: Callable[[], Awaitable[Any]], count: int) -> None:
+        for _ in range(count):
+            cpu, start = time.thread_time(), time.perf_counter()
+            await call()
+            self.wall.append(time.perf_counter() - start)
+            self.cpu.append(time.thread_time() - cpu)
+
+
+async def per_call(base_url: str, workdir: Path, rounds: int, per_round: int) -> tuple[Timings, Timings]:
+    """Raw and mediagen timings, in short rounds alternating which side goes first (drift hits both alike)."""
+    request = image_request()
+    raw = RawClient(base_url, workdir / "raw", raw_kwargs(request))
+    raw_times, ours_times = Timings(), Timings()
+    async with mediagen_service(base_url, workdir) as service:
+
+        async def ours() -> None:
+            await service.generate(request)
+
+        try:
+            for _ in range(30):  # warm both: connections, SDK code paths, the sandbox's image cache
+                await raw.generate()
+                await ours()
+            gc.collect()
+            for round_no in range(rounds):
+                sides = [(raw.generate, raw_times), (ours, ours_times)]
+                for call, into in sides if round_no % 2 == 0 else reversed(sides):
+                    await into.run(call, per_round)
+        finally:
+            await raw.aclose()
+    return raw_times, ours_times
+
+
+async def batch(base_url: str, workdir: Path, n: int, concurrency: int) -> tuple[float, float]:
+    """Wall seconds of `n` images at `concurrency`: raw (semaphore + gather) and mediagen's generate_batch."""
+    request = image_request()
+    raw = RawClient(base_url, workdir / "raw-batch", raw_kwargs(request))
+    async with mediagen_service(base_url, workdir) as service:
+        try:
+            await asyncio.gather(raw.generate(), service.generate(request))  # connect and warm both
+            gate = asyncio.Semaphore(concurrency)
+
+            async def one() -> None:
+                async with gate:
+                    await raw.generate()
+
+            start = time.perf_counter()
+            await asyncio.gather(*(one() for _ in range(n)))
+            raw_seconds = time.perf_counter() - start
+
+            start = time.perf_counter()
+            result = await service.generate_batch([request] * n, max_concurrent=concurrency)
+            ours_seconds = time.perf_counter() - start
+            if result.succeeded != n:
+                raise RuntimeError(f"mediagen's batch failed {result.failed} of {n} items: {result.items[0]}")
+        finally:
+            await raw.aclose()
+    return raw_seconds, ours_seconds
+
+
+def _status(field: str) -> int:
+    """A /proc/self/status memory figure, in bytes."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"/proc/self/status has no {field}")
+
+
+def _reset_peak() -> bool:
+    """Reset VmHWM to the current RSS (Linux >= 4.0: write 5 to clear_refs); False where that is refused."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def measure_video(base_url: str, workdir: str) -> None:
+    """Child process: after a warm-up image, download one sandbox video through mediagen; print memory as JSON."""
+    import resource
+
+    from mediagen.domain.media import MediaType
+    from mediagen.domain.request import MediaRequest
+
+    async def run() -> dict[str, Any]:
+        async with mediagen_service(base_url, Path(workdir)) as service:
+            await service.generate(image_request())  # loads the SDK, the client, the sink and the store
+            gc.collect()
+            reset = _reset_peak()
+            idle = _status("VmRSS")
+            idle_peak = _status("VmHWM")
+            start = time.perf_counter()
+            result = await service.generate(
+                MediaRequest(media_type=MediaType.VIDEO, prompt="a slow pan over snow", backend="openai")
+            )
+            seconds = time.perf_counter() - start
+            return {
+                "reset": reset,
+                "idle": idle,
+                "idle_peak": idle_peak,
+                "peak": _status("VmHWM"),
+                "maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+                "bytes": result.artifact.size_bytes,
+                "seconds": seconds,
+                "path": str(result.artifact.path),
+            }
+
+    print(json.dumps(asyncio.run(run())))
+
+
+def video_memory(base_url: str, workdir: Path) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, __file__, "--measure-video", base_url, str(workdir)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    found: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return found
+
+
+# --- the report -----------------------------------------------------------------------------------------------
+
+
+def verdict(met: bool) -> str:
+    return "goal met" if met else "goal MISSED"
+
+
+def row(name: str, timings: Timings) -> str:
+    samples = timings.wall
+    mean, p50, p95 = statistics.fmean(samples), percentile(samples, 0.5), percentile(samples, 0.95)
+    cpu = statistics.fmean(timings.cpu)
+    return f"   {name:<44} {mean * 1e3:7.2f}ms {p50 * 1e3:7.2f}ms {p95 * 1e3:7.2f}ms {cpu * 1e3:7.2f}ms"
+
+
+def default_dir() -> Path | None:
+    """A tmpfs when there is one: fsync is then nearly free, so the figures show CPU overhead, not disk noise."""
+    shm = Path("/dev/shm")
+    return shm if shm.is_dir() and os.access(shm, os.W_OK) else None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer calls and a 128 MiB video (a smoke test)")
+    parser.add_argument(
+        "--dir", type=Path, default=default_dir(), help="where files are written (default: /dev/shm if present)"
+    )
+    args = parser.parse_args()
+    rounds, per_round, batches, video_mib = (40, 5, 1, 128) if args.quick else (200, 5, 3, 512)
+    results: list[tuple[str, bool]] = []
+
+    with tempfile.TemporaryDirectory(prefix="mediagen-bench-", dir=args.dir) as tmp:
+        workdir = Path(tmp)
+        print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, {'quick' if args.quick else 'full'} run; "
+              f"the sandbox runs in its own process; files go to {workdir}\n")  # fmt: skip
+        os.environ["XDG_DATA_HOME"] = str(workdir / "xdg")  # any state mediagen keeps goes here, not the user's
+
+        with sandbox_process() as url:
+            raw, ours = asyncio.run(per_call(url, workdir / "calls", rounds, per_round))
+        ratio = statistics.fmean(ours.wall) / statistics.fmean(raw.wall)
+        p50_ratio = percentile(ours.wall, 0.5) / percentile(raw.wall, 0.5)
+        cpu_ratio = statistics.fmean(ours.cpu) / statistics.fmean(raw.cpu)
+        print(f"1. one image per call (Responses API image tool, gpt-5.4), {len(raw.wall)} calls per side, "
+              f"{rounds} interleaved rounds of {per_round}")  # fmt: skip
+        print(f"   {'path':<44} {'mean':>9} {'p50':>9} {'p95':>9} {'loop CPU':>9}")
+        print(row("raw AsyncOpenAI + b64 decode + atomic write", raw))
+        print(row("mediagen service.generate (Container)", ours))
+        added = statistics.fmean(ours.wall) - statistics.fmean(raw.wall)
+        print(f"   mediagen / raw: mean {ratio:.3f}, p50 {p50_ratio:.3f}, loop CPU {cpu_ratio:.3f}; "
+              f"mediagen adds {added * 1e3:.2f} ms per call (mean)")  # fmt: skip
+        results.append((f"mediagen / raw per call {ratio:.3f} (mean; goal <= 1.05)", ratio <= 1.05))
+
+        n, concurrency, latency = 64, 16, 0.25
+        ideal = -(-n // concurrency) * latency
+        print(f"\n2. {n} images, {latency * 1e3:.0f} ms sandbox latency, concurrency {concurrency}: "
+              f"ideal {ideal:.2f} s, {batches} run(s)")  # fmt: skip
+        ratios = []
+        with sandbox_process(latency=latency) as url:
+            for run_no in range(batches):
+                raw_s, ours_s = asyncio.run(batch(url, workdir / f"batch{run_no}", n, concurrency))
+                ratios.append(ideal / ours_s)
+                print(f"   raw AsyncOpenAI {raw_s:.3f} s (ideal/measured {ideal / raw_s:.3f}); "
+                      f"mediagen generate_batch {ours_s:.3f} s (ideal/measured {ideal / ours_s:.3f})")  # fmt: skip
+        batch_ratio = statistics.median(ratios)
+        results.append((f"mediagen batch ideal/measured {batch_ratio:.3f} (median; goal >= 0.95)", batch_ratio >= 0.95))
+
+        with sandbox_process(video_min_bytes=video_mib * MIB) as url:
+            found = video_memory(url, workdir / "video")
+        added = (found["peak"] - found["idle"]) / MIB
+        print(f"\n3. a {found['bytes'] / MIB:.0f} MiB sandbox video downloaded by mediagen in a child process "
+              f"({found['seconds']:.1f} s, {found['bytes'] / MIB / found['seconds']:.0f} MiB/s)")  # fmt: skip
+        method = "peak reset after warm-up" if found["reset"] else "peak not resettable; idle peak shown"
+        print(f"   RSS idle {found['idle'] / MIB:.1f} MiB, peak {found['peak'] / MIB:.1f} MiB ({method})")
+        print(f"   peak before the download {found['idle_peak'] / MIB:.1f} MiB, "
+              f"ru_maxrss at the end {found['maxrss'] / MIB:.1f} MiB")  # fmt: skip
+        print(f"   added while downloading: {added:+.1f} MiB")
+        results.append((f"video download adds {added:+.1f} MiB of RSS (goal <= +64 MiB)", added <= 64))
+
+    print()
+    for text, met in results:
+        print(f"{verdict(met)}: {text}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--serve-sandbox":
+        serve_sandbox(json.loads(sys.argv[2]))
+    elif len(sys.argv) == 4 and sys.argv[1] == "--measure-video":
+        measure_video(sys.argv[2], sys.argv[3])
+    else:
+        main()
