@@ -36,10 +36,11 @@ from mediagen.adapters.openai.spec import (
     is_legacy_speech,
 )
 from mediagen.domain.backend import Constraints, ModelSpec
-from mediagen.domain.errors import InvalidRequest, UnsupportedParameter
+from mediagen.domain.errors import InvalidRequest
 from mediagen.domain.media import AudioKind, MediaType
+from mediagen.domain.report import ReportBuilder
 from mediagen.domain.request import InputImage, MediaRequest, Size
-from mediagen.domain.result import Adapted, Ignored, ParameterReport
+from mediagen.domain.result import ParameterReport
 
 BACKEND = "openai"
 
@@ -47,54 +48,6 @@ BACKEND = "openai"
 _QUALITY_ALIASES = {"standard": "medium", "hd": "high"}
 _MODERATION = ("low", "auto")
 _FIDELITY = ("high", "low")
-
-
-# --- the parameter report ---------------------------------------------------------------------------------------
-
-
-class _Report:
-    """Collects how each set parameter was used; anything left unaccounted ends as ignored, never dropped."""
-
-    def __init__(self, request: MediaRequest, model: str) -> None:
-        self._params = request.set_parameters()
-        self._model = model
-        self.applied: dict[str, Any] = {}
-        self.adapted: list[Adapted] = []
-        self.ignored: list[Ignored] = []
-
-    def has(self, name: str) -> bool:
-        return name in self._params
-
-    def apply(self, name: str, value: Any = None) -> None:
-        if name in self._params:
-            self.applied[name] = self._params[name] if value is None else value
-
-    def adapt(self, name: str, used: Any, reason: str) -> None:
-        if name in self._params:
-            self.applied.pop(name, None)
-            self.adapted.append(Adapted(name, self._params[name], used, reason))
-
-    def ignore(self, name: str, reason: str) -> None:
-        if name in self._params:
-            self.ignored.append(Ignored(name, self._params[name], reason))
-
-    def finish(self, *, strict: bool) -> ParameterReport:
-        """The report; in strict mode, the first ignored parameter as UnsupportedParameter instead."""
-        accounted = set(self.applied) | {a.name for a in self.adapted} | {i.name for i in self.ignored}
-        for name, value in self._params.items():
-            if name not in accounted:
-                reason = f"{self._model} has no such setting"
-                if name.startswith("extra."):
-                    reason = f"not an option mediagen passes to OpenAI for {self._model}"
-                self.ignored.append(Ignored(name, value, reason))
-        if strict and self.ignored:
-            first = self.ignored[0]
-            raise UnsupportedParameter(
-                f"openai would ignore it ({first.reason}); unset it or turn strict mode off",
-                field=first.name,
-                backend=BACKEND,
-            )
-        return ParameterReport(applied=dict(self.applied), adapted=tuple(self.adapted), ignored=tuple(self.ignored))
 
 
 # --- value snapping -----------------------------------------------------------------------------------------------
@@ -142,7 +95,7 @@ def _check_prompt(request: MediaRequest, limit: int | None, model_name: str) -> 
 
 
 def _size_from_request(
-    request: MediaRequest, report: _Report, allowed: Sequence[str], model_name: str
+    request: MediaRequest, report: ReportBuilder, allowed: Sequence[str], model_name: str
 ) -> tuple[str | None, bool]:
     """The allowed size for the request's size or aspect ratio (None when neither is set), and whether it was set."""
     if request.size is not None:
@@ -165,7 +118,7 @@ def _size_from_request(
     return None, False
 
 
-def _ignore_for_media(report: _Report, request: MediaRequest, model_name: str) -> None:
+def _ignore_for_media(report: ReportBuilder, request: MediaRequest, model_name: str) -> None:
     """Parameters no OpenAI model of this kind has, each with the reason."""
     report.ignore("seed", f"OpenAI's {request.media_type.value} models take no seed; results are not repeatable")
     report.ignore("negative_prompt", "OpenAI takes no negative prompt; say what to avoid in the prompt")
@@ -201,7 +154,9 @@ def _compression_extra(request: MediaRequest) -> int | None:
 # --- images: options shared by the Images API and the Responses image tool ----------------------------------------
 
 
-def _image_options(request: MediaRequest, report: _Report, model_name: str, constraints: Constraints) -> dict[str, Any]:
+def _image_options(
+    request: MediaRequest, report: ReportBuilder, model_name: str, constraints: Constraints
+) -> dict[str, Any]:
     """size, quality, output_format, background and output_compression, validated against the model's lists."""
     options: dict[str, Any] = {}
     size, _ = _size_from_request(request, report, constraints.sizes or IMAGE_SIZES, model_name)
@@ -302,7 +257,7 @@ def map_responses_image(
     strict: bool = False,
 ) -> ResponsesImagePlan:
     """A request for a Responses model: tool options, input images, and the turn it continues (if any)."""
-    report = _Report(request, model_name)
+    report = ReportBuilder(request, model_name, backend=BACKEND, vendor="OpenAI")
     constraints = _constraints(model)
     _check_prompt(request, constraints.max_prompt_chars or MAX_IMAGE_PROMPT_CHARS, model_name)
     if request.mask is not None:
@@ -365,7 +320,7 @@ def map_images_api(
     request: MediaRequest, model_name: str, model: ModelSpec | None, *, strict: bool = False
 ) -> ImagesApiPlan:
     """A request for a GPT image model on the Images API."""
-    report = _Report(request, model_name)
+    report = ReportBuilder(request, model_name, backend=BACKEND, vendor="OpenAI")
     constraints = _constraints(model)
     _check_prompt(request, constraints.max_prompt_chars or MAX_IMAGE_PROMPT_CHARS, model_name)
     _check_images(request, constraints, model_name)
@@ -437,7 +392,7 @@ def map_video(
     strict: bool = False,
 ) -> VideoPlan:
     """A Sora request. `input_size` is the starting image's size: its shape picks the video's when none is asked."""
-    report = _Report(request, model_name)
+    report = ReportBuilder(request, model_name, backend=BACKEND, vendor="OpenAI")
     allowed = sora_sizes(model_name, model)
     durations = _constraints(model).durations or SORA_SECONDS
     if remix_of is not None:
@@ -488,7 +443,7 @@ def map_video(
     )
 
 
-def _video_common(request: MediaRequest, report: _Report, model_name: str) -> None:
+def _video_common(request: MediaRequest, report: ReportBuilder, model_name: str) -> None:
     if request.output_format is not None:
         if request.output_format.strip().lower() == "mp4":
             report.apply("output_format", "mp4")
@@ -529,7 +484,7 @@ def map_speech(request: MediaRequest, model_name: str, model: ModelSpec | None, 
         raise InvalidRequest(
             f"OpenAI makes speech, not {kind.value if kind else 'this'}; choose another backend", field="audio_kind"
         )
-    report = _Report(request, model_name)
+    report = ReportBuilder(request, model_name, backend=BACKEND, vendor="OpenAI")
     constraints = _constraints(model)
     _check_prompt(request, constraints.max_prompt_chars or MAX_SPEECH_CHARS, model_name)
 
