@@ -5,6 +5,8 @@
 The sandbox's OpenAI fake runs in its own process, so its CPU and memory are not counted for the client
 measured. mediagen is the real composition root (`Container`) with backend="openai", pointed at the fake
 through the `backends.openai.base_url` setting (as an app uses `mediagen sandbox` from another process).
+Files go to a tmpfs (/dev/shm) when there is one, so disk noise does not drown the overhead; `--dir` picks
+another place.
 
 1. per-call time of one image (Responses API image tool): mediagen vs raw AsyncOpenAI doing the same request
    and writing the file the same way (b64 decode, temp file, fsync, rename, fsync the directory);
@@ -53,9 +55,25 @@ def serve_sandbox(options: dict[str, Any]) -> None:
     serve_forever(("openai",), settings=SandboxSettings(**options))
 
 
+class SandboxProcess:
+    """The OpenAI fake's base URL and the child process serving it."""
+
+    def __init__(self, url: str, pid: int) -> None:
+        self.url = url
+        self.pid = pid
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time the sandbox process has used so far (Linux /proc; None elsewhere)."""
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
 @contextlib.contextmanager
-def sandbox_process(**options: Any) -> Iterator[str]:
-    """Start the OpenAI fake in a child process; yields its base URL, stops it on exit."""
+def sandbox_process(**options: Any) -> Iterator[SandboxProcess]:
+    """Start the OpenAI fake in a child process; yields its URL and pid, stops it on exit."""
     proc = subprocess.Popen(
         [sys.executable, __file__, "--serve-sandbox", json.dumps(options)],
         stdout=subprocess.PIPE,
@@ -70,7 +88,7 @@ def sandbox_process(**options: Any) -> Iterator[str]:
                 break
         if base_url is None:
             raise RuntimeError(f"the sandbox process exited ({proc.wait()}) without printing its URL")
-        yield base_url
+        yield SandboxProcess(base_url, proc.pid)
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -218,11 +236,37 @@ async def per_call(base_url: str, workdir: Path, rounds: int, per_round: int) ->
     return raw_times, ours_times
 
 
-async def batch(base_url: str, workdir: Path, n: int, concurrency: int) -> tuple[float, float]:
-    """Wall seconds of `n` images at `concurrency`: raw (semaphore + gather) and mediagen's generate_batch."""
+class BatchRun:
+    """Wall seconds of one batch, and the CPU seconds the client and the sandbox spent on it."""
+
+    def __init__(self, wall: float, client_cpu: float, sandbox_cpu: float | None) -> None:
+        self.wall = wall
+        self.client_cpu = client_cpu
+        self.sandbox_cpu = sandbox_cpu
+
+    def describe(self, ideal: float, n: int) -> str:
+        sandbox = f"{self.sandbox_cpu / n * 1e3:.1f} ms" if self.sandbox_cpu is not None else "?"
+        return (
+            f"{self.wall:.3f} s, ideal/measured {ideal / self.wall:.3f}; CPU per image: client "
+            f"{self.client_cpu / n * 1e3:.1f} ms, sandbox {sandbox}"
+        )
+
+
+async def _timed(sandbox: SandboxProcess, work: Awaitable[Any]) -> BatchRun:
+    sandbox_cpu, cpu, start = sandbox.cpu_seconds(), time.process_time(), time.perf_counter()
+    await work
+    wall, used = time.perf_counter() - start, time.process_time() - cpu
+    after = sandbox.cpu_seconds()
+    return BatchRun(wall, used, None if after is None or sandbox_cpu is None else after - sandbox_cpu)
+
+
+async def batch(
+    sandbox: SandboxProcess, workdir: Path, n: int, concurrency: int, *, raw_first: bool
+) -> tuple[BatchRun, BatchRun]:
+    """`n` images at `concurrency`: raw (semaphore + gather) and mediagen's generate_batch, one after the other."""
     request = image_request()
-    raw = RawClient(base_url, workdir / "raw-batch", raw_kwargs(request))
-    async with mediagen_service(base_url, workdir) as service:
+    raw = RawClient(sandbox.url, workdir / "raw-batch", raw_kwargs(request))
+    async with mediagen_service(sandbox.url, workdir) as service:
         try:
             await asyncio.gather(raw.generate(), service.generate(request))  # connect and warm both
             gate = asyncio.Semaphore(concurrency)
@@ -231,18 +275,23 @@ async def batch(base_url: str, workdir: Path, n: int, concurrency: int) -> tuple
                 async with gate:
                     await raw.generate()
 
-            start = time.perf_counter()
-            await asyncio.gather(*(one() for _ in range(n)))
-            raw_seconds = time.perf_counter() - start
+            async def raw_batch() -> None:
+                await asyncio.gather(*(one() for _ in range(n)))
 
-            start = time.perf_counter()
-            result = await service.generate_batch([request] * n, max_concurrent=concurrency)
-            ours_seconds = time.perf_counter() - start
-            if result.succeeded != n:
-                raise RuntimeError(f"mediagen's batch failed {result.failed} of {n} items: {result.items[0]}")
+            async def ours_batch() -> None:
+                result = await service.generate_batch([request] * n, max_concurrent=concurrency)
+                if result.succeeded != n:
+                    raise RuntimeError(f"mediagen's batch failed {result.failed} of {n} items: {result.items[0]}")
+
+            if raw_first:
+                raw_run = await _timed(sandbox, raw_batch())
+                ours_run = await _timed(sandbox, ours_batch())
+            else:
+                ours_run = await _timed(sandbox, ours_batch())
+                raw_run = await _timed(sandbox, raw_batch())
         finally:
             await raw.aclose()
-    return raw_seconds, ours_seconds
+    return raw_run, ours_run
 
 
 def _status(field: str) -> int:
@@ -342,8 +391,8 @@ def main() -> None:
               f"the sandbox runs in its own process; files go to {workdir}\n")  # fmt: skip
         os.environ["XDG_DATA_HOME"] = str(workdir / "xdg")  # any state mediagen keeps goes here, not the user's
 
-        with sandbox_process() as url:
-            raw, ours = asyncio.run(per_call(url, workdir / "calls", rounds, per_round))
+        with sandbox_process() as sandbox:
+            raw, ours = asyncio.run(per_call(sandbox.url, workdir / "calls", rounds, per_round))
         ratio = statistics.fmean(ours.wall) / statistics.fmean(raw.wall)
         p50_ratio = percentile(ours.wall, 0.5) / percentile(raw.wall, 0.5)
         cpu_ratio = statistics.fmean(ours.cpu) / statistics.fmean(raw.cpu)
@@ -362,24 +411,26 @@ def main() -> None:
         print(f"\n2. {n} images, {latency * 1e3:.0f} ms sandbox latency, concurrency {concurrency}: "
               f"ideal {ideal:.2f} s, {batches} run(s)")  # fmt: skip
         ratios = []
-        with sandbox_process(latency=latency) as url:
+        with sandbox_process(latency=latency) as sandbox:
             for run_no in range(batches):
-                raw_s, ours_s = asyncio.run(batch(url, workdir / f"batch{run_no}", n, concurrency))
-                ratios.append(ideal / ours_s)
-                print(f"   raw AsyncOpenAI {raw_s:.3f} s (ideal/measured {ideal / raw_s:.3f}); "
-                      f"mediagen generate_batch {ours_s:.3f} s (ideal/measured {ideal / ours_s:.3f})")  # fmt: skip
+                raw_run, ours_run = asyncio.run(
+                    batch(sandbox, workdir / f"batch{run_no}", n, concurrency, raw_first=run_no % 2 == 0)
+                )
+                ratios.append(ideal / ours_run.wall)
+                print(f"   raw AsyncOpenAI          {raw_run.describe(ideal, n)}")
+                print(f"   mediagen generate_batch  {ours_run.describe(ideal, n)}")
         batch_ratio = statistics.median(ratios)
         results.append((f"mediagen batch ideal/measured {batch_ratio:.3f} (median; goal >= 0.95)", batch_ratio >= 0.95))
 
-        with sandbox_process(video_min_bytes=video_mib * MIB) as url:
-            found = video_memory(url, workdir / "video")
+        with sandbox_process(video_min_bytes=video_mib * MIB) as sandbox:
+            found = video_memory(sandbox.url, workdir / "video")
         added = (found["peak"] - found["idle"]) / MIB
         print(f"\n3. a {found['bytes'] / MIB:.0f} MiB sandbox video downloaded by mediagen in a child process "
               f"({found['seconds']:.1f} s, {found['bytes'] / MIB / found['seconds']:.0f} MiB/s)")  # fmt: skip
         method = "peak reset after warm-up" if found["reset"] else "peak not resettable; idle peak shown"
         print(f"   RSS idle {found['idle'] / MIB:.1f} MiB, peak {found['peak'] / MIB:.1f} MiB ({method})")
-        print(f"   peak before the download {found['idle_peak'] / MIB:.1f} MiB, "
-              f"ru_maxrss at the end {found['maxrss'] / MIB:.1f} MiB")  # fmt: skip
+        print(f"   VmHWM just before the download {found['idle_peak'] / MIB:.1f} MiB; "
+              f"ru_maxrss (whole life, start-up included) {found['maxrss'] / MIB:.1f} MiB")  # fmt: skip
         print(f"   added while downloading: {added:+.1f} MiB")
         results.append((f"video download adds {added:+.1f} MiB of RSS (goal <= +64 MiB)", added <= 64))
 

@@ -170,8 +170,10 @@ class FilesystemSink:
         """The resolved output dir, checked against the resolved roots before anything is created."""
         requested = (target.output_dir if target.output_dir is not None else self._default_dir).expanduser()
         resolved = requested.resolve()
-        roots = [root.resolve() for root in self._roots]
+        roots = [resolved if root == requested else root.resolve() for root in self._roots]
         self._check_allowed(requested, resolved, roots)
+        if resolved.is_dir():  # the usual case: nothing to create, so nothing to look at twice
+            return resolved
         try:
             resolved.mkdir(parents=True, exist_ok=True)
         except (FileExistsError, NotADirectoryError):
