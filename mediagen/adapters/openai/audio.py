@@ -19,6 +19,7 @@ async def generate_speech(
         client.audio.speech.with_streaming_response.create(**dict(plan.kwargs)),
         deadline=deadline,
         secret=ctx.credentials,
+        what=f"{plan.audio_format} speech",
     )
     voice = plan.kwargs["voice"]
     metadata: dict[str, Any] = {

@@ -16,7 +16,7 @@ from openai import AsyncOpenAI
 
 from mediagen.adapters.openai.errors import BACKEND, timeout_error, translate_openai_error
 from mediagen.adapters.openai.spec import API_BASE_URL
-from mediagen.domain.errors import ConfigurationError, MediaGenError
+from mediagen.domain.errors import ConfigurationError, MediaGenError, TransientBackendError
 from mediagen.domain.secret import Secret
 from mediagen.ports.generator import BackendOptions
 
@@ -199,10 +199,24 @@ class BodyStream:
         self.received = 0
 
     @classmethod
-    async def open(cls, manager: Any, *, deadline: Deadline, secret: Secret, job_id: str | None = None) -> BodyStream:
-        """Send the request of a `with_streaming_response` call and keep its response; errors are translated."""
+    async def open(
+        cls, manager: Any, *, deadline: Deadline, secret: Secret, what: str, job_id: str | None = None
+    ) -> BodyStream:
+        """Send the request of a `with_streaming_response` call and keep its response; errors are translated.
+
+        A successful answer in JSON or text where media (`what`) was expected is malformed: it is refused here,
+        so it never reaches the sink (raw PCM has no header that would give it away there).
+        """
         response = await vendor_call(manager.__aenter__(), deadline=deadline, secret=secret, job_id=job_id)
-        return cls(manager, response, secret)
+        stream = cls(manager, response, secret)
+        content_type = stream.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if content_type.endswith("json") or content_type.startswith("text/"):
+            await stream.aclose()
+            raise TransientBackendError(
+                f"OpenAI sent {content_type} where {what} was expected (a malformed answer); retrying usually helps",
+                backend=BACKEND,
+            )
+        return stream
 
     @property
     def headers(self) -> Mapping[str, str]:

@@ -122,14 +122,14 @@ class SoraRunner:
         """Poll until completed or failed: the API's openai-poll-after-ms hint, else growing waits."""
         client = self._clients.get(ctx.credentials)
         interval = self._settings.poll_interval
+
+        async def retrieve() -> tuple[Any, Any]:
+            # Parsed inside the translated call, so a malformed status answer is a typed error too.
+            raw = await client.videos.with_raw_response.retrieve(video_id)
+            return raw.parse(), raw.headers
+
         while True:
-            raw = await vendor_call(
-                client.videos.with_raw_response.retrieve(video_id),
-                deadline=deadline,
-                secret=ctx.credentials,
-                job_id=video_id,
-            )
-            video = raw.parse()
+            video, headers = await vendor_call(retrieve(), deadline=deadline, secret=ctx.credentials, job_id=video_id)
             progress = getattr(video, "progress", None)
             percent = float(min(max(progress, 0), 100)) if isinstance(progress, (int, float)) else None
             ctx.progress(Polling(status=str(video.status), percent=percent))
@@ -139,7 +139,7 @@ class SoraRunner:
                 raise job_error(video_id, video.error, secret=ctx.credentials)
             if video.status not in _RUNNING:
                 raise BackendError(f"Sora video {video_id} is in an unknown state {video.status!r}", backend=BACKEND)
-            hint = _poll_hint(raw.headers)
+            hint = _poll_hint(headers)
             wait = min(hint, self._settings.poll_max_interval) if hint is not None else interval
             if hint is None:
                 interval = min(interval * self._settings.poll_backoff, self._settings.poll_max_interval)
@@ -154,6 +154,7 @@ class SoraRunner:
             client.videos.with_streaming_response.download_content(video.id, variant="video"),
             deadline=deadline,
             secret=ctx.credentials,
+            what="an MP4 video",
             job_id=video.id,
         )
         metadata: dict[str, Any] = {"video_id": video.id, "size": video.size, "seconds": video.seconds}
