@@ -28,7 +28,7 @@ from mediagen.application.codec import decode_request, encode_request
 from mediagen.application.registry import BackendRegistry
 from mediagen.application.selector import BackendSelector
 from mediagen.application.service import MediaService
-from mediagen.application.settings import BackendSettings, RetrySettings, Settings
+from mediagen.application.settings import BackendSettings, RetrySettings, Settings, TimeoutSettings
 from mediagen.domain.errors import (
     AuthenticationFailed,
     BackendError,
@@ -82,16 +82,18 @@ def build(
     *,
     attempts: int = 2,
     wait_max: float = 0.0,
+    timeouts: TimeoutSettings | None = None,
     **extra: Any,
 ) -> MediaService:
     """A service as an app builds it: its own registry, generator, store and a real sink confined to `root`."""
+    retry = RetrySettings(attempts=attempts, wait_initial=0, wait_max=wait_max, wait_jitter=0)
     registry = BackendRegistry([PLUGIN], {"openai": options(sandbox, **extra)})
     return MediaService(
         registry=registry,
         selector=BackendSelector(registry.specs, StaticCredentialSource({"openai": KEY})),
         store=store if store is not None else MemoryStore(),
         sink=FilesystemSink(allowed_roots=[root], default_dir=root),
-        settings=Settings(retry=RetrySettings(attempts=attempts, wait_initial=0, wait_max=wait_max, wait_jitter=0)),
+        settings=Settings(retry=retry, timeouts=timeouts if timeouts is not None else TimeoutSettings()),
         encode_request=encode_request,
         decode_request=decode_request,
     )
@@ -399,6 +401,102 @@ async def test_a_remix_continues_a_video_and_reports_what_it_keeps(svc: MediaSer
     assert state(sandbox).videos[remix_id].size == "1280x720"
     assert [i.name for i in second.ignored] == ["duration"]
     assert second.continuation_id == f"openai:{remix_id}" and sniffed_extension(second.path) == "mp4"
+
+
+class FakeClock:
+    """Time that moves only when the generator sleeps between polls."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+async def test_polling_waits_as_long_as_the_api_hints_capped_by_the_longest_wait() -> None:
+    slow_hint = SandboxSettings(job_polls=3, poll_after_ms=250)
+    async with Sandbox(vendors=("openai",), settings=slow_hint) as hinted:
+        for longest, expected in [(20.0, [0.25, 0.25]), (0.1, [0.1, 0.1])]:
+            clock = FakeClock()
+            made = OpenAIGenerator(options(hinted, poll_max_interval=longest), clock=clock, sleep=clock.sleep)
+            generated = await made.generate(MediaRequest(**VIDEO), ctx("sora-2"))
+            assert (await read(generated))[4:8] == b"ftyp"
+            await made.aclose()
+            assert clock.slept == expected
+
+
+async def test_a_job_that_never_finishes_ends_at_the_overall_timeout_naming_the_video(sandbox: Sandbox) -> None:
+    clock = FakeClock()
+    made = OpenAIGenerator(options(sandbox), clock=clock, sleep=clock.sleep)
+    sandbox.faults.push("openai", "job_never_finishes", times=1)
+    with pytest.raises(GenerationTimeout) as caught:
+        await made.generate(MediaRequest(**VIDEO), ctx("sora-2", timeout=0.05))
+    await made.aclose()
+    [video_id] = state(sandbox).videos
+    assert caught.value.job_id == video_id and f"Sora video {video_id} keeps running" in caught.value.message
+    assert sum(clock.slept) == pytest.approx(0.05) and len(clock.slept) > 5
+
+
+async def test_resuming_waits_for_the_same_video_without_submitting_again(
+    sandbox: Sandbox, generator: OpenAIGenerator
+) -> None:
+    jobs: list[str] = []
+
+    async def job_started(job_id: str) -> None:
+        jobs.append(job_id)
+        raise KeyboardInterrupt  # the wait is interrupted right after the job exists
+
+    with pytest.raises(KeyboardInterrupt):
+        await generator.generate(MediaRequest(**VIDEO), ctx("sora-2", job_started=job_started))
+    resumed = await generator.generate(MediaRequest(**VIDEO), ctx("sora-2", resume_job_id=jobs[0]))
+    assert (await read(resumed))[4:8] == b"ftyp" and resumed.metadata["video_id"] == jobs[0]
+    assert len(state(sandbox).requests_to("/v1/videos", "POST")) == 1
+
+
+async def test_a_timed_out_video_is_collected_later_by_service_resume(
+    sandbox: Sandbox, out: Path, tmp_path: Path
+) -> None:
+    sandbox.faults.push("openai", "slow_poll;polls=40;delay=0.02", times=1)
+    store_path = tmp_path / "jobs.sqlite3"
+    async with build(sandbox, out, SqliteStore(store_path), timeouts=TimeoutSettings(video=0.3)) as impatient:
+        with pytest.raises(GenerationTimeout):
+            await impatient.generate(MediaRequest(**VIDEO))
+        [job] = await impatient.jobs()
+    assert files_in(out) == []
+    async with build(sandbox, out, SqliteStore(store_path)) as later:  # another process, the same store
+        result = await later.resume(job.id)
+        assert await later.jobs() == []
+    assert result.metadata["video_id"] == job.vendor_job_id and sniffed_extension(result.path) == "mp4"
+    assert len(state(sandbox).requests_to("/v1/videos", "POST")) == 1
+    assert KEY.encode() not in store_path.read_bytes()
+
+
+async def test_a_video_is_streamed_to_the_sink_in_chunks_never_held_whole() -> None:
+    big = SandboxSettings(job_polls=1, poll_after_ms=1, video_min_bytes=4 * 1024 * 1024)
+    async with Sandbox(vendors=("openai",), settings=big) as sandbox:
+        made = PLUGIN.factory(options(sandbox))
+        generated = await made.generate(MediaRequest(**VIDEO), ctx("sora-2"))
+        sizes = [len(chunk) async for chunk in generated.stream]
+        await made.aclose()
+    assert sum(sizes) == generated.size_hint and sum(sizes) >= 4 * 1024 * 1024
+    assert len(sizes) > 4 and max(sizes) <= 1024 * 1024
+
+
+async def test_a_request_openai_rejects_is_a_backend_error_with_its_message_never_retried(
+    svc: MediaService, sandbox: Sandbox, pictures: list[Path], tmp_path: Path
+) -> None:
+    mask = tmp_path / "small-mask.png"
+    mask.write_bytes(media.image(32, 32, "png", prompt="mask", transparent=True))
+    with pytest.raises(BackendError) as caught:
+        await svc.generate(MediaRequest(media_type="image", prompt="x", input_images=pictures[:1], mask=mask))
+    assert type(caught.value) is BackendError and caught.value.status == 400
+    assert "must have the same dimensions as the image (300x200)" in caught.value.message
+    assert len(sandbox.calls("openai")) == 1
 
 
 # --- speech ------------------------------------------------------------------------------------------------------
