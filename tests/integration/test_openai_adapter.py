@@ -689,6 +689,24 @@ async def test_a_failed_job_names_the_video_and_the_vendors_reason(sandbox: Sand
     assert not caught.value.retryable
 
 
+async def test_a_batch_of_twenty_images_with_one_refusal_writes_nineteen_files_in_order(
+    svc: MediaService, sandbox: Sandbox, out: Path
+) -> None:
+    sandbox.faults.push("openai", "content_policy", times=1)
+    requests = [MediaRequest(media_type="image", prompt=f"lighthouse number {i}") for i in range(20)]
+    listener = RecordingListener()
+    batch = await svc.generate_batch(requests, max_concurrent=8, progress=listener)
+    assert (batch.total, batch.succeeded, batch.failed) == (20, 19, 1)
+    [failed] = [item for item in batch.items if not item.ok]
+    assert isinstance(failed.error, ContentRejected)
+    for index, item in enumerate(batch.items):
+        assert item.index == index
+        if item.result is not None:  # each result is its own request's image: the fake echoes the prompt
+            assert item.result.metadata["revised_prompt"] == f"lighthouse number {index}"
+    assert sorted(files_in(out)) == sorted(r.path.name for r in batch.results) and len(files_in(out)) == 19
+    assert {e.item for e in listener.of_type(Written)} == set(range(20)) - {failed.index}
+
+
 # --- keys ---------------------------------------------------------------------------------------------------------
 
 
