@@ -189,7 +189,10 @@ def invalid_request_kwargs(images: Sequence[Path] = ()) -> st.SearchStrategy[tup
                 lambda k, p: _base(MediaType.AUDIO, audio_kind=k, prompt=p), st.sampled_from(prompt_kinds), _BLANK
             ),
         ),
-        _case("media_type", _with("media_type", st.sampled_from(["picture", "", "images", "3d", 1]))),
+        _case(
+            "media_type",
+            st.sampled_from(["picture", "", "images", "3d", 1]).map(lambda m: {"media_type": m, "prompt": "a red fox"}),
+        ),
         _case("duration", _with("duration", _BAD_NUMBERS)),
         _case("speed", _with("speed", _BAD_NUMBERS, MediaType.AUDIO)),
         _case("timeout", _with("timeout", _BAD_NUMBERS)),
