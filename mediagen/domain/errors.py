@@ -134,6 +134,9 @@ class JobNotFound(MediaGenError):
         super().__init__(f"no recorded job {job_id!r}; `mediagen jobs list` shows the known ones")
         self.job_id = job_id
 
+    def details(self) -> dict[str, Any]:
+        return {"job_id": self.job_id}
+
 
 class PathNotAllowed(MediaGenError):
     """A path resolves outside the allowed output roots, or would overwrite a file."""
@@ -216,6 +219,12 @@ class GenerationTimeout(MediaGenError):
         return {k: v for k, v in (("backend", self.backend), ("job_id", self.job_id)) if v is not None}
 
 
+class InternalError(MediaGenError):
+    """A bug, not a vendor or user problem: captured per batch item so one never loses the others."""
+
+    code = "internal_error"
+
+
 ALL_ERRORS: tuple[type[MediaGenError], ...] = (
     MediaGenError,
     InvalidRequest,
@@ -232,10 +241,5 @@ ALL_ERRORS: tuple[type[MediaGenError], ...] = (
     ContentRejected,
     AuthenticationFailed,
     GenerationTimeout,
+    InternalError,
 )
-
-
-class InternalError(MediaGenError):
-    """A bug, not a vendor or user problem: captured per batch item so one never loses the others."""
-
-    code = "internal_error"
