@@ -70,9 +70,11 @@ def request_converter() -> cattrs.Converter:
         unknown = [key for key in data if key not in _FIELDS]
         if unknown:
             raise InvalidRequest(f"is not a request field; valid fields: {', '.join(_FIELDS)}", field=str(unknown[0]))
+        if "media_type" not in data:
+            raise InvalidRequest("is required: image, video or audio", field="media_type")
         kwargs = dict(data)
         if "mask" in kwargs and isinstance(kwargs["mask"], Mapping):
-            kwargs["mask"] = converter.structure(kwargs["mask"], InputImage)
+            kwargs["mask"] = _structure_file(InputImage, "mask")(kwargs["mask"], InputImage)
         if "input_audio" in kwargs and isinstance(kwargs["input_audio"], Mapping):
             kwargs["input_audio"] = converter.structure(kwargs["input_audio"], InputAudio)
         images = kwargs.get("input_images")
