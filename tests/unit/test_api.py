@@ -1,0 +1,147 @@
+"""The module-level API: mediagen.generate / generate_sync, and an `import mediagen` that stays light."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from dependency_injector import providers
+
+import mediagen
+from mediagen import Container, MediaRequest, MediaType, NoBackendAvailable
+from mediagen.application.settings import Settings, StoreSettings
+from mediagen.ports.progress import Selected, Written
+from mediagen.testing import FakeGenerator, RecordingListener, StaticCredentials, fake_plugin, fake_spec
+
+SPEC = fake_spec("fake")
+#: Modules `import mediagen` must not load: vendor SDKs, transports, infrastructure and the CLI stack.
+HEAVY = (
+    "openai", "google.genai", "xai_sdk", "elevenlabs", "grpc", "aiohttp", "httpx", "dependency_injector",
+    "aiosqlite", "aiofiles", "redis", "PIL", "typer", "rich", "mediagen.container", "mediagen.adapters",
+    "mediagen.sandbox",
+)  # fmt: skip
+
+
+@pytest.fixture
+def clean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in list(os.environ):
+        if name.startswith("MEDIAGEN_") or name.endswith(("_API_KEY", "_BASE_URL")):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    return tmp_path
+
+
+@pytest.fixture
+def faked(clean: Path) -> Iterator[tuple[Container, FakeGenerator]]:
+    generator = FakeGenerator(SPEC)
+    container = Container(settings=providers.Object(Settings(store=StoreSettings(kind="memory"))))
+    container.plugins.override(providers.Object([fake_plugin(SPEC, generator)]))
+    container.credentials.override(providers.Object(StaticCredentials({"fake": "k"})))
+    yield container, generator
+    container.shutdown_resources()
+
+
+def fox() -> MediaRequest:
+    return MediaRequest(media_type=MediaType.IMAGE, prompt="a red fox")
+
+
+async def test_generate_with_a_given_container_uses_it_and_leaves_it_open(
+    faked: tuple[Container, FakeGenerator], clean: Path
+) -> None:
+    container, generator = faked
+    listener = RecordingListener()
+    result = await mediagen.generate(fox(), progress=listener, container=container)
+    assert result.backend == "fake" and result.path.parent == clean and result.path.is_file()
+    assert listener.of_type(Selected)[0].backend == "fake" and listener.of_type(Written)[0].path == result.path
+    assert not generator.closed  # the caller's container: the caller closes it
+    again = await mediagen.generate(fox(), container=container)
+    assert again.path != result.path and len(generator.calls) == 2
+    await container.service().aclose()
+
+
+def test_generate_sync_runs_the_generation_for_synchronous_code(faked: tuple[Container, FakeGenerator]) -> None:
+    container, generator = faked
+    result = mediagen.generate_sync(fox(), container=container)
+    assert result.backend == "fake" and result.path.read_bytes()[:4] == b"\x89PNG"
+    assert len(generator.calls) == 1
+
+
+async def test_generate_sync_inside_a_running_loop_says_to_await_generate_instead(
+    faked: tuple[Container, FakeGenerator],
+) -> None:
+    container, generator = faked
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "coroutine was never awaited" left behind either
+        with pytest.raises(RuntimeError, match=r"running event loop; use `await mediagen.generate\(...\)`"):
+            mediagen.generate_sync(fox(), container=container)
+    assert generator.calls == []
+    assert asyncio.get_running_loop().is_running()
+
+
+def test_without_a_container_generate_sync_builds_and_closes_its_own(
+    clean: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MEDIAGEN_SANDBOX=1: the fresh container serves the fakes, and shuts its sandbox down when done."""
+    import threading
+
+    monkeypatch.setenv("MEDIAGEN_SANDBOX", "1")
+    monkeypatch.setenv("MEDIAGEN_SANDBOX_OPTIONS__JOB_POLLS", "1")
+    result = mediagen.generate_sync(MediaRequest(media_type=MediaType.IMAGE, prompt="a red fox", backend="openai"))
+    assert result.backend == "openai" and result.path.is_file() and result.path.parent == clean
+    assert not [t for t in threading.enumerate() if t.name == "mediagen-sandbox"], "the sandbox thread still runs"
+
+
+def test_without_keys_the_error_names_the_env_vars_that_would_help(clean: Path) -> None:
+    with pytest.raises(NoBackendAvailable) as caught:
+        mediagen.generate_sync(fox())
+    assert "OPENAI_API_KEY" in caught.value.message and "GOOGLE_API_KEY" in caught.value.message
+    assert "OPENAI_API_KEY" in caught.value.enabling_env_vars.get("openai", [])
+
+
+# -- importing ----------------------------------------------------------------------------------------------------
+
+
+def run_python(code: str) -> str:
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_import_mediagen_loads_no_vendor_sdk_transport_or_container() -> None:
+    code = (
+        "import sys, json\n"
+        "import mediagen\n"
+        "from mediagen import MediaRequest, MediaType, AudioKind, Capability, GenerationResult, BatchResult\n"
+        "from mediagen import InvalidRequest, NoBackendAvailable, MissingCredentials, InternalError\n"
+        f"heavy = {HEAVY!r}\n"
+        "loaded = [m for m in sys.modules if m in heavy or m.startswith(tuple(h + '.' for h in heavy))]\n"
+        "print(json.dumps(sorted(loaded)))\n"
+    )
+    assert json.loads(run_python(code)) == []
+
+
+def test_the_lazy_names_load_on_first_use_and_every_public_name_resolves() -> None:
+    code = (
+        "import sys, json\n"
+        "import mediagen\n"
+        "names = [n for n in mediagen.__all__ if getattr(mediagen, n) is None]\n"
+        "print(json.dumps([names, 'dependency_injector' in sys.modules, 'openai' in sys.modules]))\n"
+    )
+    missing, container_loaded, openai_loaded = json.loads(run_python(code))
+    assert missing == []
+    assert container_loaded, "mediagen.Container should load the container on first use"
+    assert not openai_loaded, "even the container loads no vendor SDK until a backend is used"
+
+
+def test_an_unknown_attribute_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="no_such_name"):
+        mediagen.no_such_name  # noqa: B018
