@@ -292,9 +292,8 @@ def _check_sandbox_options(instance: object, attribute: attrs.Attribute[Any], va
         scalar = isinstance(item, (str, int, float, bool))
         listed = isinstance(item, (list, tuple)) and all(isinstance(x, str) for x in item)
         if not (scalar or listed):
-            raise ConfigurationError(
-                f"sandbox_options.{key} must be text, a number or a list of text, like latency = 0.25, not {item!r}",
-                key=f"sandbox_options.{key}",
+            raise _InvalidSetting(
+                "text, a number or a list of text, like latency = 0.25", item, key=f"{attribute.name}.{key}"
             )
 
 

@@ -280,3 +280,14 @@ def test_a_bad_sandbox_option_is_a_configuration_error_naming_it(place: Place, c
     with pytest.raises(ConfigurationError) as caught:
         container.sandbox()
     assert caught.value.key == "sandbox_options" and "latencyy" in caught.value.message
+
+
+def test_a_sandbox_option_of_the_wrong_shape_is_refused_naming_the_key_and_the_file(place: Place) -> None:
+    from mediagen.application.settings import load_settings
+
+    (place.work / "mediagen.toml").write_text("[sandbox_options]\nlatency = { seconds = 1 }\n")
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings()
+    assert caught.value.key == "sandbox_options.latency"
+    assert caught.value.source is not None and caught.value.source.endswith("mediagen.toml")
+    assert "expected text, a number or a list of text" in caught.value.message
