@@ -1,0 +1,199 @@
+"""The Python examples in docs/ run as written: embedding.md's scripts, and adding-a-backend.md's whole procedure.
+
+Each example runs in a fresh interpreter in a temporary directory, with no key, no mediagen setting and the user
+data and config directories moved into that directory, so it shows what a new user would see.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from mediagen.testing.media import png
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+_BLOCK = re.compile(r"^```(\w+)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
+#: A block that starts with `# some/path.py` is that file of the reader's project.
+_FILE_COMMENT = re.compile(r"^# ([\w./-]+\.py)\b")
+
+
+def blocks(doc: str, language: str) -> list[str]:
+    return [body for lang, body in _BLOCK.findall((DOCS / doc).read_text()) if lang == language]
+
+
+def clean_env(home: Path) -> dict[str, str]:
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("MEDIAGEN_", "XDG_", "PYTEST_"))
+        and not name.endswith(("_API_KEY", "_BASE_URL"))
+        and name != "PYTHONPATH"
+    }
+    env.update(XDG_DATA_HOME=str(home / "data"), XDG_CONFIG_HOME=str(home / "config"), PYTHONPATH=str(home))
+    return env
+
+
+def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(args, cwd=cwd, env=clean_env(cwd), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, f"{args} failed:\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
+    return done
+
+
+# -- embedding.md ---------------------------------------------------------------------------------------------------
+
+EMBEDDING = blocks("embedding.md", "python")
+
+
+def test_embedding_md_has_the_examples_this_file_runs() -> None:
+    assert len(EMBEDDING) >= 2
+    assert any("container.store.override" in b and "container.plugins.override" in b for b in EMBEDDING)
+    assert any('"sandbox": True' in b and "shutdown_resources" in b for b in EMBEDDING)
+
+
+@pytest.mark.parametrize("index", range(len(EMBEDDING)))
+def test_each_embedding_example_runs_and_writes_its_files(index: int, tmp_path: Path) -> None:
+    script = tmp_path / "example.py"
+    script.write_text(EMBEDDING[index])
+    done = run([sys.executable, str(script)], tmp_path)
+    printed = done.stdout.split()
+    assert printed, "the example prints what it made"
+    made = Path(printed[0])
+    assert made.is_file() and made.is_relative_to(tmp_path), f"{made} is not a file under the example's directory"
+    if "container.store.override" in EMBEDDING[index]:
+        assert not (tmp_path / "data" / "mediagen").exists(), "the overridden store still made the SQLite file"
+
+
+# -- adding-a-backend.md --------------------------------------------------------------------------------------------
+
+#: Stand-ins for what the guide leaves to the reader: the vendor's SDK and the error translation.
+ACME_SDK = '''
+"""A stand-in for a vendor SDK: an async client whose images.create answers with a PNG."""
+
+from mediagen.testing.media import png
+
+
+class AcmeError(Exception):
+    pass
+
+
+class _Images:
+    def __init__(self, client):
+        self._client = client
+
+    async def create(self, *, model, prompt, size="1024x1024", seed=None):
+        if model != "acme-img-2":
+            raise AcmeError(f"model {model} not found (key {self._client.api_key})")
+        width, height = (int(side) // 64 for side in size.split("x"))
+        return png(width, height, seed=seed or 0)
+
+
+class AsyncAcme:
+    def __init__(self, *, api_key, base_url=None):
+        self.api_key = api_key
+        self.base_url = base_url
+        self.images = _Images(self)
+
+    async def close(self):
+        pass
+'''
+
+ACME_ERRORS = """
+from mediagen.domain.errors import BackendError
+
+
+def translate_acme_error(exc, *, secret):
+    return BackendError(str(exc).replace(secret.reveal(), "**********"), backend="acme")
+"""
+
+CONFTEST = """
+import pytest
+
+
+class FakeServer:
+    url = "http://127.0.0.1:1/v1"
+
+
+@pytest.fixture
+def acme_fake_server():
+    return FakeServer()
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """The reader's project, built from the guide's blocks (each names its file) plus the stand-ins."""
+    written = []
+    for body in blocks("adding-a-backend.md", "python"):
+        match = _FILE_COMMENT.match(body)
+        assert match is not None, f"a Python block of adding-a-backend.md does not name its file:\n{body}"
+        target = tmp_path / match[1]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(body)
+        written.append(match[1])
+    assert written == [
+        "mybackend/__init__.py", "mybackend/mapping.py", "mybackend/generator.py", "tests/test_acme_contract.py"
+    ]  # fmt: skip
+    (tmp_path / "acme_sdk.py").write_text(ACME_SDK)
+    (tmp_path / "mybackend" / "errors.py").write_text(ACME_ERRORS)
+    (tmp_path / "tests" / "conftest.py").write_text(CONFTEST)
+    (tmp_path / "pytest.ini").write_text("[pytest]\nasyncio_mode = auto\n")
+    [toml] = blocks("adding-a-backend.md", "toml")
+    (tmp_path / "entry_points.toml").write_text(toml)
+    return tmp_path
+
+
+def test_the_guide_s_backend_registers_through_its_entry_point_and_serves_through_the_service(project: Path) -> None:
+    (project / "out").mkdir()
+    (project / "in.png").write_bytes(png(8, 8))
+    script = textwrap.dedent(
+        """
+        import asyncio, sys, tomllib
+        from importlib.metadata import EntryPoint
+
+        from dependency_injector import providers
+        from mediagen import Container, MediaRequest, MediaType
+        from mediagen.application.settings import Settings, StoreSettings
+        from mediagen.ports.generator import BackendPlugin
+        from mediagen.testing import StaticCredentials
+
+        table = tomllib.load(open("entry_points.toml", "rb"))["project"]["entry-points"]["mediagen.backends"]
+        [(name, value)] = table.items()
+        plugin = EntryPoint(name, value, "mediagen.backends").load()
+        assert isinstance(plugin, BackendPlugin) and plugin.spec.name == name == "acme"
+        assert "acme_sdk" not in sys.modules, "the spec module must not import the SDK"
+
+        async def main():
+            container = Container(settings=providers.Object(Settings(store=StoreSettings(kind="memory"))))
+            container.plugins.override(providers.Object([plugin]))
+            container.credentials.override(providers.Object(StaticCredentials({"acme": "acme-key"})))
+            async with container.service() as service:
+                made = await service.generate(
+                    MediaRequest(media_type=MediaType.IMAGE, prompt="a fox", size="1536x1024", seed=3,
+                                 negative_prompt="blur", output_dir="out")
+                )
+            print(made.artifact.path, made.backend, made.model)
+            print(dict(made.applied), [(i.name, i.reason) for i in made.ignored])
+
+        asyncio.run(main())
+        """
+    )
+    done = run([sys.executable, "-c", script], project)
+    first, second = done.stdout.splitlines()
+    path, backend, model = first.split()
+    assert Path(path).parent == project / "out" and Path(path).suffix == ".png"
+    assert (backend, model) == ("acme", "acme-img-2")
+    assert second == "{'size': '1536x1024', 'seed': 3} [('negative_prompt', 'acme-img-2 has no such setting')]"
+
+
+def test_the_guide_s_backend_passes_the_contract_suite_as_the_guide_runs_it(project: Path) -> None:
+    done = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], project)
+    summary = done.stdout.strip().splitlines()[-1]
+    passed = re.search(r"\b(\d+) passed\b", summary)
+    assert passed and int(passed[1]) >= 8, done.stdout
+    assert "failed" not in summary and "error" not in summary, done.stdout
