@@ -197,3 +197,33 @@ def test_the_guide_s_backend_passes_the_contract_suite_as_the_guide_runs_it(proj
     passed = re.search(r"\b(\d+) passed\b", summary)
     assert passed and int(passed[1]) >= 8, done.stdout
     assert "failed" not in summary and "error" not in summary, done.stdout
+
+
+# -- configuration.md -----------------------------------------------------------------------------------------------
+
+
+def test_the_configuration_reference_has_a_row_for_every_setting() -> None:
+    import attrs
+
+    from mediagen.application.settings import BackendSettings, RetrySettings, Settings, StoreSettings, TimeoutSettings
+
+    text = (DOCS / "configuration.md").read_text()
+    keys = [field.name for field in attrs.fields(Settings)]
+    for prefix, table in (("store", StoreSettings), ("retry", RetrySettings), ("timeouts", TimeoutSettings)):
+        keys += [f"{prefix}.{field.name}" for field in attrs.fields(table)]
+    keys += [f"backends.<name>.{field.name}" for field in attrs.fields(BackendSettings)]
+    missing = [key for key in keys if f"| `{key}` |" not in text]
+    assert not missing, f"configuration.md has no reference row for {missing}"
+
+
+def test_the_sandbox_options_row_names_every_sandbox_setting() -> None:
+    import attrs
+
+    from mediagen.sandbox import SandboxSettings
+
+    [row] = [
+        line for line in (DOCS / "configuration.md").read_text().splitlines() if line.startswith("| `sandbox_options`")
+    ]
+    assert "`MEDIAGEN_SANDBOX_OPTIONS__<FIELD>`" in row
+    missing = [field.name for field in attrs.fields(SandboxSettings) if f"`{field.name}`" not in row]
+    assert not missing, f"the sandbox_options row does not name {missing}"
