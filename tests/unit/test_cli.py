@@ -1,0 +1,302 @@
+"""CLI mechanics, in process: exit codes, --json printing only JSON, no traceback without --debug, help everywhere.
+
+The end-to-end scenarios through the installed command live in tests/acceptance; these stay small and fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+from typer.testing import CliRunner, Result
+
+from mediagen.entrypoints.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, app
+
+KEY = "sk-proj-cli-secret-0123456789abcdef"
+#: Nothing listens on the discard port: an SDK sent there fails to connect at once.
+DEAD_URL = "http://127.0.0.1:9/v1"
+
+Invoke = Callable[..., Result]
+
+
+@pytest.fixture
+def mediagen(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Invoke:
+    """`mediagen ARGS` in process, in an empty directory, with no key, no settings and fast retries."""
+    for name in list(os.environ):
+        if name.startswith("MEDIAGEN_") or name.endswith(("_API_KEY", "_BASE_URL")):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("MEDIAGEN_SANDBOX_OPTIONS__JOB_POLLS", "1")
+    monkeypatch.setenv("MEDIAGEN_RETRY__WAIT_INITIAL", "0")
+    monkeypatch.setenv("MEDIAGEN_RETRY__WAIT_JITTER", "0")
+    runner = CliRunner()
+
+    def invoke(*args: str, **env: str) -> Result:
+        return runner.invoke(app, list(args), env=env or None)
+
+    return invoke
+
+
+def only_json(result: Result) -> dict[str, Any]:
+    """stdout is exactly one JSON object and nothing else."""
+    try:
+        data = json.loads(result.stdout)
+    except json.JSONDecodeError:
+        raise AssertionError(
+            f"stdout is not one JSON document:\n{result.stdout}\n--- stderr\n{result.stderr}"
+        ) from None
+    assert isinstance(data, dict)
+    return data
+
+
+def words(text: str) -> str:
+    """The text with rich's line wrapping undone."""
+    return " ".join(text.split())
+
+
+# -- help ---------------------------------------------------------------------------------------------------------
+
+
+def command_paths() -> list[list[str]]:
+    """Every command and sub-command, found from the app itself so a new one is covered without editing here."""
+    paths: list[list[str]] = []
+
+    def walk(group: Any, prefix: list[str]) -> None:
+        for name, command in group.commands.items():
+            paths.append([*prefix, name])
+            if hasattr(command, "commands"):  # a group of sub-commands, like `jobs`
+                walk(command, [*prefix, name])
+
+    walk(typer.main.get_command(app), [])
+    return paths
+
+
+def test_mediagen_help_lists_every_command(mediagen: Invoke) -> None:
+    result = mediagen("--help")
+    assert result.exit_code == EXIT_OK
+    for name in ("image", "video", "audio", "batch", "backends", "jobs", "sandbox", "mcp", "config"):
+        assert name in result.stdout
+
+
+@pytest.mark.parametrize("path", command_paths(), ids=" ".join)
+def test_every_command_has_working_help(mediagen: Invoke, path: list[str]) -> None:
+    result = mediagen(*path, "--help")
+    assert result.exit_code == EXIT_OK, result.output
+    assert "Usage:" in result.stdout and result.stderr == ""
+
+
+def test_the_generating_commands_offer_json_sandbox_and_debug(mediagen: Invoke) -> None:
+    for command in ("image", "video", "audio", "batch"):
+        shown = mediagen(command, "--help").stdout
+        for option in ("--json", "--sandbox", "--debug"):
+            assert option in shown, f"{command} --help lacks {option}"
+
+
+def test_no_arguments_shows_the_help_as_a_usage_error(mediagen: Invoke) -> None:
+    result = mediagen()
+    assert result.exit_code == EXIT_USAGE and "Usage:" in result.output
+
+
+# -- exit 2: the user must fix something --------------------------------------------------------------------------
+
+
+def test_a_bad_aspect_ratio_exits_2_naming_the_field_and_what_is_valid(mediagen: Invoke) -> None:
+    result = mediagen("image", "a fox", "--aspect-ratio", "16x9")
+    assert result.exit_code == EXIT_USAGE
+    assert result.stdout == ""
+    assert "aspect_ratio: '16x9' is not W:H with positive integers, e.g. 16:9" in words(result.stderr)
+    assert "invalid_request" in result.stderr and "Traceback" not in result.output
+
+
+def test_a_bad_request_with_json_prints_only_the_error_object(mediagen: Invoke) -> None:
+    result = mediagen("image", "a fox", "--aspect-ratio", "16x9", "--json")
+    assert result.exit_code == EXIT_USAGE
+    error = only_json(result)
+    assert error == {
+        "success": False,
+        "error": "aspect_ratio: '16x9' is not W:H with positive integers, e.g. 16:9",
+        "error_code": "invalid_request",
+        "field": "aspect_ratio",
+    }
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (("video", "waves", "--duration", "0"), "duration"),
+        (("image", "fox", "--size", "big"), "size"),
+        (("image", "fox", "--mask", "mask.png"), "mask"),
+        (("audio", "hi", "--kind", "singing"), "audio_kind"),
+        (("image", "fox", "--extra", "no-equals-sign"), "extra"),
+        (("image", "   "), "prompt"),
+    ],
+)
+def test_each_invalid_option_is_named_in_the_json_error(mediagen: Invoke, args: tuple[str, ...], field: str) -> None:
+    result = mediagen(*args, "--json")
+    assert result.exit_code == EXIT_USAGE
+    error = only_json(result)
+    assert (error["error_code"], error["field"]) == ("invalid_request", field)
+
+
+def test_a_missing_input_image_exits_2_before_anything_starts(mediagen: Invoke, tmp_path: Path) -> None:
+    result = mediagen("image", "edit it", "--input-image", "nowhere.png", "--json")
+    assert result.exit_code == EXIT_USAGE
+    assert only_json(result)["field"] == "input_images"
+    assert not (tmp_path / "data").exists(), "no store or sandbox should have been touched"
+
+
+def test_with_no_key_the_error_names_the_env_vars_that_enable_each_backend(mediagen: Invoke) -> None:
+    result = mediagen("image", "a fox")
+    assert result.exit_code == EXIT_USAGE and result.stdout == ""
+    said = words(result.stderr)
+    assert "OPENAI_API_KEY (enables openai)" in said
+    assert "GOOGLE_API_KEY or GEMINI_API_KEY (enables google)" in said
+    assert "Traceback" not in result.output
+
+
+def test_with_no_key_json_gives_the_backends_and_their_env_vars(mediagen: Invoke) -> None:
+    result = mediagen("video", "waves", "--json")
+    assert result.exit_code == EXIT_USAGE
+    error = only_json(result)
+    assert error["error_code"] == "no_backend_available" and error["operation"] == "video"
+    assert error["enabling_env_vars"]["openai"] == ["OPENAI_API_KEY"]
+
+
+def test_a_named_backend_without_its_key_exits_2_with_missing_credentials(mediagen: Invoke) -> None:
+    result = mediagen("image", "a fox", "--backend", "openai", "--json")
+    assert result.exit_code == EXIT_USAGE
+    error = only_json(result)
+    assert (error["error_code"], error["env_vars"]) == ("missing_credentials", ["OPENAI_API_KEY"])
+
+
+def test_a_bad_setting_exits_2_naming_the_key_and_its_source(mediagen: Invoke) -> None:
+    result = mediagen("config", "--json", MEDIAGEN_RETRY__ATTEMPTS="0")
+    assert result.exit_code == EXIT_USAGE
+    error = only_json(result)
+    assert error["error_code"] == "configuration_error" and error["key"] == "retry.attempts"
+    assert "MEDIAGEN_RETRY__ATTEMPTS" in error["error"]
+
+
+def test_an_unknown_continuation_exits_2(mediagen: Invoke) -> None:
+    result = mediagen("image", "again", "--continue-from", "openai_image_000000000000", "--sandbox", "--json")
+    assert result.exit_code == EXIT_USAGE
+    assert only_json(result)["error_code"] == "continuation_not_found"
+
+
+# -- exit 1: the generation failed --------------------------------------------------------------------------------
+
+
+def test_a_refused_generation_exits_1_with_the_typed_error_and_writes_nothing(mediagen: Invoke, tmp_path: Path) -> None:
+    result = mediagen(
+        "image", "a fox", "--backend", "openai", "--sandbox", "--json",
+        MEDIAGEN_SANDBOX_OPTIONS__FAULTS="openai:content_policy",
+    )  # fmt: skip
+    assert result.exit_code == EXIT_FAILED
+    error = only_json(result)
+    assert (error["success"], error["error_code"], error["backend"]) == (False, "content_rejected", "openai")
+    assert list(tmp_path.glob("*.png")) == []
+
+
+def test_an_unreachable_vendor_exits_1_without_a_traceback_or_the_key(mediagen: Invoke) -> None:
+    env = {"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": DEAD_URL, "MEDIAGEN_RETRY__ATTEMPTS": "1"}
+    result = mediagen("image", "a fox", "--backend", "openai", **env)
+    assert result.exit_code == EXIT_FAILED
+    assert "transient_backend_error" in result.stderr and "could not reach OpenAI" in words(result.stderr)
+    assert "Traceback" not in result.output and KEY not in result.output
+
+
+def test_debug_adds_the_traceback_and_still_never_the_key(mediagen: Invoke) -> None:
+    env = {"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": DEAD_URL, "MEDIAGEN_RETRY__ATTEMPTS": "1"}
+    result = mediagen("image", "a fox", "--backend", "openai", "--debug", **env)
+    assert result.exit_code == EXIT_FAILED
+    assert "Traceback" in result.stderr and "TransientBackendError" in result.stderr
+    assert KEY not in result.output
+
+
+def test_an_unexpected_failure_is_one_internal_error_line_without_debug(mediagen: Invoke, tmp_path: Path) -> None:
+    """A store file that cannot be opened is no user mistake mediagen knows: one line, exit 1, no traceback."""
+    (tmp_path / "a-directory").mkdir()
+    result = mediagen("jobs", "list", "--json", MEDIAGEN_STORE__PATH="a-directory")
+    assert result.exit_code == EXIT_FAILED
+    error = only_json(result)
+    assert error["error_code"] == "internal_error" and "--debug" in error["error"]
+    assert "Traceback" not in result.output
+
+
+def test_with_debug_an_unexpected_failure_raises_for_its_traceback(mediagen: Invoke, tmp_path: Path) -> None:
+    (tmp_path / "a-directory").mkdir()
+    result = mediagen("jobs", "list", "--debug", MEDIAGEN_STORE__PATH="a-directory")
+    assert result.exit_code == EXIT_FAILED
+    assert result.exception is not None and not isinstance(result.exception, SystemExit)
+
+
+def test_a_batch_with_a_failed_item_exits_1_and_still_prints_every_result(mediagen: Invoke, tmp_path: Path) -> None:
+    (tmp_path / "prompts.txt").write_text("a refused fox\na fine fox\n")
+    result = mediagen(
+        "batch", "prompts.txt", "--type", "image", "--backend", "openai", "-c", "1", "--sandbox", "--json",
+        MEDIAGEN_SANDBOX_OPTIONS__FAULTS="openai:content_policy;times=1",
+    )  # fmt: skip
+    assert result.exit_code == EXIT_FAILED
+    batch = only_json(result)
+    assert (batch["total"], batch["succeeded"], batch["failed"]) == (2, 1, 1)
+    first, second = batch["results"]
+    assert first["error_code"] == "content_rejected" and second["success"] is True
+
+
+# -- exit 0 -------------------------------------------------------------------------------------------------------
+
+
+def test_a_sandboxed_image_with_json_prints_only_the_result(mediagen: Invoke, tmp_path: Path) -> None:
+    result = mediagen("image", "a red fox", "--sandbox", "--json")
+    assert result.exit_code == EXIT_OK, result.output
+    made = only_json(result)
+    assert made["success"] is True and made["operation"] == "image" and made["mode"] == "text_to_image"
+    path = Path(made["file_path"])
+    assert path.parent == tmp_path and path.stat().st_size == made["file_size"]
+    assert made["continuation_id"]
+
+
+def test_without_json_the_summary_is_readable_text(mediagen: Invoke, tmp_path: Path) -> None:
+    result = mediagen("audio", "Hello there", "--backend", "openai", "--sandbox")
+    assert result.exit_code == EXIT_OK, result.output
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(result.stdout)
+    [made] = tmp_path.glob("*.mp3")
+    assert made.name in words(result.stdout)
+
+
+def test_config_json_prints_the_effective_settings(mediagen: Invoke) -> None:
+    result = mediagen("config", "--json", MEDIAGEN_STORE__KIND="memory", MEDIAGEN_MAX_CONCURRENT="9")
+    assert result.exit_code == EXIT_OK
+    settings = only_json(result)
+    assert settings["store"]["kind"] == "memory" and settings["max_concurrent"] == 9
+    assert settings["priorities"]["image"][0] == "google"
+
+
+def test_backends_json_lists_each_backend_and_its_key_state(mediagen: Invoke) -> None:
+    result = mediagen("backends", "--json", OPENAI_API_KEY=KEY)
+    assert result.exit_code == EXIT_OK
+    rows = {row["backend"]: row for row in only_json(result)["backends"]}
+    assert rows["openai"]["key"] == "set" and rows["google"]["key"] == "missing"
+    assert rows["google"]["env vars"] == "GOOGLE_API_KEY or GEMINI_API_KEY"
+    assert KEY not in result.output
+
+
+def test_backends_explain_json_says_why_each_is_or_is_not_chosen(mediagen: Invoke) -> None:
+    result = mediagen("backends", "--explain", "image", "--json", OPENAI_API_KEY=KEY)
+    assert result.exit_code == EXIT_OK
+    rows = only_json(result)["backends"]
+    chosen = [row["backend"] for row in rows if row["chosen"]]
+    assert chosen == ["openai"]
+    assert all(row["reason"] for row in rows)
+
+
+def test_a_bad_explain_value_is_a_usage_error(mediagen: Invoke) -> None:
+    assert mediagen("backends", "--explain", "pictures").exit_code == EXIT_USAGE
