@@ -6,7 +6,8 @@ Point the SDK at it with `genai.Client(api_key=..., http_options=types.HttpOptio
 `vertexai=True` for the Vertex routes. Prompt markers script outcomes per request:
 `sandbox:block-prompt` (the prompt is blocked), `sandbox:block-output` (the output is filtered),
 `sandbox:no-image` (a text-only answer), `sandbox:never-finish` / `sandbox:fail-job` (Veo operations),
-`sandbox:file` (a Veo video delivered as a file to download instead of inline bytes). The framework's fault
+`sandbox:file` (a Veo video delivered as a file to download instead of inline bytes). With a state_dir, Veo
+operations and files are kept there too, so another sandbox can poll, download and extend them. The framework's fault
 scripts apply too (rate_limit, server_error, unavailable, hang, malformed, content_policy on any route;
 job_fails, job_never_finishes, slow_poll on Veo submissions; truncated_download on file downloads).
 No key gets the vendor's 403 (Gemini API) or 401 (Vertex); a key other than the sandbox's `api_key`
@@ -22,18 +23,24 @@ import hashlib
 import hmac
 import io
 import json
+import logging
 import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import attrs
+import cattrs
 from aiohttp import web
+from cattrs.errors import BaseValidationError
 from PIL import Image
 
 from mediagen.sandbox import media
 from mediagen.sandbox.faults import Fault, FaultScope
+from mediagen.sandbox.records import RecordStore
 from mediagen.sandbox.vendor import ApiError, FakeContext, Handler, Route, VendorFake, fault_of, stream_bytes
+
+log = logging.getLogger("mediagen.sandbox")
 
 GEMINI_ASPECT_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
 GEMINI_IMAGE_SIZES = {"1K": 1024, "2K": 2048, "4K": 4096}
@@ -70,6 +77,8 @@ FILE_DELIVERY = "sandbox:file"
 _VERSION = "{version:v1[a-z0-9]*}"
 _VERTEX = _VERSION + "/publishers/google/models/{model:[^/:]+}"
 _FULL_VERTEX = _VERSION + "/projects/{project}/locations/{location}/publishers/google/models/{model:[^/:]+}"
+#: `publishers/google/models/{model}/operations/{id}`: the names this fake gives Veo operations.
+_OPERATION_NAME = re.compile(r"publishers/google/models/[^/:]+/operations/([^/]+)")
 _STATUS = {
     400: "INVALID_ARGUMENT",
     401: "UNAUTHENTICATED",
@@ -134,6 +143,26 @@ class VeoOperation:
     polls: int = 0
     video_uri: str | None = None
     source: str | None = None  # the video it extends: a file URI, or "inline"
+    file_id: str | None = None  # the file its video is served as, once done (file delivery)
+
+
+@attrs.frozen
+class VideoFile:
+    """What a downloadable Veo video is drawn from: the same values always give the same bytes."""
+
+    seconds: float
+    width: int
+    height: int
+    fps: int
+    prompt: str
+    seed: int | None = None
+    min_bytes: int | None = None
+
+    def plan(self) -> media.Mp4Plan:
+        return media.plan_mp4(
+            self.seconds, self.width, self.height, fps=self.fps, prompt=self.prompt, seed=self.seed,
+            min_bytes=self.min_bytes,
+        )  # fmt: skip
 
 
 @attrs.define
@@ -149,6 +178,39 @@ class GoogleState:
     signatures: set[bytes] = attrs.field(factory=set)
     #: How Veo videos come back when no prompt marker says otherwise: "inline" bytes or a "file" to download.
     video_delivery: str = "inline"
+    #: Where operations and files are also kept when the sandbox has a state_dir (None: memory only).
+    records: RecordStore | None = attrs.field(default=None, repr=False)
+
+    def operation(self, name: str) -> VeoOperation | None:
+        """A Veo operation by name: this sandbox's, else one any sandbox kept in the shared state_dir."""
+        found = self.operations.get(name)
+        match = _OPERATION_NAME.fullmatch(name)
+        if found is None and self.records is not None and match is not None:
+            found = _read(self.records, _OPERATIONS, match[1], VeoOperation)
+            if found is not None and found.name == name:
+                self.operations[name] = found
+            else:
+                found = None
+        return found
+
+    def keep_operation(self, operation: VeoOperation) -> None:
+        """Remember a new or polled operation (written through to the state_dir, so other sandboxes see it)."""
+        self.operations[operation.name] = operation
+        match = _OPERATION_NAME.fullmatch(operation.name)
+        if self.records is not None and match is not None:
+            self.records.save(_OPERATIONS, match[1], _converter.unstructure(operation))
+
+    def video_file(self, file_id: str) -> VideoFile | None:
+        """What a downloadable video kept in the shared state_dir is drawn from (None: no such file there)."""
+        return None if self.records is None else _read(self.records, _FILES, file_id, VideoFile)
+
+    def has_file(self, file_id: str) -> bool:
+        return file_id in self.files or self.video_file(file_id) is not None
+
+    def keep_file(self, file_id: str, plan: media.Mp4Plan, drawn_from: VideoFile) -> None:
+        self.files[file_id] = plan
+        if self.records is not None:
+            self.records.save(_FILES, file_id, _converter.unstructure(drawn_from))
 
     def requests_to(self, method: str) -> list[ReceivedRequest]:
         """Requests whose path ends with `:method` (e.g. "generateContent", "predict")."""
@@ -162,7 +224,7 @@ class GoogleFake(VendorFake):
 
     def __init__(self, context: FakeContext) -> None:
         super().__init__(context)
-        self._state = GoogleState()
+        self._state = GoogleState(records=RecordStore.of(context))
 
     @property
     def state(self) -> GoogleState:
@@ -553,7 +615,7 @@ class GoogleFake(VendorFake):
             source=None if video is None else (video if isinstance(video, str) else "inline"),
         )  # fmt: skip
         _apply_job_fault(operation, fault_of(request))
-        self._state.operations[name] = operation
+        self._state.keep_operation(operation)
         return {"name": name}
 
     def _frame(self, holder: Mapping[str, Any], key: str, *, required: bool = False) -> bytes | None:
@@ -575,7 +637,7 @@ class GoogleFake(VendorFake):
         uri = video.get("gcsUri")
         if uri is not None:
             match = re.search(r"files/([A-Za-z0-9_-]+)", str(uri))
-            if match is None or match[1] not in self._state.files:
+            if match is None or not self._state.has_file(match[1]):
                 raise _invalid(f"instances[0].video.gcsUri {uri!r} is not a video this server made")
             return str(uri)
         data = _decode(video.get("bytesBase64Encoded"))
@@ -585,12 +647,13 @@ class GoogleFake(VendorFake):
 
     async def _fetch_operation(self, request: web.Request, model: str, body: dict[str, Any]) -> dict[str, Any]:
         name = body.get("operationName")
-        operation = self._state.operations.get(name) if isinstance(name, str) else None
+        operation = self._state.operation(name) if isinstance(name, str) else None
         if operation is None or operation.model != model:
             raise GoogleApiError(404, f"Operation {name!r} was not found")
         if operation.poll_delay and await self.context.pause(operation.poll_delay):
             raise GoogleApiError(503, "The sandbox is shutting down.")
         operation.polls += 1
+        self._state.keep_operation(operation)
         failing = operation.outcome == "fail" and operation.fail_at is not None and operation.polls >= operation.fail_at
         if not failing and (operation.outcome == "never" or operation.polls < operation.polls_needed):
             percent = 99 if operation.outcome == "never" else int(100 * operation.polls / operation.polls_needed)
@@ -608,16 +671,24 @@ class GoogleFake(VendorFake):
 
     async def _video(self, request: web.Request, operation: VeoOperation) -> dict[str, Any]:
         settings = self.context.settings
-        plan = await asyncio.to_thread(
-            media.plan_mp4, operation.seconds, operation.width, operation.height, fps=settings.video_fps,
-            prompt=operation.prompt, seed=operation.seed, min_bytes=settings.video_min_bytes,
+        drawn_from = VideoFile(
+            operation.seconds, operation.width, operation.height, settings.video_fps, operation.prompt,
+            operation.seed, settings.video_min_bytes,
         )  # fmt: skip
+        if operation.delivery == "file" and operation.file_id is not None:
+            plan = None  # already made: only its address is needed
+        else:
+            plan = await asyncio.to_thread(drawn_from.plan)
         if operation.delivery == "file":
-            if operation.video_uri is None:
-                file_id = uuid.uuid4().hex[:16]
-                self._state.files[file_id] = plan
-                operation.video_uri = f"{request.url.origin()}/v1/files/{file_id}:download?alt=media"
+            if operation.file_id is None:
+                assert plan is not None
+                operation.file_id = uuid.uuid4().hex[:16]
+                self._state.keep_file(operation.file_id, plan, drawn_from)
+                self._state.keep_operation(operation)
+            # The address of this server, which may not be the one that made the file (they share a state_dir).
+            operation.video_uri = f"{request.url.origin()}/v1/files/{operation.file_id}:download?alt=media"
             return {"gcsUri": operation.video_uri, "mimeType": "video/mp4"}
+        assert plan is not None
         data = b"".join(bytes(chunk) for chunk in plan.chunks())
         return {"bytesBase64Encoded": _encode(data), "mimeType": "video/mp4"}
 
@@ -627,13 +698,33 @@ class GoogleFake(VendorFake):
             raise _invalid("Add alt=media to download the file's bytes")
         plan = self._state.files.get(file_id)
         if plan is None:
-            raise GoogleApiError(404, f"File files/{file_id} was not found")
+            drawn_from = self._state.video_file(file_id)
+            if drawn_from is None:
+                raise GoogleApiError(404, f"File files/{file_id} was not found")
+            plan = self._state.files[file_id] = await asyncio.to_thread(drawn_from.plan)
 
         async def chunks() -> AsyncIterator[bytes | memoryview]:
             for chunk in plan.chunks():
                 yield chunk
 
         return await stream_bytes(request, chunks(), content_type="video/mp4", length=plan.size)
+
+
+_OPERATIONS, _FILES = "operations", "files"
+_converter = cattrs.Converter()
+_Kept = TypeVar("_Kept")
+
+
+def _read(records: RecordStore, kind: str, record_id: str, cls: type[_Kept]) -> _Kept | None:
+    """A record structured as `cls`; a missing, unsafe or malformed one is None (a malformed one is logged)."""
+    record = records.load(kind, record_id)
+    if record is None:
+        return None
+    try:
+        return _converter.structure(record.data, cls)
+    except (BaseValidationError, KeyError, TypeError, ValueError) as exc:
+        log.warning("sandbox record %s/%s is not a valid %s record, ignoring it: %s", kind, record_id, kind, exc)
+        return None
 
 
 def _outcome(prompt: str) -> str:

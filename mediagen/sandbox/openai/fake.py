@@ -9,10 +9,12 @@ from aiohttp import web
 
 from mediagen.sandbox.faults import Fault, FaultScope
 from mediagen.sandbox.openai.images import ImagesEndpoints
+from mediagen.sandbox.openai.persist import OpenAIRecords
 from mediagen.sandbox.openai.responses import ResponsesEndpoints
 from mediagen.sandbox.openai.speech import SpeechEndpoint
 from mediagen.sandbox.openai.state import OpenAIState
 from mediagen.sandbox.openai.videos import VideoEndpoints
+from mediagen.sandbox.records import RecordStore
 from mediagen.sandbox.vendor import ApiError, FakeContext, Route, VendorFake
 
 SANDBOX_KEY = "sandbox-key"
@@ -36,7 +38,8 @@ class OpenAIFake(VendorFake):
 
     def __init__(self, context: FakeContext) -> None:
         super().__init__(context)
-        self._state = OpenAIState()
+        store = RecordStore.of(context)
+        self._state = OpenAIState(records=None if store is None else OpenAIRecords(store))
         self.images = ImagesEndpoints(self)
         self.responses = ResponsesEndpoints(self)
         self.videos = VideoEndpoints(self)

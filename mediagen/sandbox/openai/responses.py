@@ -84,7 +84,7 @@ class ResponsesEndpoints:
         if not catalog.RESPONSES_MODEL.match(model):
             raise ApiError(400, f"The requested model '{model}' does not exist.", param="model", code="model_not_found")
         previous_id = params.string("previous_response_id")
-        if previous_id is not None and previous_id not in state.responses:
+        if previous_id is not None and state.response(previous_id) is None:
             raise ApiError(
                 400,
                 f"Previous response with id '{previous_id}' not found.",
@@ -165,9 +165,7 @@ class ResponsesEndpoints:
             "user": body.get("user"),
         }
         if store:
-            state.responses[response["id"]] = StoredResponse(
-                response["id"], response, parsed.prompt, previous_id, image, call_id
-            )
+            state.keep_response(StoredResponse(response["id"], response, parsed.prompt, previous_id, image, call_id))
         if stream:
             return await _stream(request, response, tool.partial_images if tool is not None else 0)
         return web.json_response(response)
@@ -178,11 +176,11 @@ class ResponsesEndpoints:
 
     async def delete(self, request: web.Request) -> web.StreamResponse:
         stored = self._stored(request.match_info["response_id"])
-        del self.fake.state.responses[stored.id]
+        self.fake.state.forget_response(stored)
         return web.json_response({"id": stored.id, "object": "response", "deleted": True})
 
     def _stored(self, response_id: str) -> StoredResponse:
-        stored = self.fake.state.responses.get(response_id)
+        stored = self.fake.state.response(response_id)
         if stored is None:
             raise ApiError(404, f"Response with id '{response_id}' not found.", param="response_id")
         return stored
@@ -229,10 +227,7 @@ class ResponsesEndpoints:
                 images.append(data_url_bytes(url, f"{where}.image_url"))
 
     def _call_image(self, call_id: str) -> GeneratedImage | None:
-        for stored in self.fake.state.responses.values():
-            if stored.image_call_id == call_id:
-                return stored.image
-        return None
+        return self.fake.state.call_image(call_id)
 
     def _image_tool(self, tools: list[Any]) -> ImageTool | None:
         found: ImageTool | None = None

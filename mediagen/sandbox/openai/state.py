@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from mediagen.sandbox.faults import Fault
 from mediagen.sandbox.settings import SandboxSettings
 from mediagen.sandbox.vendor import Upload
+
+if TYPE_CHECKING:
+    from mediagen.sandbox.openai.persist import OpenAIRecords
 
 
 @attrs.frozen
@@ -136,6 +139,56 @@ class OpenAIState:
     images: list[GeneratedImage] = attrs.field(factory=list)
     responses: dict[str, StoredResponse] = attrs.field(factory=dict)
     videos: dict[str, VideoJob] = attrs.field(factory=dict)
+    #: Where responses and video jobs are also kept when the sandbox has a state_dir (None: memory only).
+    records: OpenAIRecords | None = attrs.field(default=None, repr=False)
+
+    def response(self, response_id: str) -> StoredResponse | None:
+        """A stored response: this sandbox's, else one any sandbox kept in the shared state_dir."""
+        found = self.responses.get(response_id)
+        if found is None and self.records is not None:
+            found = self.records.load_response(response_id)
+            if found is not None:
+                self.responses[response_id] = found
+        return found
+
+    def keep_response(self, stored: StoredResponse) -> None:
+        self.responses[stored.id] = stored
+        if self.records is not None:
+            self.records.save_response(stored)
+
+    def forget_response(self, stored: StoredResponse) -> None:
+        self.responses.pop(stored.id, None)
+        if self.records is not None:
+            self.records.delete_response(stored)
+
+    def call_image(self, call_id: str) -> GeneratedImage | None:
+        """The image an image_generation_call made, by the call's id."""
+        for stored in self.responses.values():
+            if stored.image_call_id == call_id:
+                return stored.image
+        response_id = None if self.records is None else self.records.response_of_call(call_id)
+        found = None if response_id is None else self.response(response_id)
+        return found.image if found is not None and found.image_call_id == call_id else None
+
+    def video(self, video_id: str) -> VideoJob | None:
+        """A video job: this sandbox's, else one any sandbox kept in the shared state_dir."""
+        found = self.videos.get(video_id)
+        if found is None and self.records is not None:
+            found = self.records.load_video(video_id)
+            if found is not None:
+                self.videos[video_id] = found
+        return found
+
+    def keep_video(self, job: VideoJob) -> None:
+        """Remember a new or changed job (written through to the state_dir, so other sandboxes see its status)."""
+        self.videos[job.id] = job
+        if self.records is not None:
+            self.records.save_video(job)
+
+    def forget_video(self, video_id: str) -> None:
+        self.videos.pop(video_id, None)
+        if self.records is not None:
+            self.records.delete_video(video_id)
 
     def requests_to(self, path: str, method: str | None = None) -> list[ReceivedRequest]:
         """Requests whose path is `path` (and method, when given), oldest first."""
@@ -146,7 +199,7 @@ class OpenAIState:
         seen: set[str] = set()
         while response_id is not None and response_id not in seen:
             seen.add(response_id)
-            stored = self.responses.get(response_id)
+            stored = self.response(response_id)
             if stored is None:
                 return None
             if stored.image is not None:

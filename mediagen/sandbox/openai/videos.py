@@ -85,7 +85,7 @@ class VideoEndpoints:
             reference_sha256=reference_sha,
             fault=fault_of(request),
         )
-        self.fake.state.videos[job.id] = job
+        self.fake.state.keep_video(job)
         return web.json_response(job.to_json())
 
     def _json_reference(self, raw: object) -> Upload | None:
@@ -104,7 +104,7 @@ class VideoEndpoints:
 
     def _job(self, request: web.Request) -> VideoJob:
         video_id = request.match_info["video_id"]
-        job = self.fake.state.videos.get(video_id)
+        job = self.fake.state.video(video_id)
         if job is None:
             raise ApiError(404, f"Video with id '{video_id}' not found.", param="video_id")
         return job
@@ -113,7 +113,9 @@ class VideoEndpoints:
         job = self._job(request)
         if job.fault is not None and job.fault.name == "slow_poll":
             await self.fake.context.pause(job.fault.number("delay", 0.2))
-        job.advance(self.fake.context.settings, self.fake.context.now())
+        if job.status not in ("completed", "failed"):
+            job.advance(self.fake.context.settings, self.fake.context.now())
+            self.fake.state.keep_video(job)
         return web.json_response(
             job.to_json(), headers={"openai-poll-after-ms": str(self.fake.context.settings.poll_after_ms)}
         )
@@ -143,7 +145,7 @@ class VideoEndpoints:
 
     async def delete(self, request: web.Request) -> web.StreamResponse:
         job = self._job(request)
-        del self.fake.state.videos[job.id]
+        self.fake.state.forget_video(job.id)
         return web.json_response({"id": job.id, "object": "video.deleted", "deleted": True})
 
     async def content(self, request: web.Request) -> web.StreamResponse:
@@ -198,5 +200,5 @@ class VideoEndpoints:
             reference_sha256=source.reference_sha256,
             fault=fault_of(request),
         )
-        self.fake.state.videos[job.id] = job
+        self.fake.state.keep_video(job)
         return web.json_response(job.to_json())
