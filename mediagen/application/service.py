@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 import attrs
 import stamina
@@ -52,6 +53,9 @@ from mediagen.ports.progress import (
 VENDOR_ID_KIND = "vendor_id"
 
 
+T = TypeVar("T")
+
+
 @attrs.frozen
 class JobInfo:
     """A long-running vendor job that was submitted and not yet collected."""
@@ -65,6 +69,9 @@ class JobInfo:
 
 
 def _with_item(listener: ProgressListener, index: int | None, backend: str) -> ProgressListener:
+    if listener is ignore_progress:  # nobody listens: skip building an event copy per event
+        return ignore_progress
+
     def forward(event: ProgressEvent) -> None:
         listener(attrs.evolve(event, item=index, backend=event.backend or backend))
 
@@ -133,19 +140,17 @@ class MediaService:
             candidates = [attrs.evolve(candidates[0], model=resume.model)]
         job = _JobTracker(self, request, item, listener, resume)
         try:
-            return await asyncio.wait_for(
-                self._run_candidates(request, candidates, state, job, listener, item, started, timeout), timeout
+            return await _within(
+                timeout, self._run_candidates(request, candidates, state, job, listener, item, started, timeout)
             )
         except asyncio.TimeoutError:
-            error = GenerationTimeout(
-                f"no result within {timeout:g} s"
-                + (f"; the vendor job continues: `mediagen jobs resume {job.record_id}`" if job.record_id else "")
-                + "; raise the timeout (--timeout or timeouts.<media> setting) for long jobs",
-                backend=job.backend,
-                job_id=job.record_id,
-            )
+            error = _timed_out(timeout, job)
             _with_item(listener, item, job.backend or "")(Failed(error_code=error.code, message=error.message))
             raise error from None
+        except GenerationTimeout as vendor_timeout:
+            # The generator ran out of the time it was handed (what was left of the overall timeout) first;
+            # the caller sees the same error either way: their timeout, and how to collect a running job.
+            raise _timed_out(timeout, job) from vendor_timeout
 
     async def _resolve_continuation(self, request: MediaRequest) -> tuple[ContinuationState | None, str | None]:
         """The state to resume from and the backend it must go to (the id alone decides)."""
@@ -332,7 +337,13 @@ class MediaService:
                 except MediaGenError as error:
                     return BatchItem(index, error=error)
                 except Exception as error:  # a bug must not lose the other items' results
-                    return BatchItem(index, error=InternalError(f"{type(error).__name__}: {error}"))
+                    # The type only: the text of an unexpected error may quote anything, a key included.
+                    return BatchItem(
+                        index,
+                        error=InternalError(
+                            f"unexpected {type(error).__name__} in a backend or mediagen itself; please report it"
+                        ),
+                    )
 
         tasks = [asyncio.ensure_future(run(i, r)) for i, r in enumerate(requests)]
         try:
@@ -382,6 +393,29 @@ def _job_info(record: ContinuationRecord) -> JobInfo:
         model=str(data.get("model", "")),
         prompt=str(data.get("request", {}).get("prompt", "")),
         created_at=record.created_at,
+    )
+
+
+if sys.version_info >= (3, 11):
+
+    async def _within(seconds: float, work: Awaitable[T]) -> T:
+        """`work` under a deadline, in the running task (wait_for would start another task per generation)."""
+        async with asyncio.timeout(seconds):
+            return await work
+
+else:  # pragma: no cover - Python 3.10
+
+    async def _within(seconds: float, work: Awaitable[T]) -> T:
+        return await asyncio.wait_for(work, seconds)
+
+
+def _timed_out(timeout: float, job: _JobTracker) -> GenerationTimeout:
+    return GenerationTimeout(
+        f"no result within {timeout:.1f} s"
+        + (f"; the vendor job continues: `mediagen jobs resume {job.record_id}`" if job.record_id else "")
+        + "; raise the timeout (--timeout or timeouts.<media> setting) for long jobs",
+        backend=job.backend,
+        job_id=job.record_id,
     )
 
 

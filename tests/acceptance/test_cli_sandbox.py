@@ -180,11 +180,6 @@ def openai_two_turns_in_sandbox(ws: Workspace) -> tuple[Run, Run]:
     return first, second
 
 
-@pytest.mark.xfail(
-    reason="each --sandbox process starts a fresh OpenAI fake; the response id survives only once the fake keeps "
-    "its state in SandboxSettings.state_dir (in progress in mediagen/sandbox)",
-    strict=True,
-)
 @scenario(openai_two_turns_in_sandbox, cost=2)
 def test_openai_continuation_works_in_a_second_sandbox_process(outcome: tuple[Run, Run]) -> None:
     first, second = outcome
@@ -263,11 +258,6 @@ def openai_remix_in_sandbox(ws: Workspace) -> tuple[Run, Run]:
     return first, ws.mediagen("video", "now at night", "--continue-from", clip, "--sandbox", "--json")
 
 
-@pytest.mark.xfail(
-    reason="each --sandbox process starts a fresh OpenAI fake; the video id survives only once the fake keeps its "
-    "state in SandboxSettings.state_dir (in progress in mediagen/sandbox)",
-    strict=True,
-)
 @scenario(openai_remix_in_sandbox, cost=2)
 def test_sora_remix_works_in_a_second_sandbox_process(outcome: tuple[Run, Run]) -> None:
     succeeded(outcome[0])

@@ -11,9 +11,9 @@ import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from mediagen.application.codec import request_converter
 
 from mediagen.adapters.stores.memory import MemoryStore
+from mediagen.application.codec import request_converter
 from mediagen.application.registry import BackendRegistry
 from mediagen.application.selector import BackendSelector
 from mediagen.application.service import MediaService
@@ -260,6 +260,25 @@ async def test_an_interrupted_job_is_recorded_and_resumed_without_a_second_submi
     assert await service.jobs() == []
 
 
+class _OwnDeadlineGenerator(_JobGenerator):
+    """Submits a job, then gives up at the deadline it was handed, as the vendor adapters do."""
+
+    async def generate(self, request: MediaRequest, ctx: GenerationContext) -> GeneratedMedia:
+        await ctx.job_started("vendor-job-2")
+        raise GenerationTimeout(f"vendor job still running after {ctx.timeout:.3f} s", job_id="vendor-job-2")
+
+
+async def test_a_generator_running_out_of_its_time_reads_as_the_overall_timeout_with_the_resume_hint() -> None:
+    spec = fake_spec("alpha")
+    service, _ = build([BackendPlugin(spec, lambda options: _OwnDeadlineGenerator(spec))])
+    with pytest.raises(GenerationTimeout) as caught:
+        await service.generate(MediaRequest(media_type=MediaType.VIDEO, prompt="waves", timeout=7))
+    [job] = await service.jobs()
+    assert caught.value.job_id == job.id and caught.value.backend == "alpha"
+    assert caught.value.message.startswith("no result within 7.0 s")
+    assert f"mediagen jobs resume {job.id}" in caught.value.message
+
+
 async def test_resuming_an_unknown_job_is_job_not_found() -> None:
     alpha, _ = plugin("alpha")
     service, _ = build([alpha])
@@ -349,3 +368,30 @@ async def test_cancelling_a_batch_cancels_in_flight_work_and_leaves_no_file(tmp_
     with pytest.raises(asyncio.CancelledError):
         await task
     assert sink.written == {}
+
+
+async def test_a_bug_in_one_batch_item_is_an_internal_error_that_quotes_nothing_and_keeps_the_others() -> None:
+    spec = fake_spec("alpha")
+    inner = FakeGenerator(spec)
+
+    class Buggy:
+        def __init__(self) -> None:
+            self.spec = spec
+
+        async def generate(self, request: MediaRequest, ctx: GenerationContext) -> GeneratedMedia:
+            if request.prompt == "bug":
+                raise KeyError(f"Authorization: Bearer {ctx.credentials.reveal()}")
+            return await inner.generate(request, ctx)
+
+        async def aclose(self) -> None:
+            return None
+
+    service, _ = build([BackendPlugin(spec, lambda options: Buggy())], keys={"alpha": "sk-very-secret"})
+    batch = await service.generate_batch([image("fine"), image("bug"), image("also fine")])
+    assert [item.ok for item in batch.items] == [True, False, True]
+    error = batch.items[1].error
+    assert error is not None and error.code == "internal_error"
+    assert (
+        error.message == "unexpected KeyError in a backend or mediagen itself; please report it"
+        and "secret" not in repr(error.to_dict())
+    )

@@ -139,7 +139,7 @@ def timeout_error(seconds: float, *, job_id: str | None = None, backend: str = B
     """The overall timeout passed; a Sora job keeps running and can be resumed by its id."""
     tail = f"; Sora video {job_id} keeps running and can be resumed" if job_id else ""
     return GenerationTimeout(
-        f"OpenAI produced no result within {seconds:g} s{tail}; raise the timeout for long jobs",
+        f"OpenAI produced no result within {seconds:.1f} s{tail}; raise the timeout for long jobs",
         backend=backend,
         job_id=job_id,
     )
