@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import attrs
 import stamina
+from aiolimiter import AsyncLimiter
 
 from mediagen.application.registry import BackendRegistry
 from mediagen.application.selector import BackendSelector, Candidate, Verdict
@@ -45,6 +46,7 @@ from mediagen.ports.progress import (
     Retried,
     Selected,
     Submitted,
+    Throttled,
     Written,
     ignore_progress,
 )
@@ -99,6 +101,7 @@ class MediaService:
         self._settings = settings
         self._encode = encode_request
         self._decode = decode_request
+        self._limiters: dict[str, AsyncLimiter | None] = {}
 
     @property
     def settings(self) -> Settings:
@@ -225,6 +228,7 @@ class MediaService:
             with attempt:
                 if last is not None:
                     emit(Retried(attempt=attempt.num, wait_seconds=waited, error_code=last.code, message=last.message))
+                await self._throttle(candidate.backend, emit)
                 ctx = GenerationContext(
                     credentials=candidate.credentials,
                     model=candidate.model,
@@ -244,6 +248,20 @@ class MediaService:
                     waited = min(hint, retry.wait_max) if hint is not None else attempt.next_wait
                     raise
         raise AssertionError("stamina re-raises the last error")  # pragma: no cover
+
+    async def _throttle(self, backend: str, emit: ProgressListener) -> None:
+        """Hold the call back while the backend's `requests_per_minute` budget is spent."""
+        if backend not in self._limiters:
+            rate = self._settings.backend(backend).requests_per_minute
+            # A bucket of `rate` calls refilled over a minute (bursts up to `rate`); below one a minute, one call
+            # per 60 / rate seconds.
+            self._limiters[backend] = None if rate is None else AsyncLimiter(max(rate, 1.0), 60.0 / min(rate, 1.0))
+        limiter = self._limiters[backend]
+        if limiter is None:
+            return
+        if not limiter.has_capacity():
+            emit(Throttled(wait_seconds=limiter.time_period / limiter.max_rate))
+        await limiter.acquire()
 
     @staticmethod
     def _backoff(wait_max: float) -> Callable[[Exception], bool | float]:

@@ -280,6 +280,10 @@ class BackendSettings:
     default_models: dict[MediaType, str] = attrs.field(factory=dict, validator=_check_default_models)
     extra: dict[str, Any] = attrs.field(factory=dict, validator=_check_extra)
     enabled: bool = attrs.field(default=True, validator=_bool)
+    #: Calls this backend may start per minute (each retry counts); None: no limit of mediagen's own.
+    requests_per_minute: float | None = attrs.field(
+        default=None, validator=_number_above(0, inclusive=False, allow_none=True)
+    )
 
     def options(self) -> BackendOptions:
         """What a generator factory receives: the endpoint override and the vendor extras."""

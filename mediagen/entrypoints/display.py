@@ -19,6 +19,7 @@ from mediagen.ports.progress import (
     Retried,
     Selected,
     Submitted,
+    Throttled,
     Written,
 )
 
@@ -72,6 +73,10 @@ class ProgressDisplay:
         elif isinstance(event, Retried):
             self._progress.console.print(
                 f"{prefix}{event.backend}: {event.error_code}, retry {event.attempt} in {event.wait_seconds:.1f} s"
+            )
+        elif isinstance(event, Throttled):
+            self._progress.update(
+                task, description=f"{prefix}{event.backend} waiting for its requests_per_minute budget"
             )
         elif isinstance(event, FellBack):
             self._progress.console.print(

@@ -55,6 +55,13 @@ class Retried(_Event):
 
 
 @attrs.frozen(kw_only=True)
+class Throttled(_Event):
+    """The backend's `requests_per_minute` setting holds this call back for about `wait_seconds`."""
+
+    wait_seconds: float
+
+
+@attrs.frozen(kw_only=True)
 class FellBack(_Event):
     """`backend` failed with `error_code`; the service moves on to `to_backend`."""
 
@@ -69,7 +76,7 @@ class Failed(_Event):
     message: str
 
 
-ProgressEvent = Selected | Submitted | Polling | Downloading | Written | Retried | FellBack | Failed
+ProgressEvent = Selected | Submitted | Polling | Downloading | Written | Retried | Throttled | FellBack | Failed
 
 
 class ProgressListener(Protocol):

@@ -50,6 +50,7 @@ from mediagen.ports.progress import (
     Retried,
     Selected,
     Submitted,
+    Throttled,
     Written,
 )
 
@@ -60,7 +61,7 @@ GRACE_SECONDS = 10.0
 #: A model name no backend has, to see how a generator fails.
 UNKNOWN_MODEL = "mediagen-contract-no-such-model"
 
-_EVENT_TYPES = (Selected, Submitted, Polling, Downloading, Written, Retried, FellBack, Failed)
+_EVENT_TYPES = (Selected, Submitted, Polling, Downloading, Written, Retried, Throttled, FellBack, Failed)
 _PRODUCING = {
     MediaType.IMAGE: frozenset({Capability.TEXT_TO_IMAGE, Capability.IMAGE_EDIT}),
     MediaType.VIDEO: frozenset(

@@ -17,7 +17,7 @@ from mediagen.application.codec import request_converter
 from mediagen.application.registry import BackendRegistry
 from mediagen.application.selector import BackendSelector
 from mediagen.application.service import MediaService
-from mediagen.application.settings import RetrySettings, Settings
+from mediagen.application.settings import BackendSettings, RetrySettings, Settings
 from mediagen.domain.backend import BackendSpec
 from mediagen.domain.errors import (
     BackendError,
@@ -33,7 +33,7 @@ from mediagen.domain.errors import (
 from mediagen.domain.media import Capability, MediaType
 from mediagen.domain.request import MediaRequest
 from mediagen.ports.generator import BackendPlugin, GeneratedMedia, GenerationContext
-from mediagen.ports.progress import FellBack, Retried, Selected, Submitted, Written
+from mediagen.ports.progress import FellBack, Retried, Selected, Submitted, Throttled, Written
 from mediagen.testing import FakeGenerator, MemorySink, RecordingListener, StaticCredentials, fake_plugin, fake_spec
 
 NO_WAIT = RetrySettings(attempts=3, wait_initial=0, wait_max=0, wait_jitter=0)
@@ -395,3 +395,23 @@ async def test_a_bug_in_one_batch_item_is_an_internal_error_that_quotes_nothing_
         error.message == "unexpected KeyError in a backend or mediagen itself; please report it"
         and "secret" not in repr(error.to_dict())
     )
+
+
+async def test_requests_per_minute_holds_a_call_back_with_a_throttled_event_inside_the_timeout() -> None:
+    alpha, generator = plugin("alpha")
+    service, sink = build([alpha], backends={"alpha": BackendSettings(requests_per_minute=1)})
+    await service.generate(image("first"))
+    listener = RecordingListener()
+    with pytest.raises(GenerationTimeout):  # the next slot is a minute away
+        await service.generate(image("second", timeout=0.2), progress=listener)
+    [throttled] = listener.of_type(Throttled)
+    assert throttled.backend == "alpha" and throttled.wait_seconds == 60
+    assert len(generator.calls) == 1 and len(sink.written) == 1
+
+
+async def test_a_generous_requests_per_minute_lets_a_batch_through_without_waiting() -> None:
+    alpha, generator = plugin("alpha")
+    service, _ = build([alpha], backends={"alpha": BackendSettings(requests_per_minute=600)})
+    listener = RecordingListener()
+    batch = await service.generate_batch([image(f"fox {i}") for i in range(8)], progress=listener)
+    assert batch.succeeded == 8 and listener.of_type(Throttled) == [] and len(generator.calls) == 8

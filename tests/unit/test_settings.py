@@ -130,6 +130,8 @@ def test_media_types_left_out_of_priorities_keep_their_default_order() -> None:
         (lambda: Settings(max_artifact_bytes=0), "max_artifact_bytes"),
         (lambda: Settings(strict="yes"), "strict"),
         (lambda: BackendSettings(base_url="127.0.0.1:8080"), "base_url"),
+        (lambda: BackendSettings(requests_per_minute=0), "requests_per_minute"),
+        (lambda: BackendSettings(requests_per_minute=True), "requests_per_minute"),
     ],
 )
 def test_building_settings_in_code_validates_and_names_the_field(build: Any, key: str) -> None:
@@ -359,6 +361,7 @@ def test_env_values_are_coerced_to_every_setting_type(project: Path, home: Path)
         "MEDIAGEN_BACKENDS__OPENAI__DEFAULT_MODELS__VIDEO": "sora-2",
         "MEDIAGEN_BACKENDS__OPENAI__EXTRA__ORGANIZATION": "org-1",
         "MEDIAGEN_BACKENDS__OPENAI__ENABLED": "off",
+        "MEDIAGEN_BACKENDS__OPENAI__REQUESTS_PER_MINUTE": "50",
     }
 
     settings = load(project, home, env)
@@ -376,6 +379,7 @@ def test_env_values_are_coerced_to_every_setting_type(project: Path, home: Path)
         default_models={MediaType.VIDEO: "sora-2"},
         extra={"organization": "org-1"},
         enabled=False,
+        requests_per_minute=50.0,
     )
 
 
