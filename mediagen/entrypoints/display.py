@@ -23,7 +23,7 @@ from mediagen.ports.progress import (
     Written,
 )
 
-stderr = Console(stderr=True, highlight=False)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)  # one line per message, even when piped to a log
 stdout = Console(highlight=False, soft_wrap=True)
 
 
