@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
 
 import attrs
 import stamina
 from aiolimiter import AsyncLimiter
 
+from mediagen.application.deadline import within
 from mediagen.application.registry import BackendRegistry
 from mediagen.application.selector import BackendSelector, Candidate, Verdict
 from mediagen.application.settings import Settings
@@ -53,9 +53,6 @@ from mediagen.ports.progress import (
 
 #: ContinuationState.kind a generator returns when the vendor keeps the state and an id suffices.
 VENDOR_ID_KIND = "vendor_id"
-
-
-T = TypeVar("T")
 
 
 @attrs.frozen
@@ -143,7 +140,7 @@ class MediaService:
             candidates = [attrs.evolve(candidates[0], model=resume.model)]
         job = _JobTracker(self, request, item, listener, resume)
         try:
-            return await _within(
+            return await within(
                 timeout, self._run_candidates(request, candidates, state, job, listener, item, started, timeout)
             )
         except asyncio.TimeoutError:
@@ -412,19 +409,6 @@ def _job_info(record: ContinuationRecord) -> JobInfo:
         prompt=str(data.get("request", {}).get("prompt", "")),
         created_at=record.created_at,
     )
-
-
-if sys.version_info >= (3, 11):
-
-    async def _within(seconds: float, work: Awaitable[T]) -> T:
-        """`work` under a deadline, in the running task (wait_for would start another task per generation)."""
-        async with asyncio.timeout(seconds):
-            return await work
-
-else:  # pragma: no cover - Python 3.10
-
-    async def _within(seconds: float, work: Awaitable[T]) -> T:
-        return await asyncio.wait_for(work, seconds)
 
 
 def _timed_out(timeout: float, job: _JobTracker) -> GenerationTimeout:

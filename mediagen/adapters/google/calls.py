@@ -9,6 +9,7 @@ from typing import TypeVar
 import attrs
 
 from mediagen.adapters.google.errors import timeout_error, translate_google_error
+from mediagen.application.deadline import within
 from mediagen.domain.errors import MediaGenError
 from mediagen.domain.secret import Secret
 
@@ -49,7 +50,7 @@ async def vendor_call(awaitable: Awaitable[T], *, deadline: Deadline, secret: Se
             close()
         raise timeout_error(deadline.seconds, job_id=job_id)
     try:
-        return await asyncio.wait_for(_translated(awaitable, secret), remaining)
+        return await within(remaining, _translated(awaitable, secret))
     except asyncio.TimeoutError:
-        # Only wait_for's own timeout gets here: a transport timeout was already translated inside.
+        # Only the deadline's own timeout gets here: a transport timeout was already translated inside.
         raise timeout_error(deadline.seconds, job_id=job_id) from None

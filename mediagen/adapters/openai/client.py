@@ -16,6 +16,7 @@ from openai import AsyncOpenAI
 
 from mediagen.adapters.openai.errors import BACKEND, timeout_error, translate_openai_error
 from mediagen.adapters.openai.spec import API_BASE_URL
+from mediagen.application.deadline import within
 from mediagen.domain.errors import ConfigurationError, MediaGenError, TransientBackendError
 from mediagen.domain.secret import Secret
 from mediagen.ports.generator import BackendOptions
@@ -176,9 +177,9 @@ async def vendor_call(awaitable: Awaitable[T], *, deadline: Deadline, secret: Se
             close()
         raise timeout_error(deadline.seconds, job_id=job_id)
     try:
-        return await asyncio.wait_for(_translated(awaitable, secret), remaining)
+        return await within(remaining, _translated(awaitable, secret))
     except asyncio.TimeoutError:
-        # Only wait_for's own timeout gets here: a transport timeout was already translated inside.
+        # Only the deadline's own timeout gets here: a transport timeout was already translated inside.
         raise timeout_error(deadline.seconds, job_id=job_id) from None
 
 
