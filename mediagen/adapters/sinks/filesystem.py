@@ -170,8 +170,7 @@ class FilesystemSink:
         """The resolved output dir, checked against the resolved roots before anything is created."""
         requested = (target.output_dir if target.output_dir is not None else self._default_dir).expanduser()
         resolved = requested.resolve()
-        roots = [resolved if root == requested else root.resolve() for root in self._roots]
-        self._check_allowed(requested, resolved, roots)
+        self._check_allowed(requested, resolved, resolved)
         if resolved.is_dir():  # the usual case: nothing to create, so nothing to look at twice
             return resolved
         try:
@@ -186,15 +185,21 @@ class FilesystemSink:
                 path=str(resolved),
             ) from None
         # A symlink swapped in while the directory was being created must not lead outside either.
-        self._check_allowed(requested, resolved.resolve(), roots)
+        self._check_allowed(requested, resolved.resolve(), resolved)
         return resolved
 
-    def _check_allowed(self, requested: Path, resolved: Path, roots: Sequence[Path]) -> None:
+    def _check_allowed(self, requested: Path, resolved: Path, requested_resolved: Path) -> None:
+        """`resolved` must be a root or inside one. A root spelled like `requested` resolves to
+        `requested_resolved`, known already; the other roots are resolved now, and only until one matches."""
+        if resolved == requested_resolved and requested in self._roots:  # the usual case: the dir is a root
+            return
+        roots = (requested_resolved if root == requested else root.resolve() for root in self._roots)
         if any(resolved == root or resolved.is_relative_to(root) for root in roots):
             return
         shown = str(requested) if requested == resolved else f"{requested} (which resolves to {resolved})"
+        listed = ", ".join(str(requested_resolved if root == requested else root.resolve()) for root in self._roots)
         raise PathNotAllowed(
-            f"output directory {shown} is outside the allowed roots ({', '.join(str(r) for r in roots)}); "
+            f"output directory {shown} is outside the allowed roots ({listed}); "
             "pass it as the output dir (--output-dir / the output_dir setting) or add it to the allowed_roots "
             "setting (MEDIAGEN_ALLOWED_ROOTS)",
             path=str(resolved),
