@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import attrs
@@ -209,12 +209,42 @@ class MediaService:
         timeout: float,
         fallbacks: tuple[Fallback, ...],
     ) -> GenerationResult:
-        retry = self._settings.retry
         generator = self._registry.generator(candidate.backend)
         job.backend, job.model = candidate.backend, candidate.model
-        last: MediaGenError | None = None
+
+        async def once() -> GenerationResult:
+            await self._throttle(candidate.backend, emit)
+            ctx = GenerationContext(
+                credentials=candidate.credentials,
+                model=candidate.model,
+                timeout=max(timeout - (time.monotonic() - started), 0.001),
+                continuation=state,
+                progress=emit,
+                strict=self._settings.strict,
+                job_started=job.started,
+                resume_job_id=job.vendor_job_id,
+            )
+            media = await generator.generate(request, ctx)
+            return await self._finish(request, candidate, media, job, emit, started, fallbacks)
+
+        try:
+            return await once()
+        except MediaGenError as error:
+            failed = error
+        return await self._retry(once, failed, emit)
+
+    async def _retry(
+        self, once: Callable[[], Awaitable[GenerationResult]], failed: MediaGenError, emit: ProgressListener
+    ) -> GenerationResult:
+        """The attempts after a first failure, paced by stamina (so a success costs no retry bookkeeping).
+
+        stamina's first attempt re-raises that failure: it counts, decides and waits as if it had made every
+        attempt itself. Its waits are asyncio sleeps, so the other generations keep running meanwhile.
+        """
+        retry = self._settings.retry
+        last = failed
         waited = 0.0
-        for attempt in stamina.retry_context(
+        async for attempt in stamina.retry_context(
             on=self._backoff(retry.wait_max),
             attempts=retry.attempts,
             timeout=None,
@@ -223,22 +253,11 @@ class MediaService:
             wait_jitter=retry.wait_jitter,
         ):
             with attempt:
-                if last is not None:
-                    emit(Retried(attempt=attempt.num, wait_seconds=waited, error_code=last.code, message=last.message))
-                await self._throttle(candidate.backend, emit)
-                ctx = GenerationContext(
-                    credentials=candidate.credentials,
-                    model=candidate.model,
-                    timeout=max(timeout - (time.monotonic() - started), 0.001),
-                    continuation=state,
-                    progress=emit,
-                    strict=self._settings.strict,
-                    job_started=job.started,
-                    resume_job_id=job.vendor_job_id,
-                )
                 try:
-                    media = await generator.generate(request, ctx)
-                    return await self._finish(request, candidate, media, job, emit, started, fallbacks)
+                    if attempt.num == 1:
+                        raise last
+                    emit(Retried(attempt=attempt.num, wait_seconds=waited, error_code=last.code, message=last.message))
+                    return await once()
                 except MediaGenError as error:
                     last = error
                     hint = error.retry_after if isinstance(error, RateLimited) else None

@@ -146,6 +146,23 @@ async def test_transient_errors_are_retried_and_reported() -> None:
     assert retried[1].wait_seconds == 0  # retry_after 9 s, capped by retry.wait_max = 0
 
 
+async def test_the_backoff_before_a_retry_lets_other_tasks_run() -> None:
+    alpha, generator = plugin("alpha", script=[TransientBackendError("503")])
+    service, _ = build([alpha], retry=RetrySettings(attempts=2, wait_initial=0.05, wait_max=0.05, wait_jitter=0))
+    calls_when_ticked: list[int] = []
+
+    async def tick() -> None:
+        await asyncio.sleep(0.01)  # due in the middle of the 50 ms backoff
+        calls_when_ticked.append(len(generator.calls))
+
+    ticker = asyncio.create_task(tick())
+    await asyncio.sleep(0)  # the ticker is asleep before the first attempt
+    result = await service.generate(image())
+    await ticker
+    assert result.backend == "alpha" and len(generator.calls) == 2
+    assert calls_when_ticked == [1]  # it ran during the wait, not after the second attempt
+
+
 async def test_auto_selected_backend_fails_over_to_the_next_with_its_own_model() -> None:
     failing = [TransientBackendError("down")] * 3
     alpha, _ = plugin("alpha", script=failing)
