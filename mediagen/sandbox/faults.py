@@ -52,6 +52,12 @@ FAULT_KINDS: Mapping[str, FaultKind] = {
         ),
         FaultKind("malformed", FaultScope.REQUEST, "200 with a Content-Type of JSON and a body that is not JSON."),
         FaultKind(
+            "retired",
+            FaultScope.REQUEST,
+            "The route answers as the vendor does for an endpoint that no longer exists (OpenAI: 404 "
+            "`Invalid URL (POST /v1/videos)`, type invalid_request_error; Google: 404 NOT_FOUND).",
+        ),
+        FaultKind(
             "content_policy",
             FaultScope.REQUEST,
             "The vendor's content-policy rejection (OpenAI: 400 with code moderation_blocked for images, "

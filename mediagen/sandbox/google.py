@@ -8,7 +8,7 @@ Point the SDK at it with `genai.Client(api_key=..., http_options=types.HttpOptio
 `sandbox:no-image` (a text-only answer), `sandbox:never-finish` / `sandbox:fail-job` (Veo operations),
 `sandbox:file` (a Veo video delivered as a file to download instead of inline bytes). With a state_dir, Veo
 operations and files are kept there too, so another sandbox can poll, download and extend them. The framework's fault
-scripts apply too (rate_limit, server_error, unavailable, hang, malformed, content_policy on any route;
+scripts apply too (rate_limit, server_error, unavailable, hang, malformed, content_policy, retired on any route;
 job_fails, job_never_finishes, slow_poll on Veo submissions; truncated_download on file downloads).
 No key gets the vendor's 403 (Gemini API) or 401 (Vertex); a key other than the sandbox's `api_key`
 setting, when one is set, gets Google's API_KEY_INVALID answer.

@@ -85,6 +85,8 @@ async def _handle(request: web.Request, handler: Handler, fake: VendorFake) -> w
         return await handler(request)
     if fault.name == "malformed":
         return web.Response(status=200, body=fake.malformed_body(), content_type="application/json")
+    if fault.name == "retired":
+        raise fake.not_found(request)
     raise fake.fault_error(fault, request)
 
 

@@ -143,6 +143,7 @@ class VendorFake(abc.ABC):
         """Server-side state tests can inspect."""
 
     def not_found(self, request: web.Request) -> ApiError:
+        """The vendor's answer for a route it does not serve (also the `retired` fault's)."""
         return ApiError(404, f"Invalid URL ({request.method} {request.path})")
 
     def malformed_body(self) -> bytes:

@@ -49,7 +49,7 @@ def retries_shown(run: Run, backend: str, code: str) -> list[float]:
 #: The fault kinds each test below drives through the CLI; a new kind in the sandbox must get a test here.
 COVERED = {
     "rate_limit", "server_error", "unavailable", "hang", "malformed", "content_policy", "job_fails",
-    "job_never_finishes", "truncated_download", "slow_poll",
+    "job_never_finishes", "truncated_download", "slow_poll", "retired",
 }  # fmt: skip
 
 
@@ -218,6 +218,19 @@ def test_a_sora_job_that_fails_is_a_backend_error_naming_the_video(outcome: Run)
     error = failed_cleanly(outcome, "backend_error")
     assert re.search(r"video_[0-9a-f]+", error["error"]), error["error"]
     assert "video_generation_failed" in error["error"]
+
+
+def sora_retired(ws: Workspace) -> Run:
+    return faulted(ws, "openai:retired;times=1;route=POST /v1/videos", "video", "waves", "--backend", "openai")
+
+
+@scenario(sora_retired)
+def test_sora_answering_as_a_retired_api_names_the_shutdown_and_veo_without_retrying(outcome: Run) -> None:
+    error = failed_cleanly(outcome, "backend_error")
+    assert (error["backend"], error["status"]) == ("openai", 404)
+    assert "OpenAI announced its shutdown for 2026-09-24" in error["error"]
+    assert "--backend google (Veo)" in error["error"]
+    assert retries_shown(outcome, "openai", "backend_error") == []  # a retry would have been served (times=1)
 
 
 def veo_never_finishes(ws: Workspace) -> Run:

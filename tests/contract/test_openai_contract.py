@@ -17,8 +17,6 @@ from mediagen.sandbox.media import image
 from mediagen.testing.generator_contract import MediaGeneratorContract, default_requests
 from mediagen.testing.media import png
 
-pytestmark = pytest.mark.filterwarnings("ignore:The Sora API:DeprecationWarning")
-
 FAST_POLLING = {"poll_interval": 0.01, "poll_max_interval": 0.05}
 
 

@@ -19,8 +19,9 @@ from PIL import Image
 
 from mediagen.adapters.credentials.env import StaticCredentialSource
 from mediagen.adapters.openai import PLUGIN
-from mediagen.adapters.openai.errors import translate_openai_error
+from mediagen.adapters.openai.errors import sora_retired_error, translate_openai_error
 from mediagen.adapters.openai.generator import OpenAIGenerator
+from mediagen.adapters.openai.spec import SORA_SHUTDOWN
 from mediagen.adapters.sinks.filesystem import FilesystemSink
 from mediagen.adapters.stores.memory import MemoryStore
 from mediagen.adapters.stores.sqlite import SqliteStore
@@ -52,8 +53,6 @@ from mediagen.sandbox import FAULT_KINDS, Fault, Sandbox, SandboxSettings, media
 from mediagen.sandbox.openai import OpenAIState
 from mediagen.testing import RecordingListener
 from mediagen.testing.media import png
-
-pytestmark = pytest.mark.filterwarnings("ignore:The Sora API:DeprecationWarning")
 
 #: Shaped like a real project key, so both the exact value and the key pattern would be caught if leaked.
 KEY = "sk-proj-MEDIAGENrecognisable0123456789abcdefSECRET"
@@ -403,6 +402,98 @@ async def test_a_remix_continues_a_video_and_reports_what_it_keeps(svc: MediaSer
     assert second.continuation_id == f"openai:{remix_id}" and sniffed_extension(second.path) == "mp4"
 
 
+async def test_remixing_a_video_openai_does_not_know_is_continuation_not_found(
+    svc: MediaService, sandbox: Sandbox
+) -> None:
+    with pytest.raises(ContinuationNotFound) as caught:
+        await svc.generate(MediaRequest(media_type="video", prompt="again", continue_from="openai:video_gone"))
+    assert caught.value.continuation_id == "openai:video_gone"
+    assert [(c.path, c.status) for c in sandbox.calls("openai")] == [("/v1/videos/video_gone/remix", 404)]
+
+
+# --- the Sora API's shutdown ---------------------------------------------------------------------------------------
+
+
+async def test_a_retired_sora_api_is_a_backend_error_naming_the_shutdown_and_veo_never_retried(
+    sandbox: Sandbox, out: Path
+) -> None:
+    sandbox.faults.push("openai", "retired", times=1, route="POST /v1/videos")  # a retry would be served
+    listener = RecordingListener()
+    async with build(sandbox, out, attempts=3) as service:
+        with pytest.raises(BackendError) as caught:
+            await service.generate(MediaRequest(**VIDEO), progress=listener)
+    error = caught.value
+    assert type(error) is BackendError and not error.retryable and error.status == 404
+    assert "OpenAI announced its shutdown for 2026-09-24" in error.message
+    assert "--backend google (Veo)" in error.message
+    assert "Invalid URL (POST /v1/videos)" in error.message  # the vendor's own words are kept
+    assert [(c.method, c.path, c.status) for c in sandbox.calls("openai")] == [("POST", "/v1/videos", 404)]
+    assert listener.of_type(Retried) == [] and state(sandbox).videos == {}
+    assert files_in(out) == []
+    assert_no_key(error, *listener.events)
+
+
+async def test_a_remix_on_a_retired_sora_api_names_the_shutdown_not_a_missing_video(
+    svc: MediaService, sandbox: Sandbox
+) -> None:
+    first = await svc.generate(MediaRequest(media_type="video", prompt="a river"))
+    sandbox.faults.push("openai", "retired", times=1, route="POST /v1/videos/*/remix")
+    with pytest.raises(BackendError, match="OpenAI announced its shutdown for 2026-09-24") as caught:
+        await svc.generate(MediaRequest(media_type="video", prompt="at night", continue_from=first.continuation_id))
+    assert "--backend google" in caught.value.message and not caught.value.retryable
+    remixes = [c.status for c in sandbox.calls("openai") if c.path.endswith("/remix")]
+    assert remixes == [404]  # answered once, never retried
+
+
+async def test_resuming_a_video_on_a_retired_sora_api_names_the_shutdown(
+    sandbox: Sandbox, generator: OpenAIGenerator
+) -> None:
+    sandbox.faults.push("openai", "retired", times=1, route="GET /v1/videos/*")
+    with pytest.raises(BackendError, match="OpenAI announced its shutdown for 2026-09-24"):
+        await generator.generate(MediaRequest(**VIDEO), ctx("sora-2", resume_job_id="video_123"))
+
+
+async def test_the_sdks_sora_deprecation_warning_is_left_to_the_callers_filters(generator: OpenAIGenerator) -> None:
+    with pytest.warns(DeprecationWarning, match="The Sora API is scheduled to permanently shut down"):
+        await read(await generator.generate(MediaRequest(**VIDEO), ctx("sora-2")))
+
+
+def sora_answer(status: int, path: str, body: dict[str, Any]) -> openai.APIStatusError:
+    """The SDK's exception for an answer to POST `path`, as the real client would raise it."""
+    request = httpx2.Request("POST", f"https://api.openai.com{path}")
+    response = httpx2.Response(status, request=request, json={"error": body})
+    cls = openai.NotFoundError if status == 404 else openai.APIStatusError
+    return cls(str(body.get("message")), response=response, body=body)
+
+
+ROUTE_GONE = {"message": "Invalid URL (POST /v1/videos)", "type": "invalid_request_error", "param": None, "code": None}
+VIDEO_GONE = {"message": "Video with id 'video_1' not found.", "type": "invalid_request_error", "param": "video_id"}
+
+
+@pytest.mark.parametrize(
+    ("status", "path", "body", "names_a_video", "retired"),
+    [
+        (404, "/v1/videos", ROUTE_GONE, False, True),
+        (410, "/v1/videos", {"message": "The Sora API has been shut down."}, False, True),
+        (404, "/v1/videos", {"message": "Not found."}, False, True),  # create names no id: the route is gone
+        (404, "/v1/videos", {"message": "The model `sora-9` does not exist", "code": "model_not_found"}, False, False),
+        (404, "/v1/videos/video_1/remix", {**ROUTE_GONE, "message": "Invalid URL (POST /v1/videos/video_1/remix)"},
+         True, True),
+        (404, "/v1/videos/video_1/remix", VIDEO_GONE, True, False),  # the video is unknown, the API is not gone
+        (410, "/v1/videos/video_1/remix", {"message": "Video 'video_1' has expired."}, True, False),
+        (400, "/v1/videos", {"message": "Invalid URL (POST /v1/videos)"}, False, False),
+    ],
+)  # fmt: skip
+def test_only_an_answer_that_the_videos_endpoint_is_gone_reads_as_the_sora_shutdown(
+    status: int, path: str, body: dict[str, Any], names_a_video: bool, retired: bool
+) -> None:
+    error = sora_retired_error(sora_answer(status, path, body), names_a_video=names_a_video, secret=Secret(KEY))
+    assert (error is not None) == retired
+    if error is not None:
+        assert type(error) is BackendError and error.status == status and not error.retryable
+        assert f"{SORA_SHUTDOWN.isoformat()}" in error.message and str(body["message"]) in error.message
+
+
 class FakeClock:
     """Time that moves only when the generator sleeps between polls."""
 
@@ -578,6 +669,7 @@ FAULT_CASES = {
     "video download always cut short": FaultCase("truncated_download", None, VIDEO, TransientBackendError),
     "speech download always cut short": FaultCase("truncated_download", None, SPEECH, TransientBackendError),
     "slow polling": FaultCase("slow_poll;polls=3;delay=0.01", 1, VIDEO, None),
+    "video endpoint retired": FaultCase("retired", 1, VIDEO, BackendError, route="POST /v1/videos"),
 }
 
 

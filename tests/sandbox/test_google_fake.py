@@ -360,6 +360,14 @@ async def test_server_faults_are_googles_5xx(sandbox: Sandbox, vertex: Any, faul
     assert caught.value.code == code
 
 
+async def test_retired_answers_googles_not_found_for_the_route(sandbox: Sandbox, vertex: Any) -> None:
+    sandbox.faults.push("google", "retired")
+    with pytest.raises(errors.ClientError) as caught:
+        await vertex.models.generate_images(model="imagen-4.0-generate-001", prompt="x")
+    assert (caught.value.code, caught.value.status) == (404, "NOT_FOUND")
+    assert "was not found on this server" in str(caught.value.message)
+
+
 async def test_a_truncated_download_is_cut_short(sandbox: Sandbox, vertex: Any, gemini: Any) -> None:
     operation = await vertex.models.generate_videos(
         model="veo-3.1-generate-preview", source=types.GenerateVideosSource(prompt="sandbox:file x")

@@ -12,8 +12,6 @@ from openai import AsyncOpenAI
 
 from mediagen.sandbox import FAULT_HEADER, Fault, Sandbox
 
-pytestmark = pytest.mark.filterwarnings("ignore:The Sora API:DeprecationWarning")
-
 
 def fault(spec: str) -> dict[str, str]:
     return {FAULT_HEADER: spec}
@@ -41,6 +39,19 @@ async def test_server_faults_are_internal_server_errors(client: AsyncOpenAI, nam
         await client.responses.create(model="gpt-5", input="x", extra_headers=fault(name))
     assert info.value.status_code == status
     assert info.value.type == "server_error"
+
+
+async def test_retired_answers_as_openai_does_for_a_route_it_no_longer_serves(
+    sandbox: Sandbox, client: AsyncOpenAI
+) -> None:
+    sandbox.faults.push("openai", "retired", times=1)
+    with pytest.raises(openai.NotFoundError) as info:
+        await client.videos.create(prompt="x")
+    assert info.value.body == {
+        "message": "Invalid URL (POST /v1/videos)", "type": "invalid_request_error", "param": None, "code": None
+    }  # fmt: skip
+    assert sandbox.state("openai").videos == {}  # nothing was created
+    assert (await client.videos.create(prompt="x")).status == "queued"  # the next request is served
 
 
 async def test_hang_outlasts_the_client_timeout(sandbox: Sandbox, client: AsyncOpenAI) -> None:

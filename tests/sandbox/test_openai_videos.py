@@ -15,8 +15,6 @@ from mediagen.domain.sniff import sniff
 from mediagen.sandbox import Sandbox, SandboxSettings, media
 from tests.sandbox.conftest import decode_errors, needs_ffprobe, probe
 
-pytestmark = pytest.mark.filterwarnings("ignore:The Sora API:DeprecationWarning")
-
 REQUIRED_VIDEO_FIELDS = {
     "id",
     "object",

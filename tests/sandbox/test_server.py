@@ -18,8 +18,6 @@ from openai import AsyncOpenAI, OpenAI
 
 from mediagen.sandbox import Sandbox, SandboxSettings, SandboxThread, describe, serve, start_in_thread
 
-pytestmark = pytest.mark.filterwarnings("ignore:The Sora API:DeprecationWarning")
-
 
 async def _port_is_closed(port: int) -> bool:
     try:

@@ -13,6 +13,7 @@ from typing import Any
 import httpx2
 import openai
 
+from mediagen.adapters.openai.spec import SORA_SHUTDOWN
 from mediagen.domain.errors import (
     AuthenticationFailed,
     BackendError,
@@ -31,6 +32,8 @@ POLICY_CODES = frozenset({"content_policy_violation", "moderation_blocked", "con
 _POLICY_WORDS = re.compile(r"safety system|content policy|moderation system|safety filter", re.IGNORECASE)
 #: OpenAI keys (sk-..., sk-proj-...), also the partly starred form its 401 message echoes.
 _KEY_LIKE = re.compile(r"\bsk-[A-Za-z0-9_*\-]{6,}")
+#: How OpenAI answers a route it does not serve: 404 "Invalid URL (POST /v1/videos)".
+_UNKNOWN_ROUTE = re.compile(r"^Invalid URL \(")
 _MASK = "**********"
 
 
@@ -133,6 +136,30 @@ def translate_openai_error(
     if isinstance(exc, asyncio.TimeoutError):
         return TransientBackendError("OpenAI did not answer in time; retrying usually helps", backend=backend)
     return BackendError(f"the openai SDK failed: {type(exc).__name__}: {scrub(str(exc), secret)}", backend=backend)
+
+
+def sora_retired_error(
+    exc: openai.APIStatusError, *, names_a_video: bool, backend: str = BACKEND, secret: Secret | None = None
+) -> BackendError | None:
+    """The Sora API's shutdown, when a Sora call's answer says the endpoint itself is gone; else None.
+
+    OpenAI's unknown-route answer ("Invalid URL (POST /v1/videos)", 404 or 410) always means it. Creating a video
+    names no id in its path, so there any other 404 (but model_not_found) or 410 means it too. For a call naming a
+    video (remix, status) any other 404 or 410 is about that video (unknown or expired), so None.
+    """
+    status = exc.status_code
+    if status not in (404, 410):
+        return None
+    message = scrub(_vendor_message(exc), secret)
+    unknown_route = bool(_UNKNOWN_ROUTE.match(message))
+    if not unknown_route and (names_a_video or exc.code == "model_not_found"):
+        return None
+    return BackendError(
+        f"the Sora API is gone: OpenAI announced its shutdown for {SORA_SHUTDOWN.isoformat()}, and it answered "
+        f"{status} ({message}); use --backend google (Veo) for video",
+        backend=backend,
+        status=status,
+    )
 
 
 def timeout_error(seconds: float, *, job_id: str | None = None, backend: str = BACKEND) -> GenerationTimeout:

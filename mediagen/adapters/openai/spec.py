@@ -5,6 +5,7 @@ Checked against openai 3.57.0 (types/image_model.py, responses/tool_param.py, vi
 
 from __future__ import annotations
 
+import datetime
 import enum
 from typing import Final
 
@@ -54,6 +55,9 @@ SORA_SIZES: Final = ("720x1280", "1280x720")
 SORA_PRO_SIZES: Final = ("720x1280", "1280x720", "1024x1792", "1792x1024")
 #: Clip lengths Sora takes; the API wants them as the strings "4", "8", "12".
 SORA_SECONDS: Final = (4.0, 8.0, 12.0)
+#: The day OpenAI announced the Sora API (/v1/videos) shuts down for good; openai 3.57.0 marks every
+#: `client.videos` method deprecated with it. After it, creating a video is expected to answer 404 (or 410).
+SORA_SHUTDOWN: Final = datetime.date(2026, 9, 24)
 
 SPEECH_VOICES: Final = (
     "alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer", "verse", "marin", "cedar",
@@ -138,7 +142,8 @@ SPEC = BackendSpec(
             MediaType.VIDEO,
             _SORA_CAPS,
             Constraints(sizes=SORA_SIZES, durations=SORA_SECONDS, output_formats=("mp4",)),
-            "Sora 2: text or image to video with sound, remix (OpenAI announced the Sora API's shutdown)",
+            f"Sora 2: text or image to video with sound, remix (OpenAI announced the Sora API's shutdown for "
+            f"{SORA_SHUTDOWN.isoformat()})",
         ),
         ModelSpec(
             "sora-2-pro",

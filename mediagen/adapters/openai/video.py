@@ -7,24 +7,28 @@ and the overflow trimmed. Nothing is stretched (no distortion) and no bars are a
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import openai
 
 from mediagen.adapters.openai.client import BodyStream, Deadline, OpenAIClients, OpenAISettings, vendor_call
-from mediagen.adapters.openai.errors import BACKEND, job_error, timeout_error
+from mediagen.adapters.openai.errors import BACKEND, job_error, sora_retired_error, timeout_error
 from mediagen.adapters.openai.mapping import VideoPlan
 from mediagen.application.service import VENDOR_ID_KIND
 from mediagen.domain.errors import BackendError, ContinuationNotFound, InvalidRequest
 from mediagen.domain.request import InputImage, Size
+from mediagen.domain.secret import Secret
 from mediagen.ports.continuation import ContinuationState
 from mediagen.ports.generator import GeneratedMedia, GenerationContext
 from mediagen.ports.progress import Polling
 
 POLL_HINT_HEADER = "openai-poll-after-ms"
 _RUNNING = ("queued", "in_progress")
+
+T = TypeVar("T")
 
 
 def image_size(image: InputImage) -> Size:
@@ -75,6 +79,17 @@ def _poll_hint(headers: Any) -> float | None:
     return value if value is not None and value >= 0 else None
 
 
+async def _unless_retired(call: Callable[[], Awaitable[T]], secret: Secret, *, names_a_video: bool) -> T:
+    """Make a Sora call; an answer saying the Videos API itself is gone becomes the shutdown's own error."""
+    try:
+        return await call()
+    except openai.APIStatusError as exc:
+        retired = sora_retired_error(exc, names_a_video=names_a_video, secret=secret)
+        if retired is None:
+            raise
+        raise retired from None
+
+
 class SoraRunner:
     """One Sora generation: submit (create or remix) or resume, poll, then hand back a stream of the MP4."""
 
@@ -108,7 +123,8 @@ class SoraRunner:
 
             async def remix() -> Any:
                 try:
-                    return await client.videos.remix(source, prompt=plan.prompt)
+                    call = functools.partial(client.videos.remix, source, prompt=plan.prompt)
+                    return await _unless_retired(call, ctx.credentials, names_a_video=True)
                 except openai.NotFoundError:
                     raise ContinuationNotFound(f"{BACKEND}:{source}") from None
 
@@ -116,7 +132,9 @@ class SoraRunner:
         kwargs: dict[str, Any] = dict(plan.kwargs)
         if plan.reference is not None:
             kwargs["input_reference"] = await asyncio.to_thread(fit_reference, plan.reference, plan.size)
-        return await vendor_call(client.videos.create(**kwargs), deadline=deadline, secret=ctx.credentials)
+        create = functools.partial(client.videos.create, **kwargs)
+        submitted = _unless_retired(create, ctx.credentials, names_a_video=False)
+        return await vendor_call(submitted, deadline=deadline, secret=ctx.credentials)
 
     async def _wait(self, video_id: str, ctx: GenerationContext, deadline: Deadline) -> Any:
         """Poll until completed or failed: the API's openai-poll-after-ms hint, else growing waits."""
@@ -125,7 +143,8 @@ class SoraRunner:
 
         async def retrieve() -> tuple[Any, Any]:
             # Parsed inside the translated call, so a malformed status answer is a typed error too.
-            raw = await client.videos.with_raw_response.retrieve(video_id)
+            call = functools.partial(client.videos.with_raw_response.retrieve, video_id)
+            raw = await _unless_retired(call, ctx.credentials, names_a_video=True)
             return raw.parse(), raw.headers
 
         while True:
