@@ -35,7 +35,13 @@ from mediagen.domain.result import (
     ParameterReport,
 )
 from mediagen.ports.artifacts import ArtifactSink, ArtifactTarget
-from mediagen.ports.continuation import JOB_KIND, ContinuationRecord, ContinuationState, ContinuationStore
+from mediagen.ports.continuation import (
+    JOB_KIND,
+    VENDOR_ID_KIND,
+    ContinuationRecord,
+    ContinuationState,
+    ContinuationStore,
+)
 from mediagen.ports.generator import GeneratedMedia, GenerationContext
 from mediagen.ports.progress import (
     Downloading,
@@ -50,9 +56,6 @@ from mediagen.ports.progress import (
     Written,
     ignore_progress,
 )
-
-#: ContinuationState.kind a generator returns when the vendor keeps the state and an id suffices.
-VENDOR_ID_KIND = "vendor_id"
 
 
 @attrs.frozen

@@ -9,6 +9,9 @@ import attrs
 
 #: The `kind` of records that describe a submitted long-running vendor job.
 JOB_KIND = "job"
+#: The `kind` of state a generator returns when the vendor keeps the state and its id suffices
+#: (`data={"vendor_id": ...}`); the service then hands out `{backend}:{vendor id}` as the continuation id.
+VENDOR_ID_KIND = "vendor_id"
 
 
 @attrs.frozen

@@ -564,6 +564,8 @@ def test_settings_extras_are_read_from_toml_numbers_or_env_text() -> None:
         ({"max_history_turns": 2.5}, "max_history_turns"),
         ({"vertex_project": ""}, "vertex_project"),
         ({"request_timeout": True}, "request_timeout"),
+        ({"max_history_turns": 0}, "max_history_turns"),
+        ({"vertex_projcet": "p"}, ""),  # a typo is an unknown key, listed with the known ones
     ],
 )
 def test_a_bad_setting_is_a_configuration_error_naming_it(extra: dict[str, Any], key: str) -> None:

@@ -3,33 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import TypeVar
 
-import attrs
-
 from mediagen.adapters.google.errors import timeout_error, translate_google_error
-from mediagen.application.deadline import within
+from mediagen.application.deadline import Deadline, within
 from mediagen.domain.errors import MediaGenError
 from mediagen.domain.secret import Secret
 
 T = TypeVar("T")
-
-
-@attrs.frozen
-class Deadline:
-    """When the generation must be done, on an injectable clock (tests use a fake one)."""
-
-    clock: Callable[[], float]
-    seconds: float
-    ends: float
-
-    @classmethod
-    def start(cls, clock: Callable[[], float], seconds: float) -> Deadline:
-        return cls(clock, seconds, clock() + seconds)
-
-    def remaining(self) -> float:
-        return self.ends - self.clock()
 
 
 async def _translated(awaitable: Awaitable[T], secret: Secret) -> T:

@@ -2,54 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import attrs
 from google import genai
 from google.genai import types
 
+from mediagen.adapters.extras import ExtraReader
 from mediagen.adapters.google.modes import MODE_TABLE, Mode
-from mediagen.domain.errors import ConfigurationError
 from mediagen.domain.secret import Secret
 from mediagen.ports.generator import BackendOptions
 
 #: The vendor's endpoints, as google-genai 3.6 picks them for an API key in each mode.
 GEMINI_API_URL = "https://generativelanguage.googleapis.com/"
 VERTEX_EXPRESS_URL = "https://aiplatform.googleapis.com/"
-
-
-def _text(extra: Mapping[str, Any], name: str) -> str | None:
-    value = extra.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigurationError(f"backends.google.extra.{name} must be a non-empty string, not {value!r}", key=name)
-    return value.strip()
-
-
-def _number(extra: Mapping[str, Any], name: str, default: float | None, *, minimum: float = 0.0) -> float | None:
-    value = extra.get(name, default)
-    if value is None:
-        return None
-    try:
-        number = float(value)
-        valid = not isinstance(value, bool) and number > minimum
-    except (TypeError, ValueError):
-        valid = False
-    if not valid:
-        raise ConfigurationError(
-            f"backends.google.extra.{name} must be a number above {minimum:g}, not {value!r}", key=name
-        )
-    return number
-
-
-def _whole(extra: Mapping[str, Any], name: str, default: int) -> int:
-    number = _number(extra, name, default, minimum=0)
-    assert number is not None
-    if number != int(number):
-        raise ConfigurationError(f"backends.google.extra.{name} must be a whole number, not {number!r}", key=name)
-    return int(number)
 
 
 @attrs.frozen(kw_only=True)
@@ -75,23 +41,21 @@ class GoogleSettings:
 
     @classmethod
     def from_options(cls, options: BackendOptions) -> GoogleSettings:
-        extra = options.extra
-        poll_interval = _number(extra, "poll_interval", 5.0)
-        poll_max = _number(extra, "poll_max_interval", max(30.0, poll_interval or 0.0))
-        backoff = _number(extra, "poll_backoff", 1.5, minimum=1.0 - 1e-9)
-        assert poll_interval is not None and poll_max is not None and backoff is not None
+        read = ExtraReader("google", options.extra)
+        read.reject_unknown(attrs.fields_dict(cls).keys() - {"base_url"})
+        poll_interval = read.number("poll_interval", 5.0)
         return cls(
             base_url=options.base_url,
-            vertex_base_url=_text(extra, "vertex_base_url"),
-            vertex_project=_text(extra, "vertex_project"),
-            vertex_location=_text(extra, "vertex_location"),
-            request_timeout=_number(extra, "request_timeout", None),
+            vertex_base_url=read.text("vertex_base_url"),
+            vertex_project=read.text("vertex_project"),
+            vertex_location=read.text("vertex_location"),
+            request_timeout=read.optional_number("request_timeout"),
             poll_interval=poll_interval,
-            poll_backoff=backoff,
-            poll_max_interval=max(poll_max, poll_interval),
-            max_history_turns=max(_whole(extra, "max_history_turns", 8), 1),
-            max_history_bytes=max(_whole(extra, "max_history_bytes", 32 * 1024 * 1024), 1),
-            max_continuation_video_bytes=_whole(extra, "max_continuation_video_bytes", 64 * 1024 * 1024),
+            poll_backoff=read.number("poll_backoff", 1.5, above=1.0 - 1e-9),
+            poll_max_interval=max(read.number("poll_max_interval", 30.0), poll_interval),
+            max_history_turns=read.whole("max_history_turns", 8),
+            max_history_bytes=read.whole("max_history_bytes", 32 * 1024 * 1024),
+            max_continuation_video_bytes=read.whole("max_continuation_video_bytes", 64 * 1024 * 1024),
         )
 
 

@@ -6,7 +6,6 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
-from mediagen.adapters.google.calls import Deadline
 from mediagen.adapters.google.client import GoogleClients, GoogleSettings
 from mediagen.adapters.google.image import edit_imagen, generate_gemini_image, generate_imagen
 from mediagen.adapters.google.mapping import (
@@ -20,6 +19,7 @@ from mediagen.adapters.google.mapping import (
 )
 from mediagen.adapters.google.speech import generate_speech
 from mediagen.adapters.google.video import VeoRunner
+from mediagen.application.deadline import Deadline
 from mediagen.domain.backend import BackendSpec
 from mediagen.domain.errors import InvalidRequest
 from mediagen.domain.request import InputImage, MediaRequest

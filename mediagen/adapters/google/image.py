@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from google.genai import types
 from google.genai.errors import ExperimentalWarning
 
-from mediagen.adapters.google.calls import Deadline, vendor_call
+from mediagen.adapters.google.calls import vendor_call
 from mediagen.adapters.google.client import GoogleClients, GoogleSettings
 from mediagen.adapters.google.history import history_from_state, history_state, trim_history
 from mediagen.adapters.google.mapping import (
@@ -18,6 +18,7 @@ from mediagen.adapters.google.mapping import (
     GeminiImagePlan,
     ImagenPlan,
 )
+from mediagen.application.deadline import Deadline
 from mediagen.domain.errors import BackendError, ContentRejected
 from mediagen.domain.request import InputImage
 from mediagen.ports.generator import GeneratedMedia, GenerationContext

@@ -6,11 +6,12 @@ from typing import Any
 
 from google.genai import types
 
-from mediagen.adapters.google.calls import Deadline, vendor_call
+from mediagen.adapters.google.calls import vendor_call
 from mediagen.adapters.google.client import GoogleClients
 from mediagen.adapters.google.image import answer_parts, no_output_error
 from mediagen.adapters.google.mapping import BACKEND, SpeechPlan
 from mediagen.adapters.google.wav import parse_pcm_mime, pcm_to_wav
+from mediagen.application.deadline import Deadline
 from mediagen.domain.errors import BackendError
 from mediagen.ports.generator import GeneratedMedia, GenerationContext
 

@@ -9,10 +9,11 @@ from typing import Any
 
 from google.genai import types
 
-from mediagen.adapters.google.calls import Deadline, vendor_call
+from mediagen.adapters.google.calls import vendor_call
 from mediagen.adapters.google.client import GoogleClients, GoogleSettings
 from mediagen.adapters.google.errors import BACKEND, redact, timeout_error
 from mediagen.adapters.google.mapping import VeoPlan
+from mediagen.application.deadline import Deadline
 from mediagen.domain.errors import BackendError, ContentRejected, InvalidRequest, MediaGenError
 from mediagen.domain.request import InputImage
 from mediagen.ports.continuation import ContinuationState

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from mediagen.adapters.openai.client import BodyStream, Deadline, OpenAIClients
+from mediagen.adapters.openai.client import BodyStream, OpenAIClients
 from mediagen.adapters.openai.mapping import SpeechPlan
 from mediagen.adapters.openai.spec import PCM_LAYOUT
+from mediagen.application.deadline import Deadline
 from mediagen.ports.generator import GeneratedMedia, GenerationContext
 
 

@@ -7,46 +7,22 @@ so the client is kept. The service retries, so the SDK's own retries are off (ma
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Mapping
 from typing import Any, TypeVar
 
 import attrs
 import httpx2
 from openai import AsyncOpenAI
 
+from mediagen.adapters.extras import ExtraReader
 from mediagen.adapters.openai.errors import BACKEND, timeout_error, translate_openai_error
 from mediagen.adapters.openai.spec import API_BASE_URL
-from mediagen.application.deadline import within
-from mediagen.domain.errors import ConfigurationError, MediaGenError, TransientBackendError
+from mediagen.application.deadline import Deadline, within
+from mediagen.domain.errors import MediaGenError, TransientBackendError
 from mediagen.domain.secret import Secret
 from mediagen.ports.generator import BackendOptions
 
 T = TypeVar("T")
-
-
-def _number(extra: Mapping[str, Any], name: str, default: float | None, *, minimum: float = 0.0) -> float | None:
-    value = extra.get(name, default)
-    if value is None:
-        return None
-    try:
-        number = float(value)
-        valid = not isinstance(value, bool) and number > minimum
-    except (TypeError, ValueError):
-        valid = False
-    if not valid:
-        raise ConfigurationError(
-            f"backends.openai.extra.{name} must be a number above {minimum:g}, not {value!r}", key=name
-        )
-    return number
-
-
-def _text(extra: Mapping[str, Any], name: str) -> str | None:
-    value = extra.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigurationError(f"backends.openai.extra.{name} must be a non-empty string, not {value!r}", key=name)
-    return value.strip()
 
 
 @attrs.frozen(kw_only=True)
@@ -65,26 +41,17 @@ class OpenAISettings:
 
     @classmethod
     def from_options(cls, options: BackendOptions) -> OpenAISettings:
-        extra = options.extra
-        known = {"organization", "project", "request_timeout", "poll_interval", "poll_backoff", "poll_max_interval"}
-        unknown = sorted(set(extra) - known)
-        if unknown:
-            raise ConfigurationError(
-                f"backends.openai.extra has unknown keys {', '.join(unknown)}; known: {', '.join(sorted(known))}",
-                key=unknown[0],
-            )
-        interval = _number(extra, "poll_interval", 2.0)
-        backoff = _number(extra, "poll_backoff", 1.5, minimum=1.0 - 1e-9)
-        longest = _number(extra, "poll_max_interval", max(20.0, interval or 0.0))
-        assert interval is not None and backoff is not None and longest is not None
+        read = ExtraReader("openai", options.extra)
+        read.reject_unknown(attrs.fields_dict(cls).keys() - {"base_url"})
+        interval = read.number("poll_interval", 2.0)
         return cls(
             base_url=options.base_url,
-            organization=_text(extra, "organization"),
-            project=_text(extra, "project"),
-            request_timeout=_number(extra, "request_timeout", None),
+            organization=read.text("organization"),
+            project=read.text("project"),
+            request_timeout=read.optional_number("request_timeout"),
             poll_interval=interval,
-            poll_backoff=backoff,
-            poll_max_interval=max(longest, interval),
+            poll_backoff=read.number("poll_backoff", 1.5, above=1.0 - 1e-9),
+            poll_max_interval=max(read.number("poll_max_interval", 20.0), interval),
         )
 
 
@@ -141,22 +108,6 @@ class OpenAIClients:
             await client.close()
         if plain is not None:
             await plain.aclose()
-
-
-@attrs.frozen
-class Deadline:
-    """When the generation must be done, on an injectable clock (tests use a fake one)."""
-
-    clock: Callable[[], float]
-    seconds: float
-    ends: float
-
-    @classmethod
-    def start(cls, clock: Callable[[], float], seconds: float) -> Deadline:
-        return cls(clock, seconds, clock() + seconds)
-
-    def remaining(self) -> float:
-        return self.ends - self.clock()
 
 
 async def _translated(awaitable: Awaitable[T], secret: Secret) -> T:

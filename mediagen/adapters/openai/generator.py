@@ -7,15 +7,16 @@ import time
 from collections.abc import Awaitable, Callable
 
 from mediagen.adapters.openai.audio import generate_speech
-from mediagen.adapters.openai.client import Deadline, OpenAIClients, OpenAISettings
+from mediagen.adapters.openai.client import OpenAIClients, OpenAISettings
 from mediagen.adapters.openai.image import generate_with_images_api, generate_with_responses
 from mediagen.adapters.openai.mapping import map_images_api, map_responses_image, map_speech, map_video
 from mediagen.adapters.openai.spec import SPEC, Api, api_for
 from mediagen.adapters.openai.video import SoraRunner, image_size
-from mediagen.application.service import VENDOR_ID_KIND
+from mediagen.application.deadline import Deadline
 from mediagen.domain.backend import BackendSpec
 from mediagen.domain.errors import InvalidRequest
 from mediagen.domain.request import MediaRequest, Size
+from mediagen.ports.continuation import VENDOR_ID_KIND
 from mediagen.ports.generator import BackendOptions, GeneratedMedia, GenerationContext
 
 #: Id prefixes OpenAI gives responses and videos, to refuse continuing one as the other before any call.

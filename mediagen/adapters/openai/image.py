@@ -10,16 +10,16 @@ from typing import Any
 
 import openai
 
-from mediagen.adapters.openai.client import Deadline, OpenAIClients, vendor_call
+from mediagen.adapters.openai.client import OpenAIClients, vendor_call
 from mediagen.adapters.openai.errors import BACKEND, POLICY_CODES, scrub
 from mediagen.adapters.openai.mapping import ImagesApiPlan, ResponsesImagePlan
-from mediagen.application.service import VENDOR_ID_KIND
+from mediagen.application.deadline import Deadline
 from mediagen.domain.errors import BackendError, ContentRejected, ContinuationNotFound, MediaGenError
 from mediagen.domain.media import MediaType
 from mediagen.domain.request import InputImage
 from mediagen.domain.secret import Secret
 from mediagen.domain.sniff import SNIFF_BYTES, media_type_of, sniff
-from mediagen.ports.continuation import ContinuationState
+from mediagen.ports.continuation import VENDOR_ID_KIND, ContinuationState
 from mediagen.ports.generator import GeneratedMedia, GenerationContext
 
 _FORMAT_MIME = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}

@@ -14,14 +14,14 @@ from typing import Any, TypeVar
 
 import openai
 
-from mediagen.adapters.openai.client import BodyStream, Deadline, OpenAIClients, OpenAISettings, vendor_call
+from mediagen.adapters.openai.client import BodyStream, OpenAIClients, OpenAISettings, vendor_call
 from mediagen.adapters.openai.errors import BACKEND, job_error, sora_retired_error, timeout_error
 from mediagen.adapters.openai.mapping import VideoPlan
-from mediagen.application.service import VENDOR_ID_KIND
+from mediagen.application.deadline import Deadline
 from mediagen.domain.errors import BackendError, ContinuationNotFound, InvalidRequest
 from mediagen.domain.request import InputImage, Size
 from mediagen.domain.secret import Secret
-from mediagen.ports.continuation import ContinuationState
+from mediagen.ports.continuation import VENDOR_ID_KIND, ContinuationState
 from mediagen.ports.generator import GeneratedMedia, GenerationContext
 from mediagen.ports.progress import Polling
 
