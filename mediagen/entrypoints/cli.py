@@ -435,8 +435,27 @@ def sandbox_command(
         list[str] | None,
         typer.Option("--fault", help="Standing fault, e.g. openai:rate_limit;retry_after=1;times=2 (repeatable)."),
     ] = None,
+    state_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--state-dir",
+            help="Keep vendor-side state (responses, video jobs, Veo operations) here, so sandboxes sharing the "
+            "directory continue each other's jobs; default: memory only.",
+        ),
+    ] = None,
+    state_ttl: Annotated[
+        str | None,
+        typer.Option(
+            "--state-ttl",
+            metavar="SECONDS",
+            help="Remove records in --state-dir last written longer ago than this when starting "
+            "(default 604800, 7 days; 'none': keep them).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the fake vendor APIs on loopback, print their base URLs and env lines, stop on Ctrl-C."""
+    import attrs
+
     from mediagen.sandbox import SandboxSettings, available_vendors, serve_forever
 
     known = available_vendors()
@@ -447,7 +466,13 @@ def sandbox_command(
         print_error(f"no sandbox fake for {', '.join(unknown)}; known vendors: {', '.join(known)}", "invalid_request")
         raise typer.Exit(EXIT_USAGE)
     try:
-        settings = SandboxSettings(latency=latency, faults=cast("Any", tuple(fault or ())))
+        ttl = {} if state_ttl is None else {"state_ttl_seconds": state_ttl}
+        settings = attrs.evolve(
+            SandboxSettings.from_strings(ttl, source="--state-ttl"),
+            latency=latency,
+            faults=cast("Any", tuple(fault or ())),
+            state_dir=state_dir,
+        )
     except ValueError as error:
         from mediagen.entrypoints.display import print_error
 

@@ -16,6 +16,7 @@ import attrs
 from aiohttp import web
 
 from mediagen.sandbox.faults import FAULT_HEADER, Fault, FaultScope, FaultScript, parse_standing
+from mediagen.sandbox.records import RecordStore
 from mediagen.sandbox.registry import available_vendors, vendor_class
 from mediagen.sandbox.settings import SandboxSettings
 from mediagen.sandbox.vendor import FAULT_KEY, ApiError, Call, FakeContext, Handler, VendorFake
@@ -151,7 +152,8 @@ class Sandbox:
         await self.stop()
 
     async def start(self) -> None:
-        """Bind and serve every vendor; on any failure, stop what started and re-raise."""
+        """Remove expired state, then bind and serve every vendor; on any failure, stop what started and re-raise."""
+        await asyncio.to_thread(self._prune_state)
         try:
             for offset, name in enumerate(self.vendors):
                 fake = vendor_class(name)(FakeContext(name, self.settings, self.faults))
@@ -166,6 +168,14 @@ class Sandbox:
         except BaseException:
             await self.stop()
             raise
+
+    def _prune_state(self) -> None:
+        """Remove each vendor's records in the state_dir that outlived state_ttl_seconds since their last write."""
+        state_dir, ttl = self.settings.state_dir, self.settings.state_ttl_seconds
+        if state_dir is None or ttl is None:
+            return
+        for name in self.vendors:
+            RecordStore(state_dir / name).prune(ttl)
 
     async def stop(self) -> None:
         """Release hanging requests, then close every server; idempotent."""
@@ -362,7 +372,10 @@ async def serve(
                 pass
     try:
         async with Sandbox(vendors, settings=settings, host=host, port=port) as sandbox:
-            for line in [*describe(sandbox), "Press Ctrl-C to stop."]:
+            lines = describe(sandbox)
+            if sandbox.settings.state_dir is not None:
+                lines.append(f"Vendor-side state is kept in {sandbox.settings.state_dir}")
+            for line in [*lines, "Press Ctrl-C to stop."]:
                 print(line, file=stream)
             stream.flush()
             if on_ready is not None:

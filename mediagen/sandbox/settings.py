@@ -1,4 +1,4 @@
-"""How a sandbox behaves: latency, job pacing, video size, hang cap, accepted key, standing faults."""
+"""How a sandbox behaves: latency, job pacing, video size, hang cap, accepted key, standing faults, kept state."""
 
 from __future__ import annotations
 
@@ -19,6 +19,16 @@ def _non_negative(instance: object, attribute: attrs.Attribute[Any], value: floa
 def _positive(instance: object, attribute: attrs.Attribute[Any], value: int | None) -> None:
     if value is not None and value < 1:
         raise ValueError(f"sandbox setting {attribute.name} must be >= 1, got {value}")
+
+
+def _greater_than_zero(instance: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
+    if value is not None and not value > 0:  # `not >` also refuses NaN
+        raise ValueError(f"sandbox setting {attribute.name} must be > 0 (or none), got {value}")
+
+
+def _seconds_or_none(raw: str) -> float | None:
+    """Text seconds, or None for "none" (in any case)."""
+    return None if raw.strip().lower() == "none" else float(raw)
 
 
 def _standing(instance: object, attribute: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
@@ -49,11 +59,17 @@ class SandboxSettings:
     #: Keep vendor-side state (responses, videos, operations) in files here, so another sandbox sharing the
     #: directory, in this process or another, can continue from it (None: memory only).
     state_dir: Path | None = attrs.field(default=None, converter=attrs.converters.optional(Path))
+    #: Seconds a record in state_dir is kept after its last write; older ones are removed when a sandbox starts
+    #: (None: kept forever). The default is 7 days.
+    state_ttl_seconds: float | None = attrs.field(
+        default=7 * 24 * 3600.0, converter=attrs.converters.optional(float), validator=_greater_than_zero
+    )
 
     @classmethod
     def from_strings(cls, values: Mapping[str, str], *, source: str = "sandbox settings") -> SandboxSettings:
         """Settings from text values keyed by field name (as env vars or CLI options give them); `faults` is a
-        comma-separated list. A bad or unknown key is a ValueError naming it and `source`."""
+        comma-separated list, `state_ttl_seconds` may be "none". A bad or unknown key is a ValueError naming it and
+        `source`."""
         known = {field.name for field in attrs.fields(cls)}
         parsed: dict[str, Any] = {}
         for key, raw in values.items():
@@ -65,6 +81,8 @@ class SandboxSettings:
                     value = tuple(spec.strip() for spec in raw.split(",") if spec.strip())
                 elif key == "video_min_bytes":
                     value = int(raw)
+                elif key == "state_ttl_seconds":
+                    value = _seconds_or_none(raw)
                 cls(**{key: value})  # validate this one value, so the error names its key
             except (ValueError, TypeError) as exc:
                 raise ValueError(f"sandbox setting {key}={raw!r} from {source} is not valid: {exc}") from None

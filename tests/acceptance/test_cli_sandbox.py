@@ -3,7 +3,11 @@ continuations across processes, video, speech and batches, checked on disk and i
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +15,7 @@ import attrs
 import pytest
 
 from mediagen.sandbox import SandboxSettings, SandboxThread
-from tests.acceptance.conftest import Run, Workspace, scenario
+from tests.acceptance.conftest import MEDIAGEN, Run, Workspace, scenario
 from tests.acceptance.media import (
     assert_extension_matches_content,
     image_size,
@@ -262,6 +266,58 @@ def openai_remix_in_sandbox(ws: Workspace) -> tuple[Run, Run]:
 def test_sora_remix_works_in_a_second_sandbox_process(outcome: tuple[Run, Run]) -> None:
     succeeded(outcome[0])
     assert succeeded(outcome[1])["mode"] == "remix"
+
+
+@contextlib.contextmanager
+def served(ws: Workspace, *args: str) -> Iterator[dict[str, str]]:
+    """`mediagen sandbox ARGS` in the background: its env lines while it runs, then Ctrl-C."""
+    assert MEDIAGEN is not None
+    proc = subprocess.Popen(
+        [MEDIAGEN, "sandbox", *args], cwd=ws.work, env=ws.environ(), stdout=subprocess.PIPE, text=True
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        lines = []
+        for line in proc.stdout:
+            lines.append(line.strip())
+            if line.startswith("Press Ctrl-C"):
+                break
+        yield dict(line.split("=", 1) for line in lines if line.split("=", 1)[0].isupper())
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+
+
+@attrs.frozen
+class ServedTwice:
+    video: Run
+    remix: Run
+    state_files: list[str]
+
+
+def sora_remix_on_the_next_served_sandbox(ws: Workspace) -> ServedTwice:
+    """A Sora video made through one `mediagen sandbox --state-dir D`, stopped, then remixed through the next."""
+    state = ws.root / "vendor-state"
+    poll = {"MEDIAGEN_BACKENDS__OPENAI__EXTRA__POLL_INTERVAL": "0.05"}
+    with served(ws, "--vendor", "openai", "--state-dir", str(state)) as env:
+        video = ws.mediagen("video", "a fox runs", "--json", env={**env, **poll})
+    clip = video.json().get("continuation_id") or "missing"
+    with served(ws, "--vendor", "openai", "--state-dir", str(state), "--state-ttl", "3600") as env:
+        remix = ws.mediagen("video", "now at night", "--continue-from", clip, "--json", env={**env, **poll})
+    return ServedTwice(video, remix, sorted(str(p.relative_to(state)) for p in state.rglob("*.json")))
+
+
+@scenario(sora_remix_on_the_next_served_sandbox, cost=3)
+def test_mediagen_sandbox_with_a_state_dir_continues_the_last_runs_video(outcome: ServedTwice) -> None:
+    original, remix = succeeded(outcome.video), succeeded(outcome.remix)
+    assert remix["mode"] == "remix" and remix["backend"] == "openai"
+    video_id = original["continuation_id"].split(":", 1)[1]
+    assert remix["metadata"]["remixed_from_video_id"] == video_id
+    assert f"openai/videos/{video_id}.json" in outcome.state_files
 
 
 # -- video ---------------------------------------------------------------------------------------------------

@@ -300,3 +300,36 @@ def test_backends_explain_json_says_why_each_is_or_is_not_chosen(mediagen: Invok
 
 def test_a_bad_explain_value_is_a_usage_error(mediagen: Invoke) -> None:
     assert mediagen("backends", "--explain", "pictures").exit_code == EXIT_USAGE
+
+
+# -- mediagen sandbox ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def served(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The settings each `mediagen sandbox` run would serve with (nothing is served)."""
+    import mediagen.sandbox
+
+    calls: list[Any] = []
+    monkeypatch.setattr(mediagen.sandbox, "serve_forever", lambda *args, settings, **_: calls.append(settings))
+    return calls
+
+
+def test_sandbox_keeps_vendor_state_in_state_dir_for_state_ttl(
+    mediagen: Invoke, served: list[Any], tmp_path: Path
+) -> None:
+    assert mediagen("sandbox", "--state-dir", "state", "--state-ttl", "3600", "--latency", "0.5").exit_code == EXIT_OK
+    assert mediagen("sandbox", "--state-dir", str(tmp_path / "kept"), "--state-ttl", "none").exit_code == EXIT_OK
+    assert mediagen("sandbox").exit_code == EXIT_OK
+    first, forever, memory = served
+    assert (first.state_dir, first.state_ttl_seconds, first.latency) == (Path("state"), 3600.0, 0.5)
+    assert (forever.state_dir, forever.state_ttl_seconds) == (tmp_path / "kept", None)
+    assert (memory.state_dir, memory.state_ttl_seconds) == (None, 7 * 24 * 3600.0)
+
+
+@pytest.mark.parametrize("ttl", ["0", "-5", "a week"])
+def test_sandbox_with_a_bad_state_ttl_exits_2_naming_the_setting(mediagen: Invoke, served: list[Any], ttl: str) -> None:
+    result = mediagen("sandbox", "--state-dir", "state", "--state-ttl", ttl)
+    assert result.exit_code == EXIT_USAGE
+    assert "state_ttl_seconds" in words(result.stderr) and "--state-ttl" in words(result.stderr)
+    assert served == [] and "Traceback" not in result.output

@@ -282,6 +282,28 @@ def test_a_bad_sandbox_option_is_a_configuration_error_naming_it(place: Place, c
     assert caught.value.key == "sandbox_options" and "latencyy" in caught.value.message
 
 
+@pytest.mark.parametrize(("text", "ttl"), [("none", None), ("3600", 3600.0)])
+def test_the_sandbox_state_ttl_is_read_from_the_environment(
+    place: Place, containers: list[Container], monkeypatch: pytest.MonkeyPatch, text: str, ttl: float | None
+) -> None:
+    from mediagen.application.settings import load_settings
+
+    monkeypatch.setenv("MEDIAGEN_SANDBOX_OPTIONS__STATE_TTL_SECONDS", text)
+    sandbox = build(containers, load_settings(overrides={"sandbox": True})).sandbox()
+    assert sandbox is not None
+    assert sandbox.sandbox.settings.state_ttl_seconds == ttl
+    assert sandbox.sandbox.settings.state_dir == place.data / "mediagen" / "sandbox"
+
+
+def test_a_state_ttl_that_is_not_positive_is_a_configuration_error_naming_it(
+    place: Place, containers: list[Container]
+) -> None:
+    container = build(containers, Settings(sandbox=True, sandbox_options={"state_ttl_seconds": 0}))
+    with pytest.raises(ConfigurationError) as caught:
+        container.sandbox()
+    assert caught.value.key == "sandbox_options" and "state_ttl_seconds must be > 0" in caught.value.message
+
+
 def test_a_sandbox_option_of_the_wrong_shape_is_refused_naming_the_key_and_the_file(place: Place) -> None:
     from mediagen.application.settings import load_settings
 
