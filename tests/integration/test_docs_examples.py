@@ -153,7 +153,11 @@ def test_the_guide_s_backend_registers_through_its_entry_point_and_serves_throug
     (project / "in.png").write_bytes(png(8, 8))
     script = textwrap.dedent(
         """
-        import asyncio, sys, tomllib
+        import asyncio, sys
+        try:
+            import tomllib
+        except ImportError:  # Python 3.10
+            import tomli as tomllib
         from importlib.metadata import EntryPoint
 
         from dependency_injector import providers
