@@ -55,18 +55,29 @@ SandboxOpt = Annotated[
     bool, typer.Option("--sandbox", envvar="MEDIAGEN_SANDBOX", help="Use the built-in fake vendors; no keys needed.")
 ]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Fail instead of ignoring an unsupported parameter.")]
-OutOpt = Annotated[Path | None, typer.Option("--output-dir", "-o", help="Directory for the file.")]
-BackendOpt = Annotated[str | None, typer.Option("--backend", "-b", help="Force a backend.")]
-ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="Force a model.")]
-ContinueOpt = Annotated[str | None, typer.Option("--continue-from", help="Build on an earlier result's id.")]
-InputOpt = Annotated[list[Path] | None, typer.Option("--input-image", "-i", help="Input image (repeatable).")]
-FilenameOpt = Annotated[str | None, typer.Option("--filename", help="File name; the extension is set for you.")]
+OutOpt = Annotated[Path | None, typer.Option("--output-dir", "-o", metavar="DIR", help="Directory for the file.")]
+BackendOpt = Annotated[
+    str | None, typer.Option("--backend", "-b", metavar="NAME", help="Force a backend (see mediagen backends).")
+]
+ModelOpt = Annotated[str | None, typer.Option("--model", "-m", metavar="MODEL", help="Force a model.")]
+ContinueOpt = Annotated[
+    str | None, typer.Option("--continue-from", metavar="ID", help="Build on an earlier result's continuation id.")
+]
+InputOpt = Annotated[
+    list[Path] | None, typer.Option("--input-image", "-i", metavar="PATH", help="Input image (repeatable).")
+]
+FilenameOpt = Annotated[
+    str | None, typer.Option("--filename", metavar="NAME", help="File name; the extension is set for you.")
+]
 OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace --filename if it exists.")]
-TimeoutOpt = Annotated[float | None, typer.Option("--timeout", help="Overall seconds before giving up.")]
-SeedOpt = Annotated[int | None, typer.Option("--seed")]
-NegOpt = Annotated[str | None, typer.Option("--negative-prompt")]
+TimeoutOpt = Annotated[
+    float | None, typer.Option("--timeout", metavar="SECONDS", help="Overall seconds before giving up.")
+]
+SeedOpt = Annotated[int | None, typer.Option("--seed", metavar="INT", help="Seed, where the model takes one.")]
+NegOpt = Annotated[str | None, typer.Option("--negative-prompt", metavar="TEXT", help="What to keep out.")]
 ExtraOpt = Annotated[
-    list[str] | None, typer.Option("--extra", "-x", help="Vendor parameter KEY=VALUE (JSON values allowed).")
+    list[str] | None,
+    typer.Option("--extra", "-x", metavar="KEY=VALUE", help="Vendor parameter (JSON values allowed; repeatable)."),
 ]
 
 
@@ -178,16 +189,23 @@ def _generate(common: Common, fields: dict[str, Any]) -> None:
 
 @app.command()
 def image(
-    prompt: Annotated[str, typer.Argument(help="What to draw, or the edit to make.")],
+    prompt: Annotated[str, typer.Argument(metavar="PROMPT", help="What to draw, or the edit to make.")],
     backend: BackendOpt = None,
     model: ModelOpt = None,
-    size: Annotated[str | None, typer.Option("--size", help="WxH, e.g. 1024x1024.")] = None,
-    aspect_ratio: Annotated[str | None, typer.Option("--aspect-ratio", "-a", help="W:H, e.g. 16:9.")] = None,
-    quality: Annotated[str | None, typer.Option("--quality")] = None,
-    background: Annotated[str | None, typer.Option("--background")] = None,
-    output_format: Annotated[str | None, typer.Option("--format", help="png, jpeg or webp.")] = None,
+    size: Annotated[str | None, typer.Option("--size", metavar="WxH", help="e.g. 1024x1024.")] = None,
+    aspect_ratio: Annotated[str | None, typer.Option("--aspect-ratio", "-a", metavar="W:H", help="e.g. 16:9.")] = None,
+    quality: Annotated[
+        str | None,
+        typer.Option("--quality", metavar="LEVEL", help="low, medium, high or auto (standard/hd map to them)."),
+    ] = None,
+    background: Annotated[
+        str | None, typer.Option("--background", metavar="KIND", help="transparent, opaque or auto.")
+    ] = None,
+    output_format: Annotated[str | None, typer.Option("--format", metavar="FORMAT", help="png, jpeg or webp.")] = None,
     input_image: InputOpt = None,
-    mask: Annotated[Path | None, typer.Option("--mask", help="PNG mask for the first input image.")] = None,
+    mask: Annotated[
+        Path | None, typer.Option("--mask", metavar="PATH", help="PNG mask for the first input image.")
+    ] = None,
     seed: SeedOpt = None,
     negative_prompt: NegOpt = None,
     continue_from: ContinueOpt = None,
@@ -214,12 +232,16 @@ def image(
 
 @app.command()
 def video(
-    prompt: Annotated[str, typer.Argument(help="What happens in the video, or the change when remixing.")],
+    prompt: Annotated[
+        str, typer.Argument(metavar="PROMPT", help="What happens in the video, or the change when remixing.")
+    ],
     backend: BackendOpt = None,
     model: ModelOpt = None,
-    duration: Annotated[float | None, typer.Option("--duration", "-d", help="Seconds.")] = None,
-    size: Annotated[str | None, typer.Option("--size", help="WxH, e.g. 1280x720.")] = None,
-    aspect_ratio: Annotated[str | None, typer.Option("--aspect-ratio", "-a", help="W:H, e.g. 16:9.")] = None,
+    duration: Annotated[
+        float | None, typer.Option("--duration", "-d", metavar="SECONDS", help="Length of the clip.")
+    ] = None,
+    size: Annotated[str | None, typer.Option("--size", metavar="WxH", help="e.g. 1280x720.")] = None,
+    aspect_ratio: Annotated[str | None, typer.Option("--aspect-ratio", "-a", metavar="W:H", help="e.g. 16:9.")] = None,
     input_image: InputOpt = None,
     seed: SeedOpt = None,
     negative_prompt: NegOpt = None,
@@ -246,19 +268,37 @@ def video(
 
 @app.command()
 def audio(
-    text: Annotated[str, typer.Argument(help="Text to speak, or a description of the music or sound.")] = "",
+    text: Annotated[
+        str, typer.Argument(metavar="TEXT", help="Text to speak, or a description of the music or sound.")
+    ] = "",
     kind: Annotated[
         str | None, typer.Option("--kind", "-k", help="speech, music, sound-effect, voice-conversion, ...")
     ] = None,
     backend: BackendOpt = None,
     model: ModelOpt = None,
-    voice: Annotated[str | None, typer.Option("--voice", "-v")] = None,
-    audio_format: Annotated[str | None, typer.Option("--format", "-f", help="mp3, wav, opus, aac, flac, pcm.")] = None,
-    instructions: Annotated[str | None, typer.Option("--instructions", help="How to speak.")] = None,
-    speed: Annotated[float | None, typer.Option("--speed")] = None,
-    duration: Annotated[float | None, typer.Option("--duration", "-d", help="Seconds (music, effects).")] = None,
-    language: Annotated[str | None, typer.Option("--language")] = None,
-    input_audio: Annotated[Path | None, typer.Option("--input-audio", help="Audio to convert or isolate.")] = None,
+    voice: Annotated[
+        str | None,
+        typer.Option(
+            "--voice",
+            "-v",
+            metavar="VOICE",
+            help="A voice the backend offers; an unknown one is an error listing the valid ones.",
+        ),
+    ] = None,
+    audio_format: Annotated[
+        str | None, typer.Option("--format", "-f", metavar="FORMAT", help="mp3, wav, opus, aac, flac or pcm.")
+    ] = None,
+    instructions: Annotated[str | None, typer.Option("--instructions", metavar="TEXT", help="How to speak.")] = None,
+    speed: Annotated[
+        float | None, typer.Option("--speed", metavar="FACTOR", help="Speaking speed, 1.0 normal.")
+    ] = None,
+    duration: Annotated[
+        float | None, typer.Option("--duration", "-d", metavar="SECONDS", help="Length (music, effects).")
+    ] = None,
+    language: Annotated[str | None, typer.Option("--language", metavar="CODE", help="Language, e.g. en or de.")] = None,
+    input_audio: Annotated[
+        Path | None, typer.Option("--input-audio", metavar="PATH", help="Audio to convert or isolate.")
+    ] = None,
     seed: SeedOpt = None,
     filename: FilenameOpt = None,
     overwrite: OverwriteOpt = False,
