@@ -370,6 +370,10 @@ def batch(
 
 @app.command()
 def backends(
+    name: Annotated[
+        str | None,
+        typer.Argument(metavar="[BACKEND]", help="Show this backend's models: what each can do and accepts."),
+    ] = None,
     explain: Annotated[
         MediaType | None, typer.Option("--explain", "-e", help="Say why each backend would or would not serve.")
     ] = None,
@@ -377,21 +381,28 @@ def backends(
     sandbox: SandboxOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    """List the installed backends, their models and keys; or explain the choice for a media type."""
-    from mediagen.entrypoints.runtime import describe_backends, explain_choice
+    """List the installed backends and their keys; show one backend's models; or explain the choice for a media
+    type."""
+    from mediagen.entrypoints.runtime import describe_backends, describe_models, explain_choice
 
     common = Common(json_out=json_out, debug=debug, sandbox=sandbox, strict=False, output_dir=None)
 
     async def work(service: MediaService) -> list[dict[str, Any]]:
-        return explain_choice(service, explain) if explain is not None else describe_backends(service)
+        if explain is not None:
+            return explain_choice(service, explain)
+        return describe_models(service, name) if name is not None else describe_backends(service)
 
     rows = _run(common, work)
     if json_out:
-        typer.echo(json.dumps({"success": True, "operation": "backends", "backends": rows}, indent=2))
+        key = "models" if name is not None and explain is None else "backends"
+        typer.echo(json.dumps({"success": True, "operation": "backends", key: rows}, indent=2))
         return
     from mediagen.entrypoints.display import stdout, table
 
-    if explain is None:
+    if name is not None and explain is None:
+        shown = [{**row, "default": "yes" if row["default"] else ""} for row in rows]
+        table(shown, ["model", "media", "default", "capabilities", "accepts", "about"])
+    elif explain is None:
         table(rows, ["backend", "media", "default models", "key", "env vars"])
     else:
         table(rows, ["order", "backend", "chosen", "model", "reason"])

@@ -11,6 +11,7 @@ from dependency_injector import providers
 from mediagen.application.service import MediaService
 from mediagen.application.settings import load_settings
 from mediagen.container import Container
+from mediagen.domain.errors import InvalidRequest
 from mediagen.domain.media import MediaType
 from mediagen.domain.request import MediaRequest
 
@@ -45,6 +46,44 @@ def describe_backends(service: MediaService) -> list[dict[str, Any]]:
                 "default models": ", ".join(f"{m.value}: {n}" for m, n in spec.default_models.items()),
                 "key": "set" if has_key else "missing",
                 "env vars": " or ".join(spec.env_vars),
+            }
+        )
+    return rows
+
+
+def _listed(values: tuple[object, ...]) -> str:
+    return ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)
+
+
+def describe_models(service: MediaService, backend: str) -> list[dict[str, Any]]:
+    """One row per model of `backend`, from its spec: what it makes, can do and accepts (every listed value)."""
+    spec = service.selector.specs.get(backend)
+    if spec is None:
+        known = ", ".join(service.selector.specs) or "none"
+        raise InvalidRequest(f"no backend named {backend!r}; installed: {known}", field="backend")
+    rows = []
+    for model in spec.models:
+        c = model.constraints
+        accepts = {
+            "sizes": _listed(c.sizes),
+            "aspect ratios": _listed(c.aspect_ratios),
+            "resolutions": _listed(c.resolutions),
+            "seconds": _listed(c.durations),
+            "qualities": _listed(c.qualities),
+            "formats": _listed(c.output_formats),
+            "audio formats": _listed(c.audio_formats),
+            "input images": "" if c.max_input_images is None else f"up to {c.max_input_images}",
+            "voices": _listed(c.voices)
+            + (f" (or ids starting {_listed(c.voice_id_prefixes)})" if c.voice_id_prefixes else ""),
+        }
+        rows.append(
+            {
+                "model": model.name,
+                "media": model.media_type.value,
+                "default": spec.default_models.get(model.media_type) == model.name,
+                "capabilities": ", ".join(sorted(cap.value for cap in model.capabilities)),
+                "accepts": "; ".join(f"{name} {value}" for name, value in accepts.items() if value),
+                "about": model.description,
             }
         )
     return rows

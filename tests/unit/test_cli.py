@@ -298,6 +298,29 @@ def test_backends_explain_json_says_why_each_is_or_is_not_chosen(mediagen: Invok
     assert all(row["reason"] for row in rows)
 
 
+def test_backends_name_lists_every_model_with_what_it_accepts_from_the_spec(mediagen: Invoke) -> None:
+    from mediagen.adapters.openai.spec import SPEC
+
+    result = mediagen("backends", "openai", "--json")
+    assert result.exit_code == EXIT_OK
+    rows = {row["model"]: row for row in only_json(result)["models"]}
+    assert list(rows) == [model.name for model in SPEC.models]
+    assert [name for name, row in rows.items() if row["default"]] == list(SPEC.default_models.values())
+    speech = rows["gpt-4o-mini-tts"]
+    assert "voices alloy, ash" in speech["accepts"] and "ids starting voice_" in speech["accepts"]
+    assert "seconds 4, 8, 12" in rows["sora-2"]["accepts"] and "shut" in rows["sora-2"]["about"]
+    assert "mask" in rows["gpt-image-1.5"]["capabilities"].split(", ")
+    table = mediagen("backends", "google")
+    assert table.exit_code == EXIT_OK and "imagen-3.0-capability-001" in table.output
+
+
+def test_backends_with_an_unknown_name_is_a_usage_error_listing_the_installed_ones(mediagen: Invoke) -> None:
+    result = mediagen("backends", "acme", "--json")
+    assert result.exit_code == EXIT_USAGE
+    error = only_json(result)
+    assert error["error_code"] == "invalid_request" and "installed: openai, google" in error["error"]
+
+
 def test_a_bad_explain_value_is_a_usage_error(mediagen: Invoke) -> None:
     assert mediagen("backends", "--explain", "pictures").exit_code == EXIT_USAGE
 

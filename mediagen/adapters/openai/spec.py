@@ -150,7 +150,8 @@ SPEC = BackendSpec(
             MediaType.VIDEO,
             _SORA_CAPS,
             Constraints(sizes=SORA_PRO_SIZES, durations=SORA_SECONDS, output_formats=("mp4",)),
-            "Sora 2 Pro: higher fidelity and the taller/wider 1024x1792 and 1792x1024 sizes",
+            "Sora 2 Pro: higher fidelity and the taller/wider 1024x1792 and 1792x1024 sizes (the same Sora API, "
+            f"announced to shut down on {SORA_SHUTDOWN.isoformat()})",
         ),
         ModelSpec(
             "gpt-4o-mini-tts",
