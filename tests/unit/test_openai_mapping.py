@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import math
 from pathlib import Path
@@ -13,6 +14,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from openai._utils import maybe_transform
+from openai.types.responses.response_create_params import ResponseCreateParamsNonStreaming
 
 from mediagen.adapters.openai.image import responses_input
 from mediagen.adapters.openai.mapping import (
@@ -220,6 +223,18 @@ def test_every_responses_image_request_maps_to_a_tool_the_api_accepts_with_every
     assert plan.images == request.input_images
     assert_accounted(request, plan.parameters)
     assert_strict_matches(make, plan.parameters)
+
+
+@PROPERTY
+@given(data=st.data(), model_name=st.sampled_from(RESPONSES_MODELS), previous=st.sampled_from([None, "resp_1"]))
+def test_the_sdk_would_send_every_responses_body_unchanged(
+    pictures: list[Path], data: st.DataObject, model_name: str, previous: str | None
+) -> None:
+    """The adapter posts the plan's body itself; responses.create's pass over it would change nothing."""
+    request = MediaRequest(media_type=MediaType.IMAGE, prompt="a fox", **data.draw(image_kwargs(pictures)))
+    plan = map_responses_image(request, model_name, SPEC.model(model_name), previous_response_id=previous)
+    body = plan.kwargs(asyncio.run(responses_input(plan)))
+    assert maybe_transform(body, ResponseCreateParamsNonStreaming) == body
 
 
 @PROPERTY

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import openai
+from openai.types.responses import Response
 
 from mediagen.adapters.openai.client import OpenAIClients, vendor_call
 from mediagen.adapters.openai.errors import BACKEND, POLICY_CODES, scrub
@@ -78,7 +79,10 @@ async def generate_with_responses(
 
     async def create() -> Any:
         try:
-            return await client.responses.create(**kwargs)
+            # The SDK's own POST, as responses.create makes it, minus responses.create's pass over the body
+            # against its TypedDicts (~240 us a call): that pass leaves what the plan builds unchanged, which
+            # tests/unit/test_openai_mapping.py checks against the installed SDK for every plan.
+            return await client.post("/responses", body=kwargs, cast_to=Response)
         except openai.APIStatusError as exc:
             previous = plan.previous_response_id
             gone = exc.code == "previous_response_not_found" or "previous response" in exc.message.lower()

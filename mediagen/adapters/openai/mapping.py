@@ -233,7 +233,7 @@ class ResponsesImagePlan:
     parameters: ParameterReport
 
     def kwargs(self, input_items: Any) -> dict[str, Any]:
-        """responses.create kwargs, given the `input` built from the prompt and the images' bytes."""
+        """The POST /responses body (responses.create's kwargs), given the `input` of prompt and images."""
         kwargs: dict[str, Any] = {
             "model": self.model,
             "input": input_items,
