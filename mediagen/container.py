@@ -73,7 +73,8 @@ def backend_options(
     sandbox: SandboxThread | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> dict[str, BackendOptions]:
-    """Per-backend endpoint and extras: the settings' base_url wins, then the spec's base-URL env vars.
+    """Per-backend endpoint and extras: the settings' base_url wins, then the spec's base-URL env vars; an extra
+    in the settings wins over the spec's env var for it.
 
     In sandbox mode every backend the sandbox fakes points at its fake, whatever the settings or environment say.
     """
@@ -91,7 +92,10 @@ def backend_options(
             options[plugin.spec.name] = attrs.evolve(configured, base_url=base_url, extra=extra)
             continue
         from_env = next((env[v].strip() for v in plugin.spec.base_url_env_vars if env.get(v, "").strip()), None)
-        options[plugin.spec.name] = attrs.evolve(configured, base_url=configured.base_url or from_env)
+        extra_from_env = {k: env[v].strip() for k, v in plugin.spec.extra_env_vars.items() if env.get(v, "").strip()}
+        options[plugin.spec.name] = attrs.evolve(
+            configured, base_url=configured.base_url or from_env, extra={**extra_from_env, **configured.extra}
+        )
     return options
 
 

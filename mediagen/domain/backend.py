@@ -60,6 +60,10 @@ class ModelSpec:
         return required <= self.capabilities
 
 
+def _str_mapping(value: Mapping[str, str]) -> dict[str, str]:
+    return dict(value)
+
+
 def _model_tuple(value: Iterable[ModelSpec]) -> tuple[ModelSpec, ...]:
     return tuple(value)
 
@@ -83,6 +87,9 @@ class BackendSpec:
     docs_url: str = ""
     #: Env vars that point the backend at another endpoint (a proxy, a gateway, a sandbox).
     base_url_env_vars: tuple[str, ...] = attrs.field(default=(), converter=_tuple_of_str)
+    #: Vendor extras the environment may set, extra key -> env var (e.g. an organization id). The container reads
+    #: them outside sandbox mode into `BackendOptions.extra`; a value in the settings wins.
+    extra_env_vars: Mapping[str, str] = attrs.field(factory=dict, converter=_str_mapping)
 
     @property
     def media_types(self) -> tuple[MediaType, ...]:

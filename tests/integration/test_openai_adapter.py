@@ -889,6 +889,28 @@ async def test_an_explicit_base_url_is_used_and_the_sdk_never_reads_openai_base_
     await default.aclose()
 
 
+async def test_the_key_mediagen_chose_is_the_one_sent_whatever_the_sdks_own_variables_say(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The SDK reads these by itself; an Authorization line in OPENAI_CUSTOM_HEADERS would replace the key
+    # the selector checked (and, in sandbox mode, send a real token to the fake).
+    monkeypatch.setenv("OPENAI_CUSTOM_HEADERS", "Authorization: Bearer sk-from-the-environment\nX-Trace: on")
+    monkeypatch.setenv("OPENAI_ORG_ID", "org-from-the-environment")
+    monkeypatch.setenv("OPENAI_PROJECT_ID", "proj_from_the_environment")
+    generator = PLUGIN.factory(options(sandbox))
+    assert isinstance(generator, OpenAIGenerator)
+    generated = await generator.generate(MediaRequest(**SPEECH), ctx("gpt-4o-mini-tts"))  # the fake expects KEY
+    assert await read(generated)
+    client = generator.clients.get(Secret(KEY))
+    assert client.organization is None and client.project is None
+    await generator.aclose()
+    configured = PLUGIN.factory(options(sandbox, organization="org-set", project="proj_set"))
+    assert isinstance(configured, OpenAIGenerator)
+    client = configured.clients.get(Secret(KEY))
+    assert (client.organization, client.project) == ("org-set", "proj_set")
+    await configured.aclose()
+
+
 async def test_openai_base_url_and_the_base_url_setting_reach_the_adapter(sandbox: Sandbox, out: Path) -> None:
     from mediagen.container import backend_options
 

@@ -190,6 +190,22 @@ def test_the_settings_base_url_wins_over_the_spec_s_env_var() -> None:
     assert backend_options(Settings(), plugins, environ={})["acme"] == BackendOptions()
 
 
+def test_a_spec_s_extra_env_vars_fill_extras_the_settings_leave_unset() -> None:
+    spec = attrs.evolve(ACME, extra_env_vars={"organization": "ACME_ORG", "project": "ACME_PROJECT"})
+    env = {"ACME_ORG": " org-env ", "ACME_PROJECT": "proj-env"}
+    assert backend_options(Settings(), [fake_plugin(spec)], environ=env)["acme"].extra == {
+        "organization": "org-env",
+        "project": "proj-env",
+    }
+    configured = Settings(backends={"acme": BackendSettings(extra={"organization": "org-set", "a": 1})})
+    assert backend_options(configured, [fake_plugin(spec)], environ=env)["acme"].extra == {
+        "organization": "org-set",
+        "project": "proj-env",
+        "a": 1,
+    }
+    assert backend_options(Settings(), [fake_plugin(spec)], environ={"ACME_ORG": " "})["acme"].extra == {}
+
+
 def test_the_container_reads_the_built_in_backends_base_url_variables(
     place: Place, containers: list[Container], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -197,6 +213,12 @@ def test_the_container_reads_the_built_in_backends_base_url_variables(
     assert build(containers, Settings()).options()["openai"].base_url == "http://127.0.0.1:3333/v1"
     pinned = Settings(backends={"openai": BackendSettings(base_url="http://127.0.0.1:4444/v1")})
     assert build(containers, pinned).options()["openai"].base_url == "http://127.0.0.1:4444/v1"
+    monkeypatch.setenv("OPENAI_ORG_ID", "org-from-env")
+    monkeypatch.setenv("OPENAI_PROJECT_ID", "proj_from_env")
+    assert build(containers, Settings()).options()["openai"].extra == {
+        "organization": "org-from-env",
+        "project": "proj_from_env",
+    }
 
 
 # -- sandbox mode -------------------------------------------------------------------------------------------------
@@ -208,6 +230,8 @@ def sandboxed(place: Place, monkeypatch: pytest.MonkeyPatch, **options: object) 
         monkeypatch.setenv(name, REAL_KEY)
     monkeypatch.setenv("OPENAI_BASE_URL", DEAD_URL)
     monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", DEAD_URL)
+    monkeypatch.setenv("OPENAI_ORG_ID", "org-real")
+    monkeypatch.setenv("OPENAI_CUSTOM_HEADERS", f"Authorization: Bearer {REAL_KEY}")
     return Settings(sandbox=True, sandbox_options={"job_polls": 1, **options}, output_dir=place.work)
 
 
@@ -223,6 +247,7 @@ def test_sandbox_mode_gives_each_faked_backend_a_dummy_key_and_the_fake_s_url(
             assert credentials.get(spec) == Secret(SANDBOX_KEY), spec.name
             assert options[spec.name].base_url == sandbox.base_url(spec.name)
             assert urlsplit(options[spec.name].base_url or "").hostname == "127.0.0.1"
+            assert not spec.extra_env_vars.keys() & options[spec.name].extra.keys(), spec.name
 
 
 def test_sandbox_mode_never_hands_a_real_key_or_url_to_a_backend_it_does_not_fake(

@@ -83,10 +83,17 @@ class OpenAIClients:
             "max_retries": 0,
             "organization": settings.organization,
             "project": settings.project,
+            # The SDK reads OPENAI_CUSTOM_HEADERS itself, and an Authorization line there would replace the key the
+            # selector checked (in sandbox mode: a real token sent to the fake). An explicit one makes it drop it.
+            "default_headers": {"Authorization": f"Bearer {key.reveal()}"},
         }
         if settings.request_timeout is not None:
             kwargs["timeout"] = settings.request_timeout
-        return AsyncOpenAI(**kwargs)
+        client = AsyncOpenAI(**kwargs)
+        # Given None, the SDK falls back to OPENAI_ORG_ID / OPENAI_PROJECT_ID; generators never read env vars
+        # (the container maps those two into the extras outside sandbox mode), so what the settings say stands.
+        client.organization, client.project = settings.organization, settings.project
+        return client
 
     def plain(self) -> httpx2.AsyncClient:
         """A client without the API key, for image URLs the API returns (they point at other hosts)."""

@@ -107,6 +107,7 @@ SPEC = BackendSpec(
     display_name="OpenAI (GPT Image, Sora, TTS)",
     env_vars=("OPENAI_API_KEY",),
     base_url_env_vars=("OPENAI_BASE_URL",),
+    extra_env_vars={"organization": "OPENAI_ORG_ID", "project": "OPENAI_PROJECT_ID"},
     docs_url="https://platform.openai.com/docs",
     models=(
         ModelSpec(
