@@ -19,6 +19,10 @@ def _tuple_of_float(value: object) -> tuple[float, ...]:
     return tuple(float(v) for v in value)  # type: ignore[attr-defined]
 
 
+def _listed(values: tuple[object, ...]) -> str:
+    return ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)
+
+
 def _capability_set(value: Iterable[Capability]) -> frozenset[Capability]:
     return frozenset(value)
 
@@ -39,6 +43,25 @@ class Constraints:
     max_prompt_chars: int | None = None
     #: Voices starting with one of these are the user's own voice ids, accepted besides `voices`.
     voice_id_prefixes: tuple[str, ...] = attrs.field(default=(), converter=_tuple_of_str)
+
+    def summary(self, *, max_voices: int | None = None) -> str:
+        """Every listed value, grouped ("sizes 1024x1024, ...; seconds 4, 8"), as `mediagen backends NAME` and
+        the backend pages show them (more voices than `max_voices` only counted); empty when nothing is restricted.
+        """
+        counted = max_voices is not None and len(self.voices) > max_voices
+        groups = {
+            "sizes": _listed(self.sizes),
+            "aspect ratios": _listed(self.aspect_ratios),
+            "resolutions": _listed(self.resolutions),
+            "seconds": _listed(self.durations),
+            "qualities": _listed(self.qualities),
+            "formats": _listed(self.output_formats),
+            "audio formats": _listed(self.audio_formats),
+            "input images": "" if self.max_input_images is None else f"up to {self.max_input_images}",
+            "voices": (f"({len(self.voices)})" if counted else _listed(self.voices))
+            + (f" (or ids starting {_listed(self.voice_id_prefixes)})" if self.voice_id_prefixes else ""),
+        }
+        return "; ".join(f"{name} {value}" for name, value in groups.items() if value)
 
     def accepts_voice(self, voice: str) -> bool:
         """Whether `voice` is one of the listed voices (case-insensitive), a custom voice id, or unrestricted."""

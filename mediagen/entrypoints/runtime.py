@@ -51,10 +51,6 @@ def describe_backends(service: MediaService) -> list[dict[str, Any]]:
     return rows
 
 
-def _listed(values: tuple[object, ...]) -> str:
-    return ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)
-
-
 def describe_models(service: MediaService, backend: str) -> list[dict[str, Any]]:
     """One row per model of `backend`, from its spec: what it makes, can do and accepts (every listed value)."""
     spec = service.selector.specs.get(backend)
@@ -63,26 +59,13 @@ def describe_models(service: MediaService, backend: str) -> list[dict[str, Any]]
         raise InvalidRequest(f"no backend named {backend!r}; installed: {known}", field="backend")
     rows = []
     for model in spec.models:
-        c = model.constraints
-        accepts = {
-            "sizes": _listed(c.sizes),
-            "aspect ratios": _listed(c.aspect_ratios),
-            "resolutions": _listed(c.resolutions),
-            "seconds": _listed(c.durations),
-            "qualities": _listed(c.qualities),
-            "formats": _listed(c.output_formats),
-            "audio formats": _listed(c.audio_formats),
-            "input images": "" if c.max_input_images is None else f"up to {c.max_input_images}",
-            "voices": _listed(c.voices)
-            + (f" (or ids starting {_listed(c.voice_id_prefixes)})" if c.voice_id_prefixes else ""),
-        }
         rows.append(
             {
                 "model": model.name,
                 "media": model.media_type.value,
                 "default": spec.default_models.get(model.media_type) == model.name,
                 "capabilities": ", ".join(sorted(cap.value for cap in model.capabilities)),
-                "accepts": "; ".join(f"{name} {value}" for name, value in accepts.items() if value),
+                "accepts": model.constraints.summary(),
                 "about": model.description,
             }
         )

@@ -582,6 +582,6 @@ def test_the_backend_page_shows_what_the_spec_and_mode_table_say() -> None:
 
     page = Path(__file__).resolve().parents[2] / "docs" / "backends" / "google.md"
     text = page.read_text(encoding="utf-8")
-    assert docs.rewrite(text) == text, "run: python -m mediagen.adapters.google.docs"
+    assert docs.PAGE.rewrite(text) == text, "run: python -m mediagen.adapters.google.docs"
     for model in SPEC.models:
         assert f"`{model.name}`" in text

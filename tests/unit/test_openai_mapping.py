@@ -11,12 +11,14 @@ import math
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from openai._utils import maybe_transform
 from openai.types.responses.response_create_params import ResponseCreateParamsNonStreaming
 
+from mediagen.adapters.openai.client import OpenAISettings
 from mediagen.adapters.openai.image import responses_input
 from mediagen.adapters.openai.mapping import (
     map_images_api,
@@ -610,3 +612,15 @@ def test_the_sandbox_validators_used_as_the_oracle_do_reject_bad_values() -> Non
         accepts_image_options({"background": "transparent", "output_format": "jpeg"}, "gpt-image-1.5")
     with pytest.raises(ApiError):
         Params({"moderation": "low"}).reject_unknown(EDIT_PARAMS)
+
+
+def test_the_backend_page_shows_what_the_spec_says() -> None:
+    from mediagen.adapters.openai import docs
+
+    page = Path(__file__).resolve().parents[2] / "docs" / "backends" / "openai.md"
+    text = page.read_text(encoding="utf-8")
+    assert docs.PAGE.rewrite(text) == text, "run: python -m mediagen.adapters.openai.docs"
+    for model in SPEC.models:
+        assert f"`{model.name}`" in text
+    for key in attrs.fields_dict(OpenAISettings).keys() - {"base_url"}:  # base_url is not an extra
+        assert f"`{key}`" in text, f"the Settings table lacks {key}"
