@@ -127,13 +127,20 @@ def _size(n: int) -> str:
     return f"{n} B"
 
 
+def _cell(value: object) -> str:
+    """A table cell: yes/no for a flag (JSON keeps true/false), else the value's text."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
 def table(rows: list[dict[str, Any]], columns: list[str]) -> None:
     from rich.measure import Measurement
     from rich.table import Table
 
     grid = Table(*columns, show_lines=False)
     for row in rows:
-        grid.add_row(*(str(row.get(c, "")) for c in columns))
+        grid.add_row(*(_cell(row.get(c, "")) for c in columns))
     if stdout.is_terminal:
         stdout.print(grid)
         return

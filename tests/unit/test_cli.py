@@ -296,6 +296,10 @@ def test_backends_explain_json_says_why_each_is_or_is_not_chosen(mediagen: Invok
     chosen = [row["backend"] for row in rows if row["chosen"]]
     assert chosen == ["openai"]
     assert all(row["reason"] for row in rows)
+    shown = mediagen("backends", "--explain", "image", OPENAI_API_KEY=KEY)  # the table says yes/no, not True/False
+    lines = {line.split("│")[2].strip(): line for line in shown.output.splitlines() if line.count("│") > 3}
+    assert "│ yes " in lines["openai"] and "│ no " in lines["google"]
+    assert "True" not in shown.output and "False" not in shown.output
 
 
 def test_backends_name_lists_every_model_with_what_it_accepts_from_the_spec(mediagen: Invoke) -> None:
