@@ -7,7 +7,7 @@ from types import TracebackType
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from mediagen.domain.result import GenerationResult
 from mediagen.ports.progress import (
@@ -37,7 +37,7 @@ class ProgressDisplay:
             SpinnerColumn(),
             TextColumn("{task.description}"),
             BarColumn(),
-            DownloadColumn(),
+            TextColumn("{task.fields[amount]}"),  # a job's percent while it runs, then bytes while downloading
             TimeElapsedColumn(),
             console=stderr,
             transient=True,
@@ -64,12 +64,22 @@ class ProgressDisplay:
         elif isinstance(event, Submitted):
             self._progress.update(task, description=f"{prefix}{event.backend} job {event.job_id}")
         elif isinstance(event, Polling):
-            done = event.percent if event.percent is not None else None
-            self._progress.update(
-                task, description=f"{prefix}{event.backend} {event.status}", total=100, completed=done
-            )
+            description = f"{prefix}{event.backend} {event.status}"
+            if event.percent is None:  # the bar keeps pulsing (or its last figure) until the vendor says more
+                self._progress.update(task, description=description, amount="")
+            else:
+                self._progress.update(
+                    task, description=description, total=100, completed=event.percent, amount=f"{event.percent:.0f}%"
+                )
         elif isinstance(event, Downloading):
-            self._progress.update(task, total=event.total, completed=event.received)
+            amount = _size(event.received) + (f" / {_size(event.total)}" if event.total is not None else "")
+            self._progress.update(
+                task,
+                description=f"{prefix}{event.backend} downloading",
+                total=event.total,
+                completed=event.received,
+                amount=amount,
+            )
         elif isinstance(event, Retried):
             self._progress.console.print(
                 f"{prefix}{event.backend}: {event.error_code}, retry {event.attempt} in {event.wait_seconds:.1f} s"
@@ -87,7 +97,7 @@ class ProgressDisplay:
 
     def _task(self, item: int | None) -> TaskID:
         if item not in self._tasks:
-            self._tasks[item] = self._progress.add_task("starting", total=None)
+            self._tasks[item] = self._progress.add_task("starting", total=None, amount="")
         return self._tasks[item]
 
 
