@@ -294,6 +294,27 @@ async def batch(
     return raw_run, ours_run
 
 
+async def bare_http_batch(sandbox: SandboxProcess, n: int, concurrency: int) -> BatchRun:
+    """The floor: the same POSTs through a bare HTTP client (no SDK models, no file written), bodies read whole."""
+    import httpx2  # the HTTP client the openai SDK itself uses
+
+    request = image_request()
+    body = raw_kwargs(request)
+    headers = {"Authorization": f"Bearer {KEY}"}
+    async with httpx2.AsyncClient(base_url=sandbox.url, headers=headers, timeout=60) as client:
+        (await client.post("/responses", json=body)).raise_for_status()  # connect and warm
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one() -> None:
+            async with gate:
+                (await client.post("/responses", json=body)).raise_for_status()
+
+        async def run() -> None:
+            await asyncio.gather(*(one() for _ in range(n)))
+
+        return await _timed(sandbox, run())
+
+
 def _status(field: str) -> int:
     """A /proc/self/status memory figure, in bytes."""
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -417,6 +438,8 @@ def main() -> None:
                     batch(sandbox, workdir / f"batch{run_no}", n, concurrency, raw_first=run_no % 2 == 0)
                 )
                 ratios.append(ideal / ours_run.wall)
+                floor = asyncio.run(bare_http_batch(sandbox, n, concurrency))
+                print(f"   bare HTTP (floor)        {floor.describe(ideal, n)}")
                 print(f"   raw AsyncOpenAI          {raw_run.describe(ideal, n)}")
                 print(f"   mediagen generate_batch  {ours_run.describe(ideal, n)}")
         batch_ratio = statistics.median(ratios)
