@@ -39,6 +39,8 @@ def spec_sections(spec: BackendSpec) -> list[str]:
     for media in spec.media_types:
         for model in spec.models_for(media):
             default = " (default)" if spec.default_models.get(model.media_type) == model.name else ""
+            if model.retired_on is not None:
+                default += f" (retired on {model.retired_on.isoformat()}: auto-selection passes it over)"
             capabilities = ", ".join(sorted(cap.value for cap in model.capabilities))
             accepts = model.constraints.summary(max_voices=MAX_VOICES_IN_TABLE) or "—"
             lines.append(

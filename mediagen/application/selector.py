@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import datetime
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import attrs
 
@@ -56,6 +57,7 @@ class BackendSelector:
         default_models: Mapping[str, Mapping[MediaType, str]] | None = None,
         disabled: Iterable[str] = (),
         strict: bool = False,
+        today: Callable[[], datetime.date] = datetime.date.today,
     ) -> None:
         self._specs = {spec.name: spec for spec in specs}
         self._credentials = credentials
@@ -63,6 +65,7 @@ class BackendSelector:
         self._default_models = {name: dict(models) for name, models in (default_models or {}).items()}
         self._disabled = frozenset(disabled)
         self._strict = strict
+        self._today = today
 
     @property
     def specs(self) -> Mapping[str, BackendSpec]:
@@ -165,26 +168,33 @@ class BackendSelector:
             if named.media_type is not media:
                 return None, f"model {named.name!r} makes {named.media_type.value}, not {media.value}"
             return self._check_model(spec, named, required)
+        today = self._today()
         configured = self._default_models.get(spec.name, {}).get(media)
         if configured is not None:
             model = spec.model(configured)
             if model is None:
                 return configured, f"configured default model {configured!r} is not in the spec; sent as named"
-            if model.supports(required) and (explicit or _speaks(model, request)):
+            if model.supports(required) and (explicit or (_speaks(model, request) and not model.retired(today))):
                 return model.name, "can serve the request"
-        chosen = spec.model_for(media, required)
-        if chosen is None:
+        serving = [m for m in spec.models_for(media) if m.supports(required)]
+        if not serving:
             missing = required - spec.capabilities(media)
             if missing:
                 return None, f"lacks capability: {_caps(missing)}"
             return None, f"no single model has all of: {_caps(required)}"
-        if not explicit and not _speaks(chosen, request):
-            # A voice is a name, not a value to adapt: another of the backend's models may have it, else skip it.
-            speaking = [m for m in spec.models_for(media) if m.supports(required) and _speaks(m, request)]
-            if not speaking:
-                return None, f"has no voice {request.voice!r} (voices: {', '.join(chosen.constraints.voices)})"
-            chosen = speaking[0]
-        return chosen.name, "can serve the request"
+        if explicit:
+            return serving[0].name, "can serve the request"
+        current = [m for m in serving if not m.retired(today)]
+        if not current:
+            # Auto-selection never picks a model past its vendor's announced shutdown; naming it still works.
+            gone = serving[0].retired_on
+            names = ", ".join(m.name for m in serving)
+            return None, f"{names} retired on {gone}; --backend {spec.name} tries anyway"
+        # A voice is a name, not a value to adapt: another of the backend's models may have it, else skip it.
+        speaking = [m for m in current if _speaks(m, request)]
+        if not speaking:
+            return None, f"has no voice {request.voice!r} (voices: {', '.join(current[0].constraints.voices)})"
+        return speaking[0].name, "can serve the request"
 
     @staticmethod
     def _check_model(spec: BackendSpec, model: ModelSpec, required: frozenset[Capability]) -> tuple[str | None, str]:

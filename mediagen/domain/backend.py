@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable, Mapping
 
 import attrs
@@ -78,9 +79,15 @@ class ModelSpec:
     capabilities: frozenset[Capability] = attrs.field(converter=_capability_set)
     constraints: Constraints = attrs.field(factory=Constraints)
     description: str = ""
+    #: The day the vendor retires the model (its announced shutdown). From then on auto-selection passes it over;
+    #: a request that names the model or its backend still goes to it (a gateway may serve it, or the date moved).
+    retired_on: datetime.date | None = None
 
     def supports(self, required: frozenset[Capability]) -> bool:
         return required <= self.capabilities
+
+    def retired(self, today: datetime.date) -> bool:
+        return self.retired_on is not None and today >= self.retired_on
 
 
 def _str_mapping(value: Mapping[str, str]) -> dict[str, str]:

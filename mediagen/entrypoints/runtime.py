@@ -67,6 +67,7 @@ def describe_models(service: MediaService, backend: str) -> list[dict[str, Any]]
                 "capabilities": ", ".join(sorted(cap.value for cap in model.capabilities)),
                 "accepts": model.constraints.summary(),
                 "about": model.description,
+                "retired_on": model.retired_on.isoformat() if model.retired_on is not None else None,
             }
         )
     return rows

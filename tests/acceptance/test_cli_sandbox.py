@@ -209,7 +209,7 @@ def openai_turns_on_a_running_sandbox(ws: Workspace) -> SharedSandboxRuns:
         first = ws.mediagen("image", "a red fox in snow", "--json")
         turn = first.json().get("continuation_id") or "missing"
         second = ws.mediagen("image", "make it night", "--continue-from", turn, "--json")
-        video = ws.mediagen("video", "a fox runs", "--json")
+        video = ws.mediagen("video", "a fox runs", "-b", "openai", "--json")
         clip = video.json().get("continuation_id") or "missing"
         remix = ws.mediagen("video", "now at night", "--continue-from", clip, "--json")
         previous = {r.previous_response_id for r in sandbox.state("openai").responses.values()}
@@ -304,7 +304,7 @@ def sora_remix_on_the_next_served_sandbox(ws: Workspace) -> ServedTwice:
     state = ws.root / "vendor-state"
     poll = {"MEDIAGEN_BACKENDS__OPENAI__EXTRA__POLL_INTERVAL": "0.05"}
     with served(ws, "--vendor", "openai", "--state-dir", str(state)) as env:
-        video = ws.mediagen("video", "a fox runs", "--json", env={**env, **poll})
+        video = ws.mediagen("video", "a fox runs", "-b", "openai", "--json", env={**env, **poll})
     clip = video.json().get("continuation_id") or "missing"
     with served(ws, "--vendor", "openai", "--state-dir", str(state), "--state-ttl", "3600") as env:
         remix = ws.mediagen("video", "now at night", "--continue-from", clip, "--json", env={**env, **poll})

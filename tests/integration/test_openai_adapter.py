@@ -4,6 +4,7 @@ with the real FilesystemSink: images, edits, masks, continuations, Sora, speech,
 from __future__ import annotations
 
 import base64
+import datetime
 import hashlib
 import io
 import json
@@ -56,6 +57,13 @@ from mediagen.testing.media import png
 
 #: Shaped like a real project key, so both the exact value and the key pattern would be caught if leaked.
 KEY = "sk-proj-MEDIAGENrecognisable0123456789abcdefSECRET"
+
+
+def before_sora_shutdown() -> datetime.date:
+    """The sandbox plays a Sora API that still serves: auto-selection picks Sora only before its shutdown."""
+    return SORA_SHUTDOWN - datetime.timedelta(days=1)
+
+
 FAST = {"poll_interval": 0.01, "poll_max_interval": 0.02}
 
 
@@ -89,7 +97,7 @@ def build(
     registry = BackendRegistry([PLUGIN], {"openai": options(sandbox, **extra)})
     return MediaService(
         registry=registry,
-        selector=BackendSelector(registry.specs, StaticCredentialSource({"openai": KEY})),
+        selector=BackendSelector(registry.specs, StaticCredentialSource({"openai": KEY}), today=before_sora_shutdown),
         store=store if store is not None else MemoryStore(),
         sink=FilesystemSink(allowed_roots=[root], default_dir=root),
         settings=Settings(retry=retry, timeouts=timeouts if timeouts is not None else TimeoutSettings()),

@@ -162,11 +162,15 @@ def test_with_no_key_the_error_names_the_env_vars_that_enable_each_backend(media
 
 
 def test_with_no_key_json_gives_the_backends_and_their_env_vars(mediagen: Invoke) -> None:
-    result = mediagen("video", "waves", "--json")
+    result = mediagen("audio", "hello", "--json")
     assert result.exit_code == EXIT_USAGE
     error = only_json(result)
-    assert error["error_code"] == "no_backend_available" and error["operation"] == "video"
+    assert error["error_code"] == "no_backend_available" and error["operation"] == "audio"
     assert error["enabling_env_vars"]["openai"] == ["OPENAI_API_KEY"]
+    # Sora is past OpenAI's announced shutdown: its key would not make auto-selection pick it for video.
+    video = only_json(mediagen("video", "waves", "--json"))
+    assert "openai" not in video["enabling_env_vars"] and "google" in video["enabling_env_vars"]
+    assert "retired on 2026-09-24" in video["error"]
 
 
 def test_a_named_backend_without_its_key_exits_2_with_missing_credentials(mediagen: Invoke) -> None:
@@ -313,6 +317,7 @@ def test_backends_name_lists_every_model_with_what_it_accepts_from_the_spec(medi
     speech = rows["gpt-4o-mini-tts"]
     assert "voices alloy, ash" in speech["accepts"] and "ids starting voice_" in speech["accepts"]
     assert "seconds 4, 8, 12" in rows["sora-2"]["accepts"] and "shut" in rows["sora-2"]["about"]
+    assert rows["sora-2"]["retired_on"] == "2026-09-24" and rows["gpt-5.4"]["retired_on"] is None
     assert "mask" in rows["gpt-image-1.5"]["capabilities"].split(", ")
     table = mediagen("backends", "google")
     assert table.exit_code == EXIT_OK and "imagen-3.0-capability-001" in table.output

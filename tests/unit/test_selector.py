@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
 
 import pytest
@@ -223,3 +224,68 @@ def test_an_unknown_voice_lists_each_backends_voices() -> None:
 
 def test_a_named_backend_gets_the_voice_as_asked_so_its_adapter_can_say_what_is_valid() -> None:
     assert speakers().candidates(speech("nobody"), backend="loud")[0].model == "l-tts"
+
+
+# -- models past their vendor's announced shutdown ------------------------------------------------------------------
+
+SHUTDOWN = datetime.date(2026, 9, 24)
+OLD = spec(
+    "old",
+    ModelSpec("o-vid", MediaType.VIDEO, {C.TEXT_TO_VIDEO}, retired_on=SHUTDOWN),
+    ModelSpec("o-vid-pro", MediaType.VIDEO, {C.TEXT_TO_VIDEO, C.IMAGE_TO_VIDEO}, retired_on=SHUTDOWN),
+    ModelSpec("o-vid-next", MediaType.VIDEO, {C.TEXT_TO_VIDEO}),
+)
+RETIRING = spec("retiring", ModelSpec("r-vid", MediaType.VIDEO, {C.TEXT_TO_VIDEO}, retired_on=SHUTDOWN))
+NEW = spec("new", ModelSpec("n-vid", MediaType.VIDEO, {C.TEXT_TO_VIDEO, C.IMAGE_TO_VIDEO}))
+VIDEO_PRIORITY = {MediaType.VIDEO: ("retiring", "old", "new")}
+
+
+def on(day: datetime.date, **kwargs: object) -> BackendSelector:
+    keys = Keys({"old": "k", "retiring": "k", "new": "k"})
+    return BackendSelector(
+        (OLD, RETIRING, NEW),
+        keys,
+        priorities=VIDEO_PRIORITY,
+        today=lambda: day,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def video(**kwargs: object) -> MediaRequest:
+    return MediaRequest(media_type=MediaType.VIDEO, prompt="waves", **kwargs)
+
+
+def test_before_the_shutdown_a_retiring_model_is_chosen_as_usual() -> None:
+    chosen = on(SHUTDOWN - datetime.timedelta(days=1)).candidates(video())
+    assert [(c.backend, c.model) for c in chosen] == [("retiring", "r-vid"), ("old", "o-vid"), ("new", "n-vid")]
+
+
+@pytest.mark.parametrize("day", [SHUTDOWN, SHUTDOWN + datetime.timedelta(days=66)])
+def test_from_the_shutdown_auto_selection_passes_retired_models_over_saying_so(day: datetime.date) -> None:
+    chosen = on(day).candidates(video())
+    # "old" still has a current model; "retiring" has none, and explain says why and how to try anyway.
+    assert [(c.backend, c.model) for c in chosen] == [("old", "o-vid-next"), ("new", "n-vid")]
+    [verdict] = [v for v in on(day).explain(video()) if v.backend == "retiring"]
+    assert not verdict.usable and verdict.reason == "r-vid retired on 2026-09-24; --backend retiring tries anyway"
+
+
+def test_a_backend_whose_only_capable_models_are_retired_is_no_key_away_from_serving() -> None:
+    keyless = BackendSelector((RETIRING,), Keys({}), today=lambda: SHUTDOWN)
+    with pytest.raises(NoBackendAvailable) as caught:
+        keyless.candidates(video())
+    assert "r-vid retired on 2026-09-24" in str(caught.value)
+    assert "RETIRING_API_KEY" not in str(caught.value)  # setting the key would not help, so it is not suggested
+
+
+def test_naming_the_backend_or_the_model_still_reaches_a_retired_model() -> None:
+    [named_backend] = on(SHUTDOWN).candidates(video(), backend="retiring")
+    assert (named_backend.model, named_backend.explicit) == ("r-vid", True)
+    chosen = on(SHUTDOWN).candidates(video(model="o-vid-pro"))
+    assert [(c.backend, c.model) for c in chosen] == [("old", "o-vid-pro")]
+
+
+def test_a_retired_configured_default_is_passed_over_by_auto_selection_only() -> None:
+    configured = {"old": {MediaType.VIDEO: "o-vid-pro"}}
+    assert on(SHUTDOWN, default_models=configured).candidates(video())[0].model == "o-vid-next"
+    [named] = on(SHUTDOWN, default_models=configured).candidates(video(), backend="old")
+    assert named.model == "o-vid-pro"

@@ -145,6 +145,7 @@ SPEC = BackendSpec(
             Constraints(sizes=SORA_SIZES, durations=SORA_SECONDS, output_formats=("mp4",)),
             f"Sora 2: text or image to video with sound, remix (OpenAI announced the Sora API's shutdown for "
             f"{SORA_SHUTDOWN.isoformat()})",
+            retired_on=SORA_SHUTDOWN,
         ),
         ModelSpec(
             "sora-2-pro",
@@ -153,6 +154,7 @@ SPEC = BackendSpec(
             Constraints(sizes=SORA_PRO_SIZES, durations=SORA_SECONDS, output_formats=("mp4",)),
             "Sora 2 Pro: higher fidelity and the taller/wider 1024x1792 and 1792x1024 sizes (the same Sora API, "
             f"announced to shut down on {SORA_SHUTDOWN.isoformat()})",
+            retired_on=SORA_SHUTDOWN,
         ),
         ModelSpec(
             "gpt-4o-mini-tts",
