@@ -196,7 +196,11 @@ def image(
     aspect_ratio: Annotated[str | None, typer.Option("--aspect-ratio", "-a", metavar="W:H", help="e.g. 16:9.")] = None,
     quality: Annotated[
         str | None,
-        typer.Option("--quality", metavar="LEVEL", help="low, medium, high or auto (standard/hd map to them)."),
+        typer.Option(
+            "--quality",
+            metavar="LEVEL",
+            help="OpenAI: low, medium, high or auto (standard/hd map to them); Google: the size tier 1K, 2K or 4K.",
+        ),
     ] = None,
     background: Annotated[
         str | None, typer.Option("--background", metavar="KIND", help="transparent, opaque or auto.")
@@ -208,6 +212,10 @@ def image(
     ] = None,
     seed: SeedOpt = None,
     negative_prompt: NegOpt = None,
+    instructions: Annotated[
+        str | None,
+        typer.Option("--instructions", metavar="TEXT", help="Guidance beside the prompt (OpenAI Responses models)."),
+    ] = None,
     continue_from: ContinueOpt = None,
     filename: FilenameOpt = None,
     overwrite: OverwriteOpt = False,
@@ -225,7 +233,8 @@ def image(
             media_type=MediaType.IMAGE, prompt=prompt, backend=backend, model=model, size=size,
             aspect_ratio=aspect_ratio, quality=quality, background=background, output_format=output_format,
             input_images=input_image, mask=mask, seed=seed, negative_prompt=negative_prompt,
-            continue_from=continue_from, filename=filename, overwrite=overwrite, timeout=timeout, extra=extra,
+            instructions=instructions, continue_from=continue_from, filename=filename, overwrite=overwrite,
+            timeout=timeout, extra=extra,
     )  # fmt: skip
     _generate(common, fields)
 
@@ -242,6 +251,9 @@ def video(
     ] = None,
     size: Annotated[str | None, typer.Option("--size", metavar="WxH", help="e.g. 1280x720.")] = None,
     aspect_ratio: Annotated[str | None, typer.Option("--aspect-ratio", "-a", metavar="W:H", help="e.g. 16:9.")] = None,
+    quality: Annotated[
+        str | None, typer.Option("--quality", metavar="LEVEL", help="Google Veo: the resolution, 720p or 1080p.")
+    ] = None,
     input_image: InputOpt = None,
     seed: SeedOpt = None,
     negative_prompt: NegOpt = None,
@@ -260,7 +272,8 @@ def video(
     common = Common(json_out=json_out, debug=debug, sandbox=sandbox, strict=strict, output_dir=output_dir)
     fields = dict(
             media_type=MediaType.VIDEO, prompt=prompt, backend=backend, model=model, duration=duration, size=size,
-            aspect_ratio=aspect_ratio, input_images=input_image, seed=seed, negative_prompt=negative_prompt,
+            aspect_ratio=aspect_ratio, quality=quality, input_images=input_image, seed=seed,
+            negative_prompt=negative_prompt,
             continue_from=continue_from, filename=filename, overwrite=overwrite, timeout=timeout, extra=extra,
     )  # fmt: skip
     _generate(common, fields)
@@ -555,15 +568,32 @@ def mcp_command(
 
 @app.command()
 def config(json_out: JsonOpt = False, debug: DebugOpt = False) -> None:
-    """Show the effective settings and where they come from."""
-    from mediagen.application.settings import load_settings, settings_to_dict
+    """Show the effective settings and where each comes from (a file, an env var, or the defaults); --json prints
+    the settings alone."""
+    from mediagen.application.settings import load_settings_with_sources, settings_to_dict
 
     common = Common(json_out=json_out, debug=debug, sandbox=False, strict=False, output_dir=None)
     try:
-        data = settings_to_dict(load_settings())
+        loaded = load_settings_with_sources()
     except MediaGenError as error:
         _fail(common, error)
-    typer.echo(json.dumps(data, indent=2, default=str))
+    data = settings_to_dict(loaded.settings)
+    if json_out:
+        typer.echo(json.dumps(data, indent=2, default=str))
+        return
+    for key, value in _flatten(data):
+        typer.echo(f"{key} = {json.dumps(value, default=str)}  ({loaded.sources.get(key, 'defaults')})")
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """Dotted keys and leaf values, in the settings' order (an empty table is a leaf)."""
+    rows: list[tuple[str, Any]] = []
+    for key, value in data.items():
+        if isinstance(value, dict) and value:
+            rows += _flatten(value, f"{prefix}{key}.")
+        else:
+            rows.append((f"{prefix}{key}", value))
+    return rows
 
 
 def _kv(row: dict[str, Any]) -> str:

@@ -267,6 +267,13 @@ def test_a_sandboxed_image_with_json_prints_only_the_result(mediagen: Invoke, tm
     assert made["continuation_id"]
 
 
+def test_video_quality_and_image_instructions_reach_the_backend(mediagen: Invoke) -> None:
+    video = only_json(mediagen("video", "waves", "--quality", "1080p", "-d", "8", "--sandbox", "--json"))
+    assert video["backend"] == "google" and video["applied"]["quality"] == "1080p"
+    image = only_json(mediagen("image", "a fox", "-b", "openai", "--instructions", "calm", "--sandbox", "--json"))
+    assert image["applied"]["instructions"] == "calm"
+
+
 def test_without_json_the_summary_is_readable_text(mediagen: Invoke, tmp_path: Path) -> None:
     result = mediagen("audio", "Hello there", "--backend", "openai", "--sandbox")
     assert result.exit_code == EXIT_OK, result.output
@@ -282,6 +289,14 @@ def test_config_json_prints_the_effective_settings(mediagen: Invoke) -> None:
     settings = only_json(result)
     assert settings["store"]["kind"] == "memory" and settings["max_concurrent"] == 9
     assert settings["priorities"]["image"][0] == "google"
+
+
+def test_config_says_where_each_setting_comes_from(mediagen: Invoke) -> None:
+    result = mediagen("config", MEDIAGEN_STORE__KIND="memory")
+    assert result.exit_code == EXIT_OK
+    lines = result.stdout.splitlines()
+    assert 'store.kind = "memory"  (MEDIAGEN_STORE__KIND)' in lines
+    assert "max_concurrent = 4  (defaults)" in lines
 
 
 def test_backends_json_lists_each_backend_and_its_key_state(mediagen: Invoke) -> None:
