@@ -340,6 +340,44 @@ async def test_a_cancel_midway_leaves_no_file_at_all(tmp_path: Path) -> None:
     assert files_in(tmp_path) == []
 
 
+@pytest.mark.parametrize("streamed", [False, True], ids=["whole", "streamed"])
+async def test_cancels_repeated_while_a_worker_thread_writes_leave_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, streamed: bool
+) -> None:
+    """A second Ctrl-C, or anyio re-cancelling: the sink still waits for the thread, then removes its file."""
+    import threading
+
+    from mediagen.adapters.sinks import filesystem
+
+    inside, release = threading.Event(), threading.Event()
+    create = filesystem._TempFile.create
+
+    def held(directory: Path, path: Path) -> filesystem._TempFile:
+        made = create(directory, path)
+        inside.set()
+        release.wait(10)
+        return made
+
+    monkeypatch.setattr(filesystem._TempFile, "create", staticmethod(held))
+
+    async def parts() -> AsyncIterator[bytes]:
+        yield PNG
+        if streamed:  # more than one batch: the sink opens the temp file before the stream ends
+            yield b"\0" * (WRITE_BATCH + 1)
+            await asyncio.Event().wait()
+
+    task = asyncio.ensure_future(sink_in(tmp_path).write(parts(), image(), mime_type="image/png"))
+    await asyncio.to_thread(inside.wait, 10)
+    for _ in range(3):
+        task.cancel()
+        await asyncio.sleep(0.01)
+    assert not task.done()  # still waiting for the thread, whatever the cancels
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert files_in(tmp_path) == []
+
+
 async def test_a_cancel_before_any_bytes_leaves_no_file(tmp_path: Path) -> None:
     reached, never = asyncio.Event(), asyncio.Event()
 

@@ -304,10 +304,14 @@ async def _to_the_end(work: Callable[..., T], *args: Any, undo: Callable[[T], No
     try:
         return await asyncio.shield(future)
     except asyncio.CancelledError:
-        with contextlib.suppress(Exception):
-            done = await future
-            if undo is not None:
-                undo(done)
+        # Wait out the thread even if cancelled again meanwhile (a second Ctrl-C, anyio's repeated cancels):
+        # until it returns, the file it works on must be neither closed, deleted nor left behind.
+        while not future.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait({future})
+        if undo is not None and not future.cancelled() and future.exception() is None:
+            with contextlib.suppress(Exception):
+                undo(future.result())
         raise
 
 
