@@ -78,6 +78,8 @@ class GeneratedBlock:
 
     def main(self, argv: list[str]) -> int:
         path = Path(argv[0]) if argv else self.page
-        path.write_text(self.rewrite(path.read_text(encoding="utf-8")), encoding="utf-8")
+        fresh = path.with_name(f".{path.name}.new")
+        fresh.write_text(self.rewrite(path.read_text(encoding="utf-8")), encoding="utf-8")
+        fresh.replace(path)  # the page is whole, old or new, whatever stops the rewrite
         print(f"rewrote the generated tables of {path}")
         return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
@@ -143,7 +144,7 @@ class MediaService:
             candidates = [attrs.evolve(candidates[0], model=resume.model)]
         job = _JobTracker(self, request, item, listener, resume)
         try:
-            return await within(
+            result = await within(
                 timeout, self._run_candidates(request, candidates, state, job, listener, item, started, timeout)
             )
         except asyncio.TimeoutError:
@@ -154,6 +155,12 @@ class MediaService:
             # The generator ran out of the time it was handed (what was left of the overall timeout) first;
             # the caller sees the same error either way: their timeout, and how to collect a running job.
             raise _timed_out(timeout, job) from vendor_timeout
+        # The file is written and the result is the caller's: from here nothing may turn it into an error (which
+        # would leave a file nobody was told of), so forgetting the collected job is outside the timeout, and a
+        # store failure there only leaves a stale job record, which expires with the store's TTL.
+        with contextlib.suppress(Exception):
+            await job.finished()
+        return result
 
     async def _resolve_continuation(self, request: MediaRequest) -> tuple[ContinuationState | None, str | None]:
         """The state to resume from and the backend it must go to (the id alone decides)."""
@@ -324,12 +331,12 @@ class MediaService:
             emit(Downloading(received=received, total=total))
 
         try:
+            # Saved before the file is written: a store failure (or the timeout) here leaves no file behind.
+            continuation_id = await self._save_continuation(candidate.backend, media.continuation)
             artifact = await self._sink.write(media.stream, target, mime_type=media.mime_type, on_bytes=on_bytes)
         finally:
             await _close(media.stream)
         emit(Written(path=artifact.path, size_bytes=artifact.size_bytes))
-        continuation_id = await self._save_continuation(candidate.backend, media.continuation)
-        await job.finished()
         return GenerationResult(
             artifact=artifact,
             backend=candidate.backend,
@@ -374,13 +381,7 @@ class MediaService:
                 except MediaGenError as error:
                     return BatchItem(index, error=error)
                 except Exception as error:  # a bug must not lose the other items' results
-                    # The type only: the text of an unexpected error may quote anything, a key included.
-                    return BatchItem(
-                        index,
-                        error=InternalError(
-                            f"unexpected {type(error).__name__} in a backend or mediagen itself; please report it"
-                        ),
-                    )
+                    return BatchItem(index, error=InternalError.unexpected(error))
 
         tasks = [asyncio.ensure_future(run(i, r)) for i, r in enumerate(requests)]
         try:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import attrs
 import cattrs
@@ -260,7 +260,11 @@ class StoreSettings:
     ttl_seconds: float | None = attrs.field(
         default=_THIRTY_DAYS, validator=_number_above(0, inclusive=False, allow_none=True)
     )
-    url: str | None = attrs.field(default=None, validator=_url(("redis", "rediss", "unix"), "redis://127.0.0.1:6379/0"))
+    url: str | None = attrs.field(
+        default=None,
+        validator=_url(("redis", "rediss", "unix"), "redis://127.0.0.1:6379/0"),
+        repr=lambda url: _show(url),  # the password masked; _show is defined further down
+    )
 
     def __attrs_post_init__(self) -> None:
         if self.kind == "redis" and self.url is None:
@@ -276,7 +280,9 @@ class StoreSettings:
 class BackendSettings:
     """Per-backend settings: an endpoint override, default models, vendor extras, and an off switch."""
 
-    base_url: str | None = attrs.field(default=None, validator=_url(("http", "https"), "http://127.0.0.1:8080/v1"))
+    base_url: str | None = attrs.field(
+        default=None, validator=_url(("http", "https"), "http://127.0.0.1:8080/v1"), repr=lambda url: _show(url)
+    )
     default_models: dict[MediaType, str] = attrs.field(factory=dict, validator=_check_default_models)
     extra: dict[str, Any] = attrs.field(factory=dict, validator=_check_extra)
     enabled: bool = attrs.field(default=True, validator=_bool)
@@ -761,14 +767,24 @@ def _anchor_relative_paths(layers: _Layers) -> None:
 _PASSWORD_IN_URL = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@\s]*:[^/@\s]*@", re.IGNORECASE)
 
 
+_SECRET_QUERY_NAME = re.compile(r"key|token|secret|password|passwd|sig|auth", re.IGNORECASE)
+
+
 def _redact(text: str) -> str:
-    """`text` with the password of a URL replaced, so messages and displays never show it."""
-    if not _PASSWORD_IN_URL.match(text):
+    """`text` with a URL's password, and query values named like a key or token, replaced by ***, so messages and
+    displays never show them."""
+    if "://" not in text:
         return text
-    parts = urlsplit(text)
-    user = parts.username or ""
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    parts = original = urlsplit(text)
+    if _PASSWORD_IN_URL.match(text):
+        host = parts.netloc.rsplit("@", 1)[1]
+        parts = parts._replace(netloc=f"{parts.username or ''}:***@{host}")
+    if parts.query:
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+        masked = [(name, "***" if _SECRET_QUERY_NAME.search(name) else value) for name, value in pairs]
+        if masked != pairs:
+            parts = parts._replace(query=urlencode(masked, safe="*"))
+    return text if parts == original else urlunsplit(parts)
 
 
 def _show(value: object) -> str:
@@ -951,4 +967,6 @@ def settings_to_dict(settings: Settings, *, redact_secrets: bool = True) -> dict
         for backend in data["backends"].values():
             if isinstance(backend.get("base_url"), str):
                 backend["base_url"] = _redact(backend["base_url"])
+        if data["sandbox_options"].get("api_key") is not None:
+            data["sandbox_options"]["api_key"] = "***"
     return data

@@ -224,6 +224,11 @@ class InternalError(MediaGenError):
 
     code = "internal_error"
 
+    @classmethod
+    def unexpected(cls, error: BaseException) -> InternalError:
+        """For an exception that is no MediaGenError: its type only, since its text may quote anything, a key too."""
+        return cls(f"unexpected {type(error).__name__} in a backend or mediagen itself; please report it")
+
 
 ALL_ERRORS: tuple[type[MediaGenError], ...] = (
     MediaGenError,

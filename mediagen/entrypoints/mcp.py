@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mediagen.application.service import MediaService
-from mediagen.domain.errors import InvalidRequest, MediaGenError
+from mediagen.domain.errors import InternalError, InvalidRequest, MediaGenError
 from mediagen.domain.request import MediaRequest
 from mediagen.entrypoints.tool import TOOL_NAME, error_to_json, request_from_arguments, result_to_json, tool_schema
 
@@ -28,6 +28,8 @@ async def call_generate_media(service: MediaService, name: str, arguments: Mappi
         result = await service.generate(request)
     except MediaGenError as error:
         return error_to_json(error, request)
+    except Exception as error:  # the MCP library would send the client its text, which may quote anything
+        return error_to_json(InternalError.unexpected(error), request)
     return result_to_json(result, request)
 
 

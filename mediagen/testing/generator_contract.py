@@ -27,6 +27,7 @@ import asyncio
 import json
 import re
 import secrets
+import traceback
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -404,6 +405,9 @@ class MediaGeneratorContract:
             return
         key = ctx.credentials.reveal()
         assert key not in str(failure) and key not in repr(failure.to_dict()), "the API key appears in the error"
+        # --debug and logging print the whole chain: raise the typed error `from None` if the vendor's may quote it.
+        chain = "".join(traceback.format_exception(failure))
+        assert key not in chain, "the API key appears in the error's traceback (its cause or context)"
         assert failure.code and failure.message.strip(), "the error needs a code and a message"
 
     @pytest.mark.asyncio

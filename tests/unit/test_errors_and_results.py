@@ -248,11 +248,25 @@ def test_for_any_key_a_secret_in_an_error_shows_only_the_mask(value: str) -> Non
         assert value not in shown(error)
 
 
-def test_the_vendor_error_a_translation_chains_keeps_its_own_text() -> None:
-    """The cause is the vendor's; mediagen shows only its own message (str, JSON), never the cause's text."""
-    vendor = ValueError(f"boom with {KEY}")
-    error = BackendError("the vendor failed; see --debug", backend="acme")
-    error.__cause__ = vendor
+@pytest.mark.parametrize("adapter", ["openai", "google"])
+async def test_a_translated_vendor_error_carries_no_key_anywhere_in_its_traceback(adapter: str) -> None:
+    """--debug and logging print the whole chain: the vendor's own exception, which may quote the key, is not in it."""
+    import importlib
+    import time
+    import traceback
+
+    from mediagen.application.deadline import Deadline
+    from mediagen.domain.errors import MediaGenError
+
+    calls = importlib.import_module(f"mediagen.adapters.{adapter}.{'client' if adapter == 'openai' else 'calls'}")
+
+    async def failing() -> None:
+        raise ValueError(f"the SDK says: invalid key {KEY} for this project")
+
+    with pytest.raises(MediaGenError) as caught:
+        await calls.vendor_call(failing(), deadline=Deadline.start(time.monotonic, 5.0), secret=Secret(KEY))
+    error = caught.value
+    assert KEY not in "".join(traceback.format_exception(error))
     assert KEY not in str(error) and KEY not in json.dumps(error.to_dict())
 
 

@@ -290,13 +290,18 @@ async def test_an_existing_symlink_at_the_filename_counts_as_taken(tmp_path: Pat
     assert outside.read_bytes() == b"not yours"
 
 
+@pytest.mark.parametrize("renameat2", [True, False], ids=["rename-noreplace", "claim-then-rename"])
 async def test_without_hard_links_the_name_is_still_claimed_exclusively(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, renameat2: bool
 ) -> None:
+    from mediagen.adapters.sinks import filesystem
+
     def no_links(src: object, dst: object) -> None:
         raise OSError(errno.EPERM, "Operation not permitted")
 
     monkeypatch.setattr(os, "link", no_links)
+    if not renameat2:  # a system without renameat2 (not Linux, or an old C library)
+        monkeypatch.setattr(filesystem, "_rename_noreplace", lambda temp, final: None)
     (tmp_path / "photo.png").write_bytes(b"precious")
     sink = sink_in(tmp_path)
     with pytest.raises(PathNotAllowed, match="already exists"):

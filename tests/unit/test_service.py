@@ -59,7 +59,7 @@ def build(
     service = MediaService(
         registry=BackendRegistry(plugins),
         selector=selector,
-        store=store or MemoryStore(),
+        store=store if store is not None else MemoryStore(),
         sink=sink,
         settings=settings,
         encode_request=converter.unstructure,
@@ -256,6 +256,41 @@ class _JobGenerator:
 
     async def aclose(self) -> None:
         return None
+
+
+class _FailingStore(MemoryStore):
+    """A store whose saves or deletes fail, as a store that lost its database would."""
+
+    def __init__(self, *, save: bool = False, delete: bool = False) -> None:
+        super().__init__()
+        self.fail_save, self.fail_delete = save, delete
+
+    async def save(self, backend: str, state: Any) -> str:
+        if self.fail_save:
+            raise RuntimeError("the database is gone")
+        return await super().save(backend, state)
+
+    async def delete(self, continuation_id: str) -> None:
+        if self.fail_delete:
+            raise RuntimeError("the database is gone")
+        await super().delete(continuation_id)
+
+
+async def test_a_store_failing_to_save_the_continuation_leaves_no_file() -> None:
+    alpha, _ = plugin("alpha")
+    service, sink = build([alpha], store=_FailingStore(save=True))
+    with pytest.raises(RuntimeError):
+        await service.generate(image())
+    assert sink.written == {}  # the caller got an error, so no file they were never told of
+
+
+async def test_a_collected_job_the_store_cannot_forget_still_returns_the_written_file() -> None:
+    spec = fake_spec("alpha")
+    generator = _JobGenerator(spec)
+    generator.finish.set()
+    service, sink = build([fake_plugin(spec, generator)], store=_FailingStore(delete=True))
+    result = await service.generate(MediaRequest(media_type=MediaType.VIDEO, prompt="waves"))
+    assert sink.written[result.artifact.path]  # the file and its result, not an error after the write
 
 
 async def test_an_interrupted_job_is_recorded_and_resumed_without_a_second_submission() -> None:

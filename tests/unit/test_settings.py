@@ -699,6 +699,25 @@ def test_settings_to_dict_is_json_ready_and_masks_url_passwords() -> None:
     assert data["priorities"]["image"] == list(DEFAULT_PRIORITIES[MediaType.IMAGE])
 
 
+def test_no_password_token_or_sandbox_key_shows_in_the_settings_repr_or_their_dict() -> None:
+    settings = Settings(
+        store=StoreSettings(kind="redis", url="redis://:hunter2@127.0.0.1:6379/0"),
+        backends={"openai": BackendSettings(base_url="https://gateway.example/v1?api_key=tok3n&region=eu")},
+        sandbox_options={"api_key": "only-this-k3y"},
+    )
+    data = settings_to_dict(settings)
+    assert data["backends"]["openai"]["base_url"] == "https://gateway.example/v1?api_key=***&region=eu"
+    assert data["sandbox_options"]["api_key"] == "***"
+    for shown in (repr(settings), json.dumps(data)):
+        assert "hunter2" not in shown and "tok3n" not in shown
+    assert "only-this-k3y" not in json.dumps(data)
+    plain = "http://127.0.0.1:8080/v1?"  # nothing to hide: the text stays exactly as it was
+    assert (
+        settings_to_dict(Settings(backends={"x": BackendSettings(base_url=plain)}))["backends"]["x"]["base_url"]
+        == plain
+    )
+
+
 def test_settings_from_dict_names_its_source_in_errors() -> None:
     with pytest.raises(ConfigurationError) as caught:
         settings_from_dict({"retry": {"attempts": -1}}, source="batch.json")

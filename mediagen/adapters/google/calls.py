@@ -20,7 +20,8 @@ async def _translated(awaitable: Awaitable[T], secret: Secret) -> T:
     except MediaGenError:
         raise
     except Exception as exc:  # the SDK and its transports raise many types; each becomes one typed error here
-        raise translate_google_error(exc, secret=secret) from exc
+        # from None: the SDK's exception text may quote the key; --debug and logging print a chain whole.
+        raise translate_google_error(exc, secret=secret) from None
 
 
 async def vendor_call(awaitable: Awaitable[T], *, deadline: Deadline, secret: Secret, job_id: str | None = None) -> T:

@@ -14,6 +14,7 @@ import functools
 import hashlib
 import os
 import secrets
+import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -383,13 +384,36 @@ def _link_exclusive(temp: Path, final: Path) -> bool:
     except OSError as error:
         if error.errno not in _NO_HARD_LINKS:
             raise
-        return _reserve_and_replace(temp, final)
+        renamed = _rename_noreplace(temp, final)
+        return _reserve_and_replace(temp, final) if renamed is None else renamed
     os.unlink(temp)
     return True
 
 
+def _rename_noreplace(temp: Path, final: Path) -> bool | None:
+    """Linux's renameat2(RENAME_NOREPLACE): one atomic step, never over an existing name. True when renamed,
+    False when `final` exists, None where the system or filesystem cannot (then the caller claims the name)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes  # only on this rare path: filesystems without hard links
+
+    renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    if renameat2 is None:  # C library older than glibc 2.28
+        return None
+    at_fdcwd, rename_noreplace = -100, 1
+    if renameat2(at_fdcwd, os.fsencode(temp), at_fdcwd, os.fsencode(final), rename_noreplace) == 0:
+        return True
+    failure = ctypes.get_errno()
+    if failure == errno.EEXIST:
+        return False
+    if failure in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP):
+        return None
+    raise OSError(failure, os.strerror(failure), str(final))
+
+
 def _reserve_and_replace(temp: Path, final: Path) -> bool:
-    """Without hard links: claim the name with an exclusive create, then rename the content over the claim."""
+    """Without hard links or renameat2: claim the name with an exclusive create, then rename the content over the
+    claim (an empty file holds the name for that moment)."""
     try:
         fd = os.open(final, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     except FileExistsError:
