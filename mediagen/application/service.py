@@ -143,6 +143,10 @@ class MediaService:
         if resume is not None:
             candidates = [attrs.evolve(candidates[0], model=resume.model)]
         job = _JobTracker(self, request, item, listener, resume)
+        prepare = getattr(self._sink, "prepare", None)  # optional in the port: a sink may check its place early
+        if prepare is not None:
+            # Before any vendor is called (and paid): a bad output dir fails now, not after the generation.
+            await prepare(request.output_dir or self._settings.output_dir)
         try:
             result = await within(
                 timeout, self._run_candidates(request, candidates, state, job, listener, item, started, timeout)

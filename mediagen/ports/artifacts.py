@@ -25,6 +25,9 @@ class ArtifactTarget:
 
 
 class ArtifactSink(Protocol):
+    """Writes artifacts. A sink may also offer `async def prepare(self, output_dir: Path | None) -> None`, which
+    the service calls before any vendor call so that a place it cannot write to fails before the generation."""
+
     async def write(
         self,
         stream: AsyncIterator[bytes],

@@ -467,3 +467,19 @@ async def test_a_generous_requests_per_minute_lets_a_batch_through_without_waiti
     listener = RecordingListener()
     batch = await service.generate_batch([image(f"fox {i}") for i in range(8)], progress=listener)
     assert batch.succeeded == 8 and listener.of_type(Throttled) == [] and len(generator.calls) == 8
+
+
+@pytest.mark.parametrize("where", ["outside", "unmakeable"])
+async def test_an_output_dir_the_sink_cannot_use_fails_before_any_vendor_call(tmp_path: Path, where: str) -> None:
+    from mediagen.adapters.sinks.filesystem import FilesystemSink
+    from mediagen.domain.errors import PathNotAllowed
+
+    alpha, generator = plugin("alpha")
+    service, _ = build([alpha])
+    service._sink = FilesystemSink(allowed_roots=[tmp_path, Path("/proc")], default_dir=tmp_path)
+    bad = tmp_path.parent / "elsewhere" if where == "outside" else Path("/proc/mediagen-cannot-be-here")
+    with pytest.raises(PathNotAllowed) as caught:
+        await service.generate(image(output_dir=bad))
+    assert str(bad) in caught.value.message and generator.calls == []
+    result = await service.generate(image(output_dir=tmp_path / "new"))  # a dir it can make is made, then used
+    assert result.path.parent == tmp_path / "new" and len(generator.calls) == 1

@@ -105,6 +105,7 @@ class FilesystemSink:
         self._max_bytes = max_bytes
         self._clock = clock
         self._short_id = short_id
+        self._prepared: set[Path | None] = set()
 
     @property
     def allowed_roots(self) -> tuple[Path, ...]:
@@ -153,7 +154,7 @@ class FilesystemSink:
 
     def _open_temp(self, target: ArtifactTarget, name: str, data: bytes | bytearray) -> _TempFile:
         """Blocking: check (and create) the output directory, then create a temp file there holding `data`."""
-        directory = self._prepare_directory(target)
+        directory = self._prepare_directory(target.output_dir)
         temp = _TempFile.create(directory, directory / f".{name}.part-{secrets.token_hex(8)}")
         try:
             temp.write(data)
@@ -167,9 +168,21 @@ class FilesystemSink:
         temp.seal()
         return self._place(temp.path, temp.directory, name, target, ext)
 
-    def _prepare_directory(self, target: ArtifactTarget) -> Path:
+    async def prepare(self, output_dir: Path | None) -> None:
+        """Check (creating it if needed) the output dir before a vendor is called and paid, so a bad one fails first,
+        not after the generation; a dir that passed once is not checked again (each write checks it anyway)."""
+        if output_dir in self._prepared:
+            return
+        directory = await asyncio.to_thread(self._prepare_directory, output_dir)
+        if not os.access(directory, os.W_OK):
+            raise PathNotAllowed(
+                f"output directory {directory} is not writable; choose a writable output dir", path=str(directory)
+            )
+        self._prepared.add(output_dir)
+
+    def _prepare_directory(self, output_dir: Path | None) -> Path:
         """The resolved output dir, checked against the resolved roots before anything is created."""
-        requested = (target.output_dir if target.output_dir is not None else self._default_dir).expanduser()
+        requested = (output_dir if output_dir is not None else self._default_dir).expanduser()
         resolved = requested.resolve()
         self._check_allowed(requested, resolved, resolved)
         if resolved.is_dir():  # the usual case: nothing to create, so nothing to look at twice
@@ -183,6 +196,12 @@ class FilesystemSink:
         except PermissionError:
             raise PathNotAllowed(
                 f"cannot create output directory {resolved}: permission denied; choose a writable output dir",
+                path=str(resolved),
+            ) from None
+        except OSError as error:  # e.g. under /proc, on a read-only or full filesystem
+            raise PathNotAllowed(
+                f"cannot create output directory {resolved}: {error.strerror or type(error).__name__}; "
+                "choose another output dir",
                 path=str(resolved),
             ) from None
         # A symlink swapped in while the directory was being created must not lead outside either.
