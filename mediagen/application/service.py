@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -409,20 +410,41 @@ class MediaService:
             raise JobNotFound(job_id)
         return _job_info(record)
 
-    async def resume(self, job_id: str, *, progress: ProgressListener | None = None) -> GenerationResult:
-        """Wait for a recorded vendor job again and collect its result, without paying twice."""
+    async def resume(
+        self,
+        job_id: str,
+        *,
+        progress: ProgressListener | None = None,
+        timeout: float | None = None,
+        output_dir: Path | None = None,
+    ) -> GenerationResult:
+        """Wait for a recorded vendor job again and collect its result, without paying twice.
+
+        It waits up to `timeout` seconds (default: the settings' timeout for the media type, not the one that ran
+        out) and writes where the job was meant to go unless `output_dir` says otherwise.
+        """
         record = await self._store.load(job_id)
         if record is None or record.state.kind != JOB_KIND:
             raise JobNotFound(job_id)
         if self._decode is None:
             raise InternalError("this service was built without a request codec, so jobs cannot be resumed")
         request = self._decode(dict(record.state.data["request"]))
+        recorded_dir = record.state.data.get("output_dir")
+        place = output_dir or (Path(recorded_dir) if isinstance(recorded_dir, str) else request.output_dir)
+        request = attrs.evolve(request, timeout=timeout, output_dir=place)
         return await self._generate(request, progress or ignore_progress, item=None, resume=_job_info(record))
 
     async def _record_job(self, backend: str, model: str, vendor_job_id: str, request: MediaRequest) -> str | None:
         if self._encode is None:
             return None
-        data = {"vendor_job_id": vendor_job_id, "model": model, "request": self._encode(request)}
+        # Where the file was to go (the settings' output dir included), so a resume in another process writes there.
+        place = request.output_dir or self._settings.output_dir or Path.cwd()
+        data = {
+            "vendor_job_id": vendor_job_id,
+            "model": model,
+            "request": self._encode(request),
+            "output_dir": str(place.expanduser().absolute()),
+        }
         return await self._store.save(backend, ContinuationState(kind=JOB_KIND, data=data))
 
 

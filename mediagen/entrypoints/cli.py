@@ -460,7 +460,13 @@ def jobs_status(job_id: str, json_out: JsonOpt = False, sandbox: SandboxOpt = Fa
 
 @jobs_app.command("resume")
 def jobs_resume(
-    job_id: str,
+    job_id: Annotated[str, typer.Argument(metavar="JOB_ID", help="The id `mediagen jobs list` shows.")],
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout", metavar="SECONDS", help="How long to wait this time (default: the media type's setting)."
+        ),
+    ] = None,
     output_dir: OutOpt = None,
     json_out: JsonOpt = False,
     sandbox: SandboxOpt = False,
@@ -473,7 +479,7 @@ def jobs_resume(
         from mediagen.entrypoints.display import ProgressDisplay
 
         with ProgressDisplay() as display:
-            return await service.resume(job_id, progress=display)
+            return await service.resume(job_id, progress=display, timeout=timeout, output_dir=output_dir)
 
     result = _run(common, work)
     if json_out:

@@ -243,8 +243,10 @@ class _JobGenerator:
         self.spec = spec
         self.finish = asyncio.Event()
         self.resumed: list[str] = []
+        self.timeouts: list[float] = []
 
     async def generate(self, request: MediaRequest, ctx: GenerationContext) -> GeneratedMedia:
+        self.timeouts.append(ctx.timeout)
         if ctx.resume_job_id is None:
             await ctx.job_started("vendor-job-1")
         else:
@@ -310,6 +312,29 @@ async def test_an_interrupted_job_is_recorded_and_resumed_without_a_second_submi
     assert generator.resumed == ["vendor-job-1"]
     assert result.artifact.mime_type == "video/mp4"
     assert await service.jobs() == []
+
+
+async def test_a_resume_waits_the_settings_timeout_not_the_one_that_ran_out_and_writes_where_the_job_was_meant_to(
+    tmp_path: Path,
+) -> None:
+    spec = fake_spec("alpha")
+    generator = _JobGenerator(spec)
+    service, _ = build([BackendPlugin(spec, lambda options: generator)])
+    video = MediaRequest(media_type=MediaType.VIDEO, prompt="waves", timeout=0.05, output_dir=tmp_path / "renders")
+    with pytest.raises(GenerationTimeout):
+        await service.generate(video)
+    [job] = await service.jobs()
+    generator.finish.set()
+    result = await service.resume(job.id)
+    assert generator.timeouts[-1] > 60  # the video timeout of the settings (600 s by default), not 0.05 s
+    assert result.path.parent == tmp_path / "renders"
+    generator.finish.clear()
+    with pytest.raises(GenerationTimeout):
+        await service.generate(video)
+    [job] = await service.jobs()
+    generator.finish.set()
+    elsewhere = await service.resume(job.id, timeout=30, output_dir=tmp_path / "other")
+    assert generator.timeouts[-1] <= 30 and elsewhere.path.parent == tmp_path / "other"
 
 
 class _OwnDeadlineGenerator(_JobGenerator):
