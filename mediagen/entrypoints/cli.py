@@ -335,7 +335,14 @@ def audio(
 
 @app.command()
 def batch(
-    file: Annotated[Path, typer.Argument(help="JSON list, JSON lines (one request object each) or one prompt a line.")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            metavar="FILE",
+            help="UTF-8 text: a JSON list of request objects; or one entry a line, each a JSON object ({...}) or a "
+            "plain prompt, blank lines and lines starting with # skipped. Every entry is checked before any is sent.",
+        ),
+    ],
     media_type: Annotated[MediaType, typer.Option("--type", "-t", help="Media type for entries that don't say.")],
     max_concurrent: Annotated[int | None, typer.Option("--max-concurrent", "-c", help="Parallel requests.")] = None,
     backend: BackendOpt = None,
