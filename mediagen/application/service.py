@@ -437,14 +437,10 @@ class MediaService:
     async def _record_job(self, backend: str, model: str, vendor_job_id: str, request: MediaRequest) -> str | None:
         if self._encode is None:
             return None
-        # Where the file was to go (the settings' output dir included), so a resume in another process writes there.
-        place = request.output_dir or self._settings.output_dir or Path.cwd()
-        data = {
-            "vendor_job_id": vendor_job_id,
-            "model": model,
-            "request": self._encode(request),
-            "output_dir": str(place.expanduser().absolute()),
-        }
+        data: dict[str, Any] = {"vendor_job_id": vendor_job_id, "model": model, "request": self._encode(request)}
+        place = request.output_dir or self._settings.output_dir
+        if place is not None:  # where the file was to go, so a resume in another process writes there too
+            data["output_dir"] = str(place.expanduser().absolute())
         return await self._store.save(backend, ContinuationState(kind=JOB_KIND, data=data))
 
 

@@ -208,7 +208,12 @@ def image(
     output_format: Annotated[str | None, typer.Option("--format", metavar="FORMAT", help="png, jpeg or webp.")] = None,
     input_image: InputOpt = None,
     mask: Annotated[
-        Path | None, typer.Option("--mask", metavar="PATH", help="PNG mask for the first input image.")
+        Path | None,
+        typer.Option(
+            "--mask",
+            metavar="PATH",
+            help="Mask for the first input image: transparent (or, with no transparency, white) where it may change.",
+        ),
     ] = None,
     seed: SeedOpt = None,
     negative_prompt: NegOpt = None,

@@ -22,7 +22,11 @@ _FIELDS: dict[str, dict[str, Any]] = {
     "backend": {"type": "string", "description": "Force a backend; omit to pick the best available."},
     "model": {"type": "string", "description": "Force a model; omit for the backend's default."},
     "input_images": {"type": "array", "items": {"type": "string"}, "description": "Image paths to edit or animate."},
-    "mask": {"type": "string", "description": "PNG mask path (transparent = edit here); needs input_images."},
+    "mask": {
+        "type": "string",
+        "description": "Mask image for the first input image: transparent pixels (or, "
+        "with no transparency, white ones) mark what may change; needs input_images.",
+    },
     "input_audio": {"type": "string", "description": "Audio path for voice conversion, isolation, dubbing."},
     "aspect_ratio": {"type": "string", "pattern": r"^\d+:\d+$", "description": "e.g. 16:9 (or give size)."},
     "size": {"type": "string", "pattern": r"^\d+x\d+$", "description": "e.g. 1024x1024 (or give aspect_ratio)."},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import wave
@@ -272,6 +273,34 @@ async def test_a_masked_request_is_routed_to_imagen_and_the_mask_is_sent(
     assert references[1]["maskImageConfig"]["maskMode"] == "MASK_MODE_USER_PROVIDED"
     assert sent.body["parameters"]["editMode"] == "EDIT_MODE_INPAINT_INSERTION"
     assert not fake_state(sandbox).requests_to("generateContent")
+
+
+async def test_either_form_of_mask_reaches_imagen_as_white_where_the_picture_may_change(
+    sandbox: Sandbox, tmp_path: Path, pictures: list[Path]
+) -> None:
+    """OpenAI's form (transparent hole) and Imagen's (white on black) mean the same edit on Google as on OpenAI."""
+    from PIL import Image
+
+    transparent_hole = Image.new("RGBA", (300, 200), (90, 90, 90, 255))
+    transparent_hole.paste((0, 0, 0, 0), (100, 50, 200, 150))
+    white_on_black = Image.new("L", (300, 200), 0)
+    white_on_black.paste(255, (100, 50, 200, 150))
+    sent_masks = []
+    for name, mask_image in (("hole.png", transparent_hole), ("white.png", white_on_black)):
+        mask_image.save(tmp_path / name)
+        async with service(sandbox, tmp_path, MemoryStore()) as svc:
+            request = MediaRequest(
+                media_type=MediaType.IMAGE, prompt="a vase", input_images=pictures[:1], mask=tmp_path / name
+            )
+            await svc.generate(request)
+        sent = fake_state(sandbox).requests_to("predict")[-1]
+        encoded = sent.body["instances"][0]["referenceImages"][1]["referenceImage"]["bytesBase64Encoded"]
+        sent_masks.append(base64.b64decode(encoded))
+    assert sent_masks[0] == sent_masks[1]
+    sent_mask = Image.open(io.BytesIO(sent_masks[0]))
+    assert sent_mask.mode == "L" and sent_mask.size == Image.open(pictures[0]).size
+    scaled = sent_mask.resize((300, 200), Image.Resampling.NEAREST)
+    assert scaled.getpixel((150, 100)) == 255 and scaled.getpixel((20, 20)) == 0
 
 
 # --- Veo -------------------------------------------------------------------------------------------------------------

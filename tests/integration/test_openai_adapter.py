@@ -231,7 +231,9 @@ async def test_a_mask_goes_to_the_images_api_with_its_images_and_is_never_droppe
     svc: MediaService, sandbox: Sandbox, pictures: list[Path], tmp_path: Path
 ) -> None:
     mask = tmp_path / "mask.png"
-    mask.write_bytes(media.image(300, 200, "png", prompt="mask", transparent=True))
+    hole = Image.new("RGBA", (300, 200), (0, 0, 0, 255))
+    hole.paste((0, 0, 0, 0), (100, 50, 200, 150))  # transparent: the area to change, in OpenAI's own form
+    hole.save(mask)
     request = MediaRequest(
         media_type="image", prompt="a vase on the table", input_images=pictures[:2], mask=mask, quality="high",
         size="1024x1024", output_format="png",
@@ -240,7 +242,11 @@ async def test_a_mask_goes_to_the_images_api_with_its_images_and_is_never_droppe
     assert result.model == "gpt-image-1.5"  # the default gpt-5.4 takes no mask, so the selector chose this one
     [sent] = state(sandbox).requests_to("/v1/images/edits")
     [sent_mask] = sent.files_named("mask")
-    assert sent_mask.sha256 == sha(mask.read_bytes())
+    sent_image = Image.open(io.BytesIO(sent_mask.data))
+    first = Image.open(pictures[0])
+    assert sent_image.format == "PNG" and sent_image.mode == "RGBA" and sent_image.size == first.size
+    alpha = sent_image.getchannel("A").resize((300, 200), Image.Resampling.NEAREST)
+    assert alpha.getpixel((150, 100)) == 0 and alpha.getpixel((20, 20)) == 255  # the same hole, resized
     assert len(sent.files_named("image[]")) == 2
     assert state(sandbox).images[-1].sources[-1] == sent_mask.sha256
     assert result.applied == {
@@ -591,12 +597,12 @@ async def test_a_video_is_streamed_to_the_sink_in_chunks_never_held_whole() -> N
 async def test_a_request_openai_rejects_is_a_backend_error_with_its_message_never_retried(
     svc: MediaService, sandbox: Sandbox, pictures: list[Path], tmp_path: Path
 ) -> None:
-    mask = tmp_path / "small-mask.png"
-    mask.write_bytes(media.image(32, 32, "png", prompt="mask", transparent=True))
+    # A model the spec does not list goes to OpenAI as named (with the backend named), and OpenAI says no.
+    request = MediaRequest(media_type="image", prompt="x", backend="openai", model="gpt-image-9")
     with pytest.raises(BackendError) as caught:
-        await svc.generate(MediaRequest(media_type="image", prompt="x", input_images=pictures[:1], mask=mask))
-    assert type(caught.value) is BackendError and caught.value.status == 400
-    assert "must have the same dimensions as the image (300x200)" in caught.value.message
+        await svc.generate(request)
+    assert type(caught.value) is BackendError and caught.value.status in (400, 404)
+    assert "gpt-image-9" in caught.value.message
     assert len(sandbox.calls("openai")) == 1
 
 

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from google.genai import types
 from google.genai.errors import ExperimentalWarning
 
+from mediagen.adapters import masks
 from mediagen.adapters.google.calls import vendor_call
 from mediagen.adapters.google.client import GoogleClients, GoogleSettings
 from mediagen.adapters.google.history import history_from_state, history_state, trim_history
@@ -192,11 +193,16 @@ async def edit_imagen(
         )
     ]
     if plan.mask is not None:
-        mask = await asyncio.to_thread(plan.mask.read_bytes)
+        given = plan.mask
+
+        def convert() -> bytes:  # Imagen's form, whichever of mediagen's two the user gave (adapters/masks.py)
+            return masks.white_where_changed(given.read_bytes(), masks.image_size(source))
+
+        mask = await asyncio.to_thread(convert)
         references.append(
             types.MaskReferenceImage(
                 reference_id=2,
-                reference_image=types.Image(image_bytes=mask, mime_type=plan.mask.mime_type),
+                reference_image=types.Image(image_bytes=mask, mime_type="image/png"),
                 config=types.MaskReferenceConfig(
                     mask_mode=types.MaskReferenceMode.MASK_MODE_USER_PROVIDED, mask_dilation=plan.mask_dilation
                 ),

@@ -130,7 +130,7 @@ SPEC = BackendSpec(
             MediaType.IMAGE,
             frozenset({Capability.IMAGE_EDIT, Capability.MASK, Capability.SEED, Capability.NEGATIVE_PROMPT}),
             Constraints(output_formats=("png", "jpeg"), max_input_images=1),
-            "Imagen masked editing: inpaint insertion or removal with your mask (white = change)",
+            "Imagen masked editing: inpaint insertion or removal with your mask",
         ),
         ModelSpec(
             "veo-3.1-generate-preview",

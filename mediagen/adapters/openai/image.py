@@ -11,6 +11,7 @@ from typing import Any
 import openai
 from openai.types.responses import Response
 
+from mediagen.adapters import masks
 from mediagen.adapters.openai.client import OpenAIClients, vendor_call
 from mediagen.adapters.openai.errors import BACKEND, POLICY_CODES, scrub
 from mediagen.adapters.openai.mapping import ImagesApiPlan, ResponsesImagePlan
@@ -55,6 +56,16 @@ async def _data_url(image: InputImage) -> str:
 
 async def _file(image: InputImage) -> tuple[str, bytes, str]:
     return (image.path.name, await asyncio.to_thread(image.read_bytes), image.mime_type)
+
+
+async def _openai_mask(mask: InputImage, first_image: bytes) -> tuple[str, bytes, str]:
+    """The mask in OpenAI's form (a PNG, transparent where to change, the first image's size), whichever of
+    mediagen's two forms the user gave (see mediagen.adapters.masks)."""
+
+    def convert() -> bytes:
+        return masks.transparent_where_changed(mask.read_bytes(), masks.image_size(first_image))
+
+    return (f"{mask.path.stem}.png", await asyncio.to_thread(convert), "image/png")
 
 
 # --- Responses API ------------------------------------------------------------------------------------------------
@@ -163,7 +174,7 @@ async def generate_with_images_api(
         edit: dict[str, Any] = dict(plan.kwargs)
         edit["image"] = files[0] if len(files) == 1 else files
         if plan.mask is not None:
-            edit["mask"] = await _file(plan.mask)
+            edit["mask"] = await _openai_mask(plan.mask, files[0][1])
         response = await vendor_call(client.images.edit(**edit), deadline=deadline, secret=ctx.credentials)
     else:
         response = await vendor_call(

@@ -324,12 +324,6 @@ def map_images_api(
     constraints = _constraints(model)
     _check_prompt(request, constraints.max_prompt_chars or MAX_IMAGE_PROMPT_CHARS, model_name)
     _check_images(request, constraints, model_name)
-    if request.mask is not None and request.mask.mime_type != "image/png":
-        raise InvalidRequest(
-            "OpenAI takes a PNG mask with an alpha channel (transparent where the image should change), "
-            f"the size of the first input image; {str(request.mask.path)!r} is {request.mask.mime_type}",
-            field="mask",
-        )
     kwargs: dict[str, Any] = {
         "prompt": request.prompt,
         "model": model_name,

@@ -129,7 +129,7 @@ SPEC = BackendSpec(
             MediaType.IMAGE,
             _IMAGES_API_CAPS,
             _IMAGE_CONSTRAINTS,
-            "Images API: generate, edit one or more images, inpaint with a mask (PNG with alpha)",
+            "Images API: generate, edit one or more images, inpaint with a mask",
         ),
         ModelSpec(
             "gpt-image-1-mini",
