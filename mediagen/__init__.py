@@ -72,6 +72,10 @@ __version__ = "0.1.0"
 _LAZY = {"Container": "mediagen.container", "generate": "mediagen.api", "generate_sync": "mediagen.api"}
 
 
+def __dir__() -> list[str]:
+    return sorted({*__all__, "__version__"})
+
+
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:

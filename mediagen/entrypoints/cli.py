@@ -48,6 +48,25 @@ app = typer.Typer(
 jobs_app = typer.Typer(help="Long-running vendor jobs (video, dubbing) that can be resumed.", no_args_is_help=True)
 app.add_typer(jobs_app, name="jobs")
 
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        from mediagen import __version__
+
+        typer.echo(f"mediagen {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Generate images, video and audio with the best available backend."""
+
+
 # -- shared options ---------------------------------------------------------------------------------------
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the agent-tool JSON result on stdout, nothing else.")]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks (never secrets).")]
@@ -161,6 +180,8 @@ def _parse_extra(pairs: list[str] | None) -> dict[str, Any]:
 def _generate(common: Common, fields: dict[str, Any]) -> None:
     from mediagen.domain.request import MediaRequest
 
+    if fields.get("prompt") == "-":  # the prompt from standard input, as `echo "a fox" | mediagen image -`
+        fields["prompt"] = sys.stdin.read().strip()
     try:
         fields["extra"] = _parse_extra(fields.get("extra"))
         request = MediaRequest(**{k: v for k, v in fields.items() if v is not None and v != []})
@@ -189,7 +210,9 @@ def _generate(common: Common, fields: dict[str, Any]) -> None:
 
 @app.command()
 def image(
-    prompt: Annotated[str, typer.Argument(metavar="PROMPT", help="What to draw, or the edit to make.")],
+    prompt: Annotated[
+        str, typer.Argument(metavar="PROMPT", help="What to draw, or the edit to make ('-' reads it from stdin).")
+    ],
     backend: BackendOpt = None,
     model: ModelOpt = None,
     size: Annotated[str | None, typer.Option("--size", metavar="WxH", help="e.g. 1024x1024.")] = None,
@@ -431,7 +454,7 @@ def backends(
         table(rows, ["backend", "media", "default models", "key", "env vars"])
     else:
         table(rows, ["order", "backend", "chosen", "model", "reason"])
-        if not any(row["chosen"] for row in rows):
+        if not any(row["usable"] for row in rows):
             stdout.print(f"No backend can generate {explain.value} now: set one of the env vars above.")
 
 

@@ -138,7 +138,9 @@ def _size(n: int) -> str:
 
 
 def _cell(value: object) -> str:
-    """A table cell: yes/no for a flag (JSON keeps true/false), else the value's text."""
+    """A table cell: yes/no for a flag (JSON keeps true/false), blank for none, else the value's text."""
+    if value is None:
+        return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
     return str(value)

@@ -77,14 +77,21 @@ def explain_choice(service: MediaService, media_type: MediaType) -> list[dict[st
     """Every backend in priority order for a plain request of `media_type`, and why it is (not) chosen."""
     probe = MediaRequest(media_type=media_type, prompt="probe")
     rows = []
+    chosen_yet = False
     for position, verdict in enumerate(service.explain(probe), start=1):
+        chosen = verdict.usable and not chosen_yet
+        reason = verdict.reason
+        if verdict.usable and chosen_yet:
+            reason += "; used if an earlier one fails"
+        chosen_yet = chosen_yet or verdict.usable
         rows.append(
             {
                 "order": position,
                 "backend": verdict.backend,
-                "chosen": verdict.usable,
-                "model": verdict.model or "",
-                "reason": verdict.reason,
+                "chosen": chosen,
+                "usable": verdict.usable,
+                "model": verdict.model,
+                "reason": reason,
             }
         )
     return rows

@@ -78,6 +78,24 @@ def command_paths() -> list[list[str]]:
     return paths
 
 
+def test_version_prints_the_package_version(mediagen: Invoke) -> None:
+    from mediagen import __version__
+
+    result = mediagen("--version")
+    assert result.exit_code == EXIT_OK and result.stdout.strip() == f"mediagen {__version__}"
+
+
+def test_a_dash_prompt_is_read_from_standard_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("MEDIAGEN_") or name.endswith(("_API_KEY", "_BASE_URL")):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    result = CliRunner().invoke(app, ["image", "-", "--sandbox", "--json"], input="a fox in the snow\n")
+    assert result.exit_code == EXIT_OK, result.output
+    assert "a-fox-in-the-snow" in only_json(result)["filename"]
+
+
 def test_mediagen_help_lists_every_command(mediagen: Invoke) -> None:
     result = mediagen("--help")
     assert result.exit_code == EXIT_OK
@@ -315,6 +333,10 @@ def test_backends_explain_json_says_why_each_is_or_is_not_chosen(mediagen: Invok
     chosen = [row["backend"] for row in rows if row["chosen"]]
     assert chosen == ["openai"]
     assert all(row["reason"] for row in rows)
+    both = only_json(mediagen("backends", "--explain", "image", "--json", OPENAI_API_KEY=KEY, GOOGLE_API_KEY=KEY))
+    rows_by = {row["backend"]: row for row in both["backends"]}
+    assert rows_by["google"]["chosen"] and not rows_by["openai"]["chosen"]  # one is chosen; the next is a fallback
+    assert rows_by["openai"]["usable"] and "used if an earlier one fails" in rows_by["openai"]["reason"]
     shown = mediagen("backends", "--explain", "image", OPENAI_API_KEY=KEY)  # the table says yes/no, not True/False
     lines = {line.split("│")[2].strip(): line for line in shown.output.splitlines() if line.count("│") > 3}
     assert "│ yes " in lines["openai"] and "│ no " in lines["google"]
