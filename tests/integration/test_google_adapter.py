@@ -342,6 +342,24 @@ async def test_veo_image_to_video_sends_the_starting_frame(
     ) == (300, 200)
 
 
+@pytest.mark.parametrize(
+    ("size", "asked", "sent_ratio"),
+    [((200, 300), None, "9:16"), ((300, 200), None, "16:9"), ((200, 300), "16:9", "16:9")],
+    ids=["portrait", "landscape", "asked-wins"],
+)
+async def test_a_starting_image_gives_the_video_its_orientation_unless_one_is_asked(
+    sandbox: Sandbox, generator: GoogleGenerator, tmp_path: Path, size: tuple[int, int], asked: str | None,
+    sent_ratio: str,
+) -> None:  # fmt: skip
+    start = tmp_path / "start.png"
+    start.write_bytes(media.image(*size, "png", prompt="start"))
+    request = MediaRequest(media_type=MediaType.VIDEO, prompt="it moves", input_images=[start], aspect_ratio=asked)
+    result = await read(await generator.generate(request, ctx("veo-3.1-generate-preview")))
+    assert result
+    [sent] = fake_state(sandbox).requests_to("predictLongRunning")
+    assert sent.body["parameters"]["aspectRatio"] == sent_ratio
+
+
 async def test_veo_reference_images_and_more_than_three_is_an_error(
     sandbox: Sandbox, generator: GoogleGenerator, pictures: list[Path]
 ) -> None:

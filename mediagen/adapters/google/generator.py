@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
+from mediagen.adapters import masks
 from mediagen.adapters.google.client import GoogleClients, GoogleSettings
 from mediagen.adapters.google.image import edit_imagen, generate_gemini_image, generate_imagen
 from mediagen.adapters.google.mapping import (
@@ -78,9 +79,18 @@ class GoogleGenerator:
             model,
             extension=ctx.continuation is not None,
             last_frame=await self._last_frame(request, resuming=ctx.resume_job_id is not None),
+            first_frame_size=await self._first_frame_size(request),
             strict=ctx.strict,
         )
         return await self._veo.run(plan, ctx, deadline)
+
+    @staticmethod
+    async def _first_frame_size(request: MediaRequest) -> tuple[int, int] | None:
+        """The upright size of a single starting image, which sets the video's orientation when none is asked."""
+        if len(request.input_images) != 1 or request.aspect_ratio is not None or request.size is not None:
+            return None
+        image = request.input_images[0]
+        return await asyncio.to_thread(lambda: masks.image_size(image.read_bytes()))
 
     @staticmethod
     async def _last_frame(request: MediaRequest, *, resuming: bool) -> InputImage | None:

@@ -366,9 +366,14 @@ def map_veo(
     *,
     extension: bool = False,
     last_frame: InputImage | None = None,
+    first_frame_size: tuple[int, int] | None = None,
     strict: bool = False,
 ) -> VeoPlan:
-    """Veo's rules: durations snapped, 16:9/9:16, 720p/1080p with the model's combination rules, images by role."""
+    """Veo's rules: durations snapped, 16:9/9:16, 720p/1080p with the model's combination rules, images by role.
+
+    With a starting image of `first_frame_size` (width, height) and no aspect ratio or size asked, the video takes
+    the image's orientation: a portrait image makes a 9:16 video.
+    """
     report = _report_for(request, model_name)
     constraints = _constraints(model)
     rules = VEO_RULES.get(model_name, VeoRules())
@@ -402,6 +407,10 @@ def map_veo(
 
     aspect_choices = constraints.aspect_ratios or ("16:9", "9:16")
     aspect, aspect_reasons = _aspect(request, aspect_choices, model_name)
+    if aspect is None and first_frame is not None and first_frame_size is not None:
+        width, height = first_frame_size
+        shaped = "9:16" if height > width else "16:9"
+        aspect = shaped if shaped in aspect_choices else None
     resolution, resolution_reasons = _video_resolution(request, constraints.resolutions)
     durations = constraints.durations
     duration: float | None = None
