@@ -5,6 +5,7 @@ Exit codes: 0 success; 1 generation failed (or any batch item failed); 2 invalid
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from collections.abc import Awaitable, Callable
@@ -649,7 +650,38 @@ def main() -> None:
         quiet = logging.getLogger("stamina")
         quiet.addHandler(logging.NullHandler())
         quiet.propagate = False
-    app()
+    if "--json" not in sys.argv[1:]:
+        app()
+        return
+    sys.exit(_run_for_json())
+
+
+def _run_for_json() -> int:
+    """The CLI with --json: a usage error (unknown option, bad value) is the tool's error JSON on stdout too."""
+    try:
+        code = app(standalone_mode=False)
+    except _usage_errors() as error:
+        from mediagen.entrypoints.tool import error_to_json
+
+        parameter = getattr(error, "param", None)
+        name = getattr(parameter, "name", None) if parameter is not None else None
+        failure = InvalidRequest(error.format_message(), field=name)
+        typer.echo(json.dumps(error_to_json(failure), indent=2))
+        return EXIT_USAGE
+    except typer.Abort:
+        return 130
+    return code if isinstance(code, int) else EXIT_OK
+
+
+def _usage_errors() -> tuple[type[Any], ...]:
+    """Click's UsageError: typer >= 0.26 carries its own copy of click, earlier ones use click itself."""
+    found: list[type[Any]] = []
+    for module in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            found.append(importlib.import_module(module).UsageError)
+        except (ImportError, AttributeError):
+            continue
+    return tuple(found)
 
 
 if __name__ == "__main__":

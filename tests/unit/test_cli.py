@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -402,3 +403,21 @@ def test_sandbox_with_a_bad_state_ttl_exits_2_naming_the_setting(mediagen: Invok
     assert result.exit_code == EXIT_USAGE
     assert "state_ttl_seconds" in words(result.stderr) and "--state-ttl" in words(result.stderr)
     assert served == [] and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [(["image", "x", "--seed", "abc"], "seed"), (["image"], "prompt"), (["image", "x", "--bogus"], None)],
+    ids=["bad-value", "missing-prompt", "unknown-option"],
+)
+def test_with_json_even_a_usage_error_is_the_tool_s_error_json(
+    args: list[str], field: str | None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mediagen.entrypoints.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["mediagen", *args, "--json"])
+    with pytest.raises(SystemExit) as caught:
+        main()
+    assert caught.value.code == EXIT_USAGE
+    error = json.loads(capsys.readouterr().out)
+    assert error["success"] is False and error["error_code"] == "invalid_request" and error.get("field") == field
