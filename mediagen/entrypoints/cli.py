@@ -155,7 +155,10 @@ def _run(common: Common, work: Callable[[MediaService], Awaitable[T]], request: 
     except KeyboardInterrupt:
         from mediagen.entrypoints.display import print_error
 
-        print_error("interrupted; no partial file was left behind")
+        print_error(
+            "interrupted; no partial file was left behind (a video job the vendor had started is listed by "
+            "`mediagen jobs list` and can be collected with `mediagen jobs resume ID`)"
+        )
         raise typer.Exit(130) from None
     except Exception as error:  # a bug, not a user error: one line, the traceback only with --debug
         if common.debug:

@@ -344,6 +344,9 @@ def describe(sandbox: Sandbox) -> list[str]:
     lines += [f"  {name:<10} {sandbox.base_url(name)}" for name in sandbox.vendors]
     lines.append("Point an app at it with these environment variables:")
     lines += [f"{key}={value}" for key, value in sandbox.env().items()]
+    # mediagen polls video jobs at a real vendor's pace (seconds apart); the fakes finish theirs in a few polls.
+    lines.append("For mediagen itself, also poll the fakes' jobs quickly:")
+    lines += [f"MEDIAGEN_BACKENDS__{name.upper()}__EXTRA__POLL_INTERVAL=0.1" for name in sandbox.vendors]
     return lines
 
 

@@ -57,7 +57,13 @@ async def test_env_lines_point_a_default_constructed_sdk_client_at_the_sandbox(
         async with AsyncOpenAI(max_retries=0) as client:
             result = await client.images.generate(model="gpt-image-1", prompt="a fox", size="1024x1024")
         assert result.data
-        assert describe(sb)[-2:] == [f"OPENAI_BASE_URL={sb.base_url('openai')}", "OPENAI_API_KEY=sandbox-key"]
+        assert describe(sb)[-5:] == [
+            "Point an app at it with these environment variables:",
+            f"OPENAI_BASE_URL={sb.base_url('openai')}",
+            "OPENAI_API_KEY=sandbox-key",
+            "For mediagen itself, also poll the fakes' jobs quickly:",
+            "MEDIAGEN_BACKENDS__OPENAI__EXTRA__POLL_INTERVAL=0.1",
+        ]
 
 
 async def test_unknown_vendors_are_refused_naming_the_known_ones() -> None:
