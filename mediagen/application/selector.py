@@ -214,6 +214,14 @@ class BackendSelector:
         summary = f"no backend can serve this {media} request"
         if enabling and len(enabling) == len(verdicts):
             summary = f"no API key is set for any backend that generates {media}"
+        required = request.required_capabilities()
+        offered = frozenset().union(*(spec.capabilities(request.media_type) for spec in self._specs.values()))
+        if required - offered:  # no key or setting would help: say so, and what would
+            missing = _caps(required - offered)
+            summary = (
+                f"no installed backend can do {missing}; install a backend package that can "
+                "(see `mediagen backends` for what each installed one does)"
+            )
         return NoBackendAvailable(summary, reasons=reasons, enabling_env_vars=enabling)
 
 

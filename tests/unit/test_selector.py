@@ -289,3 +289,10 @@ def test_a_retired_configured_default_is_passed_over_by_auto_selection_only() ->
     assert on(SHUTDOWN, default_models=configured).candidates(video())[0].model == "o-vid-next"
     [named] = on(SHUTDOWN, default_models=configured).candidates(video(), backend="old")
     assert named.model == "o-vid-pro"
+
+
+def test_a_capability_no_installed_backend_has_says_no_key_would_help() -> None:
+    with pytest.raises(NoBackendAvailable) as caught:
+        selector({}).candidates(MediaRequest(media_type=MediaType.AUDIO, prompt="rain", audio_kind="sound_effect"))
+    assert "no installed backend can do sound_effect" in caught.value.message
+    assert caught.value.enabling_env_vars == {}  # setting a key would not help, so none is suggested
