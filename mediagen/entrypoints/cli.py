@@ -478,9 +478,10 @@ def jobs_list(json_out: JsonOpt = False, sandbox: SandboxOpt = False, debug: Deb
     elif not rows:
         typer.echo("no pending jobs")
     else:
-        from mediagen.entrypoints.display import table
+        from mediagen.entrypoints.display import age, table
 
-        table(rows, ["id", "backend", "vendor_job_id", "model", "prompt"])
+        shown = [{**row, "started": age(row["created_at"])} for row in rows]
+        table(shown, ["id", "backend", "started", "vendor_job_id", "model", "prompt"])
 
 
 @jobs_app.command("status")

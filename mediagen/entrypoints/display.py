@@ -128,6 +128,17 @@ def _escape(text: str) -> str:
     return escape(text)
 
 
+def age(created_at: float, now: float | None = None) -> str:
+    """How long ago a Unix time was, for people: "42 s ago", "5 min ago", "3 h ago", "2 d ago"."""
+    import time
+
+    seconds = max(0.0, (time.time() if now is None else now) - created_at)
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size:.0f} {unit} ago"
+    return f"{seconds:.0f} s ago"
+
+
 def _size(n: int) -> str:
     value: float = n
     for unit in ("B", "KiB", "MiB", "GiB"):

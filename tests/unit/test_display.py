@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mediagen.entrypoints.display import ProgressDisplay
+from mediagen.entrypoints.display import ProgressDisplay, age
 from mediagen.ports.progress import Downloading, Polling, Selected, Submitted, Written
 
 
@@ -45,3 +45,12 @@ def test_a_disabled_display_ignores_every_event() -> None:
     display = ProgressDisplay(enabled=False)
     display(Polling(backend="openai", status="queued", percent=10.0))
     assert display._progress.tasks == []
+
+
+def test_a_job_s_age_reads_in_the_largest_whole_unit() -> None:
+    assert [age(1000.0 - ago, now=1000.0) for ago in (5, 125, 7300, 3 * 86400 + 5)] == [
+        "5 s ago",
+        "2 min ago",
+        "2 h ago",
+        "3 d ago",
+    ]
