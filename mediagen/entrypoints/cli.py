@@ -130,12 +130,50 @@ def _fail(common: Common, error: MediaGenError, request: MediaRequest | None = N
     else:
         from mediagen.entrypoints.display import print_error
 
-        print_error(error.message, error.code)
+        print_error(_with_flag(error), error.code)
     if common.debug:
         import traceback
 
         traceback.print_exception(type(error), error, error.__traceback__, file=sys.stderr)
     raise typer.Exit(EXIT_USAGE if isinstance(error, USAGE_ERRORS) else EXIT_FAILED)
+
+
+#: Request fields that errors name, and the option that sets each on the command line.
+_FLAGS = {
+    "input_images": "--input-image",
+    "output_format": "--format",
+    "audio_format": "--format",
+    "aspect_ratio": "--aspect-ratio",
+    "negative_prompt": "--negative-prompt",
+    "continue_from": "--continue-from",
+    "audio_kind": "--kind",
+    "output_dir": "--output-dir",
+    "max_concurrent": "--max-concurrent",
+}
+
+
+def _with_flag(error: MediaGenError) -> str:
+    """The message, its field followed by the option that sets it ("input_images (--input-image): ...")."""
+    field = getattr(error, "field", None)
+    if not isinstance(field, str) or not error.message.startswith(f"{field}: "):
+        return error.message
+    flag = _FLAGS.get(field) or f"--{field.replace('_', '-')}"
+    if flag not in _cli_options():
+        return error.message
+    return f"{field} ({flag}){error.message[len(field):]}"
+
+
+def _cli_options() -> set[str]:
+    """Every option name of every command, so an error only ever points at an option that exists."""
+    from typer.main import get_command
+
+    names: set[str] = set()
+    pending = [get_command(app)]
+    while pending:
+        command = pending.pop()
+        names.update(opt for param in command.params for opt in getattr(param, "opts", ()) if opt.startswith("--"))
+        pending.extend(getattr(command, "commands", {}).values())
+    return names
 
 
 def _run(common: Common, work: Callable[[MediaService], Awaitable[T]], request: MediaRequest | None = None) -> T:

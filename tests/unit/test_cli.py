@@ -130,7 +130,7 @@ def test_a_bad_aspect_ratio_exits_2_naming_the_field_and_what_is_valid(mediagen:
     result = mediagen("image", "a fox", "--aspect-ratio", "16x9")
     assert result.exit_code == EXIT_USAGE
     assert result.stdout == ""
-    assert "aspect_ratio: '16x9' is not W:H with positive integers, e.g. 16:9" in words(result.stderr)
+    assert "aspect_ratio (--aspect-ratio): '16x9' is not W:H with positive integers, e.g. 16:9" in words(result.stderr)
     assert "invalid_request" in result.stderr and "Traceback" not in result.output
 
 
@@ -421,3 +421,10 @@ def test_with_json_even_a_usage_error_is_the_tool_s_error_json(
     assert caught.value.code == EXIT_USAGE
     error = json.loads(capsys.readouterr().out)
     assert error["success"] is False and error["error_code"] == "invalid_request" and error.get("field") == field
+
+
+def test_a_field_error_names_the_option_that_sets_it_and_json_keeps_the_field(mediagen: Invoke) -> None:
+    said = mediagen("image", "a fox", "--input-image", "nope.png", "--sandbox")
+    assert said.exit_code == EXIT_USAGE and "input_images (--input-image): 'nope.png' does not exist" in said.stderr
+    as_json = only_json(mediagen("image", "a fox", "--input-image", "nope.png", "--sandbox", "--json"))
+    assert as_json["field"] == "input_images" and as_json["error"].startswith("input_images: ")
