@@ -160,7 +160,7 @@ def _with_flag(error: MediaGenError) -> str:
     flag = _FLAGS.get(field) or f"--{field.replace('_', '-')}"
     if flag not in _cli_options():
         return error.message
-    return f"{field} ({flag}){error.message[len(field):]}"
+    return f"{field} ({flag}){error.message[len(field) :]}"
 
 
 def _cli_options() -> set[str]:
