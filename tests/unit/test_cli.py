@@ -39,8 +39,8 @@ def mediagen(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Invoke:
     monkeypatch.setenv("MEDIAGEN_RETRY__WAIT_JITTER", "0")
     runner = CliRunner()
 
-    def invoke(*args: str, **env: str) -> Result:
-        return runner.invoke(app, list(args), env=env or None)
+    def invoke(*args: str, stdin: str | None = None, **env: str) -> Result:
+        return runner.invoke(app, list(args), env=env or None, input=stdin)
 
     return invoke
 
@@ -86,13 +86,8 @@ def test_version_prints_the_package_version(mediagen: Invoke) -> None:
     assert result.exit_code == EXIT_OK and result.stdout.strip() == f"mediagen {__version__}"
 
 
-def test_a_dash_prompt_is_read_from_standard_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("MEDIAGEN_") or name.endswith(("_API_KEY", "_BASE_URL")):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    result = CliRunner().invoke(app, ["image", "-", "--sandbox", "--json"], input="a fox in the snow\n")
+def test_a_dash_prompt_is_read_from_standard_input(mediagen: Invoke) -> None:
+    result = mediagen("image", "-", "--sandbox", "--json", stdin="a fox in the snow\n")
     assert result.exit_code == EXIT_OK, result.output
     assert "a-fox-in-the-snow" in only_json(result)["filename"]
 
