@@ -29,6 +29,8 @@ from mediagen.domain.errors import (
 )
 from mediagen.domain.request import MediaRequest
 from mediagen.domain.result import (
+    Adapted,
+    Artifact,
     BatchItem,
     BatchResult,
     Fallback,
@@ -342,6 +344,9 @@ class MediaService:
         finally:
             await _close(media.stream)
         emit(Written(path=artifact.path, size_bytes=artifact.size_bytes))
+        renamed = _renamed(request.filename, artifact)
+        if renamed is not None:
+            report = report.merged(ParameterReport(adapted=(renamed,)))
         return GenerationResult(
             artifact=artifact,
             backend=candidate.backend,
@@ -506,6 +511,22 @@ def _account(request: MediaRequest, report: ParameterReport, backend: str) -> Pa
         if name not in report.accounted()
     ]
     return report.merged(ParameterReport(ignored=tuple(missing))) if missing else report
+
+
+def _renamed(asked: str | None, artifact: Artifact) -> Adapted | None:
+    """The asked file name, when the sink wrote another: the extension follows the content, unsafe characters go.
+    A name asked without an extension only gains one, which is not worth reporting."""
+    if asked is None:
+        return None
+    name = asked.replace("\\", "/").rsplit("/", 1)[-1]
+    written = artifact.path.name
+    same = name == written if "." in name.lstrip(".") else written.rsplit(".", 1)[0] == name
+    if same:
+        return None
+    reason = f"the file is {artifact.mime_type}, so it is named for that"
+    if name.rsplit(".", 1)[0] != written.rsplit(".", 1)[0]:
+        reason += ", with only the characters safe in a file name"
+    return Adapted("filename", asked, written, reason)
 
 
 async def _close(stream: AsyncIterator[bytes]) -> None:

@@ -508,3 +508,25 @@ async def test_an_output_dir_the_sink_cannot_use_fails_before_any_vendor_call(tm
     assert str(bad) in caught.value.message and generator.calls == []
     result = await service.generate(image(output_dir=tmp_path / "new"))  # a dir it can make is made, then used
     assert result.path.parent == tmp_path / "new" and len(generator.calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("asked", "written", "reported"),
+    [
+        ("fox.jpg", "fox.png", True),
+        ("fox", "fox.png", False),
+        ("fox.png", "fox.png", False),
+        ("my fox!.png", "my-fox.png", True),
+    ],
+)
+async def test_a_file_name_the_sink_had_to_change_is_reported_as_adapted(
+    asked: str, written: str, reported: bool
+) -> None:
+    alpha, _ = plugin("alpha")
+    service, _ = build([alpha])
+    result = await service.generate(image(filename=asked))
+    assert result.path.name == written
+    renamed = [a for a in result.adapted if a.name == "filename"]
+    assert bool(renamed) is reported
+    if reported:
+        assert (renamed[0].requested, renamed[0].used) == (asked, written) and "image/png" in renamed[0].reason
