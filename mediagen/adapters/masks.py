@@ -16,6 +16,8 @@ from collections.abc import Callable
 
 from PIL import Image, ImageOps
 
+from mediagen.domain.request import Size
+
 
 def change_area(data: bytes) -> Image.Image:
     """The mask as an "L" image: 255 where the edit may change the picture, 0 where it must keep it."""
@@ -36,7 +38,7 @@ def _two_valued(channel: Image.Image, rule: Callable[[int], int]) -> Image.Image
     return mapped
 
 
-def transparent_where_changed(data: bytes, size: tuple[int, int] | None = None) -> bytes:
+def transparent_where_changed(data: bytes, size: Size | None = None) -> bytes:
     """OpenAI's mask: a PNG with alpha, transparent where the edit may change the picture, of `size` if given."""
     area = _sized(change_area(data), size)
     mask = Image.new("RGBA", area.size, (0, 0, 0, 255))
@@ -44,24 +46,19 @@ def transparent_where_changed(data: bytes, size: tuple[int, int] | None = None) 
     return _png(mask)
 
 
-def white_where_changed(data: bytes, size: tuple[int, int] | None = None) -> bytes:
+def white_where_changed(data: bytes, size: Size | None = None) -> bytes:
     """Imagen's mask: a greyscale PNG, white where the edit may change the picture, black elsewhere."""
     return _png(_sized(change_area(data), size))
-
-
-def image_size(data: bytes) -> tuple[int, int]:
-    with Image.open(io.BytesIO(data)) as opened:
-        oriented = ImageOps.exif_transpose(opened) or opened
-        return oriented.size
 
 
 def _may_be_transparent(image: Image.Image) -> bool:
     return image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
 
 
-def _sized(area: Image.Image, size: tuple[int, int] | None) -> Image.Image:
+def _sized(area: Image.Image, size: Size | None) -> Image.Image:
     """The mask stretched to the picture's size (nearest neighbour keeps it two-valued), as vendors require."""
-    return area if size is None or area.size == size else area.resize(size, Image.Resampling.NEAREST)
+    wanted = None if size is None else (size.width, size.height)
+    return area if wanted is None or area.size == wanted else area.resize(wanted, Image.Resampling.NEAREST)
 
 
 def _png(image: Image.Image) -> bytes:

@@ -7,7 +7,9 @@ import io
 import pytest
 from PIL import Image
 
-from mediagen.adapters.masks import change_area, image_size, transparent_where_changed, white_where_changed
+from mediagen.adapters.masks import change_area, transparent_where_changed, white_where_changed
+from mediagen.adapters.pictures import upright_size
+from mediagen.domain.request import Size
 
 BOX = (10, 5, 30, 15)  # the area to change, in a 40x20 mask
 
@@ -53,7 +55,7 @@ def test_an_opaque_colour_mask_is_read_by_its_lightness_not_as_all_kept() -> Non
 
 @pytest.mark.parametrize("mask", [transparent_hole(), white_box()], ids=["hole", "white-box"])
 def test_openai_gets_alpha_and_imagen_gets_white_at_the_picture_s_size(mask: bytes) -> None:
-    for_openai = Image.open(io.BytesIO(transparent_where_changed(mask, (80, 40))))
+    for_openai = Image.open(io.BytesIO(transparent_where_changed(mask, Size(80, 40))))
     assert (for_openai.format, for_openai.mode, for_openai.size) == ("PNG", "RGBA", (80, 40))
     assert for_openai.getchannel("A").getpixel((40, 20)) == 0 and for_openai.getchannel("A").getpixel((4, 4)) == 255
     for_imagen = Image.open(io.BytesIO(white_where_changed(mask)))
@@ -61,5 +63,11 @@ def test_openai_gets_alpha_and_imagen_gets_white_at_the_picture_s_size(mask: byt
     assert inside_and_outside(for_imagen) == (255, 0)
 
 
-def test_image_size_reads_the_upright_size() -> None:
-    assert image_size(white_box()) == (40, 20)
+def test_upright_size_reads_the_size_as_shown_turning_for_exif_orientation() -> None:
+    assert upright_size(white_box()) == Size(40, 20)
+    turned = Image.new("RGB", (40, 20))
+    exif = turned.getexif()
+    exif[0x0112] = 6  # shown rotated by 90 degrees
+    out = io.BytesIO()
+    turned.save(out, format="JPEG", exif=exif)
+    assert upright_size(out.getvalue()) == Size(20, 40)

@@ -6,7 +6,6 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
-from mediagen.adapters import masks
 from mediagen.adapters.google.client import GoogleClients, GoogleSettings
 from mediagen.adapters.google.image import edit_imagen, generate_gemini_image, generate_imagen
 from mediagen.adapters.google.mapping import (
@@ -20,6 +19,7 @@ from mediagen.adapters.google.mapping import (
 )
 from mediagen.adapters.google.speech import generate_speech
 from mediagen.adapters.google.video import VeoRunner
+from mediagen.adapters.pictures import upright_size
 from mediagen.application.deadline import Deadline
 from mediagen.domain.backend import BackendSpec
 from mediagen.domain.errors import InvalidRequest
@@ -89,8 +89,8 @@ class GoogleGenerator:
         """The upright size of a single starting image, which sets the video's orientation when none is asked."""
         if len(request.input_images) != 1 or request.aspect_ratio is not None or request.size is not None:
             return None
-        image = request.input_images[0]
-        return await asyncio.to_thread(lambda: masks.image_size(image.read_bytes()))
+        size = await asyncio.to_thread(upright_size, request.input_images[0])
+        return size.width, size.height
 
     @staticmethod
     async def _last_frame(request: MediaRequest, *, resuming: bool) -> InputImage | None:

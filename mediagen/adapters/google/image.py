@@ -19,6 +19,7 @@ from mediagen.adapters.google.mapping import (
     GeminiImagePlan,
     ImagenPlan,
 )
+from mediagen.adapters.pictures import upright_size
 from mediagen.application.deadline import Deadline
 from mediagen.domain.errors import BackendError, ContentRejected
 from mediagen.domain.request import InputImage
@@ -196,7 +197,7 @@ async def edit_imagen(
         given = plan.mask
 
         def convert() -> bytes:  # Imagen's form, whichever of mediagen's two the user gave (adapters/masks.py)
-            return masks.white_where_changed(given.read_bytes(), masks.image_size(source))
+            return masks.white_where_changed(given.read_bytes(), upright_size(source))
 
         mask = await asyncio.to_thread(convert)
         references.append(

@@ -11,7 +11,8 @@ from mediagen.adapters.openai.client import OpenAIClients, OpenAISettings
 from mediagen.adapters.openai.image import generate_with_images_api, generate_with_responses
 from mediagen.adapters.openai.mapping import map_images_api, map_responses_image, map_speech, map_video
 from mediagen.adapters.openai.spec import SPEC, Api, api_for
-from mediagen.adapters.openai.video import SoraRunner, image_size
+from mediagen.adapters.openai.video import SoraRunner
+from mediagen.adapters.pictures import upright_size
 from mediagen.application.deadline import Deadline
 from mediagen.domain.backend import BackendSpec
 from mediagen.domain.errors import InvalidRequest
@@ -67,7 +68,7 @@ class OpenAIGenerator:
         if api is Api.VIDEOS:
             input_size: Size | None = None
             if request.input_images and vendor_id is None and ctx.resume_job_id is None:
-                input_size = await asyncio.to_thread(image_size, request.input_images[0])
+                input_size = await asyncio.to_thread(upright_size, request.input_images[0])
             video_plan = map_video(
                 request, ctx.model, model, remix_of=vendor_id, input_size=input_size, strict=ctx.strict
             )

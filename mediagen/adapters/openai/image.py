@@ -15,6 +15,7 @@ from mediagen.adapters import masks
 from mediagen.adapters.openai.client import OpenAIClients, vendor_call
 from mediagen.adapters.openai.errors import BACKEND, POLICY_CODES, scrub
 from mediagen.adapters.openai.mapping import ImagesApiPlan, ResponsesImagePlan
+from mediagen.adapters.pictures import upright_size
 from mediagen.application.deadline import Deadline
 from mediagen.domain.errors import BackendError, ContentRejected, ContinuationNotFound, MediaGenError
 from mediagen.domain.media import MediaType
@@ -63,7 +64,7 @@ async def _openai_mask(mask: InputImage, first_image: bytes) -> tuple[str, bytes
     mediagen's two forms the user gave (see mediagen.adapters.masks)."""
 
     def convert() -> bytes:
-        return masks.transparent_where_changed(mask.read_bytes(), masks.image_size(first_image))
+        return masks.transparent_where_changed(mask.read_bytes(), upright_size(first_image))
 
     return (f"{mask.path.stem}.png", await asyncio.to_thread(convert), "image/png")
 

@@ -31,18 +31,6 @@ _RUNNING = ("queued", "in_progress")
 T = TypeVar("T")
 
 
-def image_size(image: InputImage) -> Size:
-    """The pixel size of an input image (after its EXIF rotation), read with Pillow; blocking, run in a thread."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
-    try:
-        with Image.open(image.path) as img:
-            width, height = ImageOps.exif_transpose(img).size
-    except (OSError, UnidentifiedImageError) as exc:
-        raise InvalidRequest(f"{str(image.path)!r} could not be decoded: {exc}", field="input_images") from None
-    return Size(width, height)
-
-
 def fit_reference(image: InputImage, size: Size) -> tuple[str, bytes, str]:
     """The image as an upload of exactly `size`, cover-cropped (no distortion, no bars); blocking, run in a thread.
 
