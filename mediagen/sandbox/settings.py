@@ -31,6 +31,18 @@ def _seconds_or_none(raw: str) -> float | None:
     return None if raw.strip().lower() == "none" else float(raw)
 
 
+def _flag(value: object) -> bool:
+    """A bool, or its text ("true"/"false", "1"/"0", "yes"/"no", "on"/"off") as settings from strings give it."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off"):
+        return False
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
 def _standing(instance: object, attribute: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
     for spec in value:
         parse_standing(spec)
@@ -54,6 +66,9 @@ class SandboxSettings:
     hang_seconds: float = attrs.field(default=30.0, converter=float, validator=_non_negative)
     #: Accept only this API key (None: any non-empty key).
     api_key: str | None = attrs.field(default=None, repr=False)
+    #: Answer images as loopback URLs that expire (where the vendor may: OpenRouter) instead of inline data URLs;
+    #: a prompt containing `sandbox:image-url` asks for that per request.
+    image_urls: bool = attrs.field(default=False, converter=_flag)
     #: Faults applied from the start, as `vendor:name[;k=v][;times=n][;route=glob]`.
     faults: tuple[str, ...] = attrs.field(default=(), converter=tuple, validator=_standing)
     #: Keep vendor-side state (responses, videos, operations) in files here, so another sandbox sharing the

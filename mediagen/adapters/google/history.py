@@ -2,54 +2,27 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
+from mediagen.adapters.turns import TrimmedHistory, split_turns, trim_history
 from mediagen.domain.errors import InvalidRequest
 from mediagen.ports.continuation import ContinuationState
 
 #: ContinuationState.kind of a Gemini image chat.
 HISTORY_KIND = "gemini_chat"
 
-
-@attrs.frozen
-class TrimmedHistory:
-    """The turns kept (a turn is a user content and the model contents that answer it) and what was dropped."""
-
-    contents: tuple[Mapping[str, Any], ...]
-    turns: int
-    dropped_turns: int
-    size_bytes: int
-
-
-def split_turns(contents: Sequence[Mapping[str, Any]]) -> list[list[Mapping[str, Any]]]:
-    """Group contents into turns, each starting at a user content."""
-    turns: list[list[Mapping[str, Any]]] = []
-    for content in contents:
-        if content.get("role") == "user" or not turns:
-            turns.append([content])
-        else:
-            turns[-1].append(content)
-    return turns
-
-
-def _size(turn: Sequence[Mapping[str, Any]]) -> int:
-    return len(json.dumps(list(turn), separators=(",", ":")).encode())
-
-
-def trim_history(contents: Sequence[Mapping[str, Any]], *, max_turns: int, max_bytes: int) -> TrimmedHistory:
-    """Drop the oldest turns until at most `max_turns` turns and `max_bytes` of JSON remain; the newest always stays."""
-    turns = split_turns(contents)
-    sizes = [_size(turn) for turn in turns]
-    start, total = 0, sum(sizes)
-    while start < len(turns) - 1 and (len(turns) - start > max_turns or total > max_bytes):
-        total -= sizes[start]
-        start += 1
-    kept = tuple(content for turn in turns[start:] for content in turn)
-    return TrimmedHistory(kept, len(turns) - start, start, total)
+__all__ = [
+    "HISTORY_KIND",
+    "RestoredHistory",
+    "TrimmedHistory",
+    "history_from_state",
+    "history_state",
+    "split_turns",
+    "trim_history",
+]
 
 
 def history_state(model: str, trimmed: TrimmedHistory, *, dropped_before: int) -> ContinuationState:

@@ -14,11 +14,12 @@ from typing import Any
 import attrs
 
 from mediagen.adapters.google.spec import DEFAULT_VOICE, SPEECH_FORMATS, VEO_RULES, VeoRules
+from mediagen.adapters.ratios import nearest_ratio, ratio_value, tier_for
 from mediagen.domain.backend import Constraints, ModelSpec
 from mediagen.domain.errors import InvalidRequest
 from mediagen.domain.media import Capability, MediaType
 from mediagen.domain.report import ReportBuilder
-from mediagen.domain.request import InputImage, MediaRequest, Size
+from mediagen.domain.request import InputImage, MediaRequest
 from mediagen.domain.result import ParameterReport
 
 BACKEND = "google"
@@ -66,28 +67,9 @@ def _report_for(request: MediaRequest, model: str) -> ReportBuilder:
 # --- shared value snapping ----------------------------------------------------------------------------------------
 
 
-def ratio_value(text: str) -> float:
-    width, _, height = text.partition(":")
-    return int(width) / int(height)
-
-
-def nearest_ratio(ratio: float, allowed: Sequence[str]) -> str:
-    """The allowed W:H closest to `ratio` on a log scale (so 2:1 and 1:2 are equally far from 1:1); ties: first."""
-    return min(allowed, key=lambda text: abs(math.log(ratio / ratio_value(text))))
-
-
 def nearest_duration(seconds: float, allowed: Sequence[float]) -> float:
     """The allowed duration closest to `seconds`; ties go to the longer one."""
     return min(allowed, key=lambda value: (abs(value - seconds), -value))
-
-
-def tier_for(size: Size, allowed: Sequence[str]) -> str:
-    """The smallest allowed size tier (1K/2K/4K) whose long side covers the requested long side, else the largest."""
-    ranked = sorted((t for t in allowed if t in _TIERS), key=_TIERS.__getitem__)
-    if not ranked:
-        return "1K"
-    long_side = max(size.width, size.height)
-    return next((t for t in ranked if _TIERS[t] >= long_side), ranked[-1])
 
 
 def _canonical(value: str, allowed: Sequence[str]) -> str | None:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
 import re
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,6 +12,7 @@ import httpx2
 import openai
 
 from mediagen.adapters.openai.spec import SORA_SHUTDOWN
+from mediagen.adapters.retry_after import retry_after_seconds
 from mediagen.domain.errors import (
     AuthenticationFailed,
     BackendError,
@@ -42,31 +41,6 @@ def scrub(text: str, secret: Secret | None = None) -> str:
     if secret is not None:
         text = text.replace(secret.reveal(), _MASK)
     return _KEY_LIKE.sub(_MASK, text)
-
-
-def retry_after_seconds(headers: Mapping[str, str] | None, *, now: float | None = None) -> float | None:
-    """The wait a 429 asks for: retry-after-ms, else Retry-After as seconds or an HTTP date; None when absent."""
-    if headers is None:
-        return None
-    for name, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
-        raw = headers.get(name)
-        if raw is None:
-            continue
-        try:
-            value = float(raw)
-        except ValueError:
-            continue
-        if value >= 0 and value != float("inf"):
-            return value / divisor
-    raw_date = headers.get("retry-after")
-    if raw_date is None:
-        return None
-    try:
-        when = email.utils.parsedate_to_datetime(raw_date)
-    except (TypeError, ValueError, IndexError):
-        return None
-    current = time.time() if now is None else now
-    return max(0.0, when.timestamp() - current)
 
 
 def _vendor_message(exc: openai.APIStatusError) -> str:

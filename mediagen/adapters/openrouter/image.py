@@ -1,0 +1,161 @@
+"""One image turn on OpenRouter: chat completions with image output, the answer's image decoded or fetched, the
+conversation kept so the next turn (in any process) edits this image."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from mediagen.adapters.openrouter.client import OpenRouterClients, OpenRouterSettings, fetch_image, vendor_call
+from mediagen.adapters.openrouter.errors import answer_error, scrub
+from mediagen.adapters.openrouter.mapping import (
+    BACKEND,
+    Answer,
+    Conversation,
+    ImagePlan,
+    after_turn,
+    data_url,
+    decode_data_url,
+    quoted,
+    read_answer,
+    split_data_url,
+    turn_messages,
+)
+from mediagen.application.deadline import Deadline
+from mediagen.domain.errors import BackendError, ContentRejected, MediaGenError
+from mediagen.domain.media import MediaType
+from mediagen.domain.request import InputImage
+from mediagen.domain.secret import Secret
+from mediagen.domain.sniff import SNIFF_BYTES, media_type_of, sniff
+from mediagen.ports.generator import GeneratedMedia, GenerationContext
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
+
+#: Finish reasons that mean a filter stopped the answer rather than a model that simply drew nothing.
+FILTER_REASONS = frozenset(
+    {"content_filter", "SAFETY", "IMAGE_SAFETY", "PROHIBITED_CONTENT", "IMAGE_PROHIBITED_CONTENT"}
+)
+
+
+def _input_urls(images: Sequence[InputImage]) -> list[str]:
+    return [data_url(image.mime_type or "image/png", image.read_bytes()) for image in images]
+
+
+async def _complete(client: AsyncOpenAI, body: dict[str, Any]) -> dict[str, Any]:
+    """POST /chat/completions through the SDK; the answer as plain JSON data (OpenRouter's fields included)."""
+    extra = {"image_config": body["image_config"]} if "image_config" in body else None
+    completion = await client.chat.completions.create(
+        model=body["model"], messages=body["messages"], modalities=body["modalities"], extra_body=extra
+    )
+    dumped: dict[str, Any] = completion.model_dump(mode="json", exclude_unset=True)
+    return dumped
+
+
+def _no_image(answer: Answer, secret: Secret) -> MediaGenError:
+    reason = answer.native_finish_reason or answer.finish_reason or "none"
+    text = scrub(answer.text, secret)
+    said = f"; the model said: {quoted(text)!r}" if text else ""
+    if answer.finish_reason in FILTER_REASONS or answer.native_finish_reason in FILTER_REASONS:
+        return ContentRejected(
+            f"a content filter stopped the image (finish reason {reason}){said}; rephrase the prompt", backend=BACKEND
+        )
+    return BackendError(
+        f"OpenRouter answered without an image (finish reason {reason}){said}; ask plainly for a picture, or pick a "
+        "model whose output includes images (`mediagen backends openrouter --refresh`)",
+        backend=BACKEND,
+    )
+
+
+def _image_mime(data: bytes, claimed: str | None) -> str:
+    found = sniff(data[:SNIFF_BYTES])
+    if found is None or media_type_of(found) is not MediaType.IMAGE:
+        raise BackendError(
+            f"OpenRouter's image is not a PNG, JPEG, WebP or GIF (claimed {claimed or 'nothing'}); generate again",
+            backend=BACKEND,
+        )
+    return found
+
+
+async def _image_bytes(
+    clients: OpenRouterClients, settings: OpenRouterSettings, url: str, deadline: Deadline, secret: Secret
+) -> tuple[bytes, str, str]:
+    """The image's bytes, its mime type, and a data URL of it for the conversation; `url` is a data URL (decoded
+    off the loop) or an http(s) URL (fetched now, before it expires)."""
+    parts = split_data_url(url)
+    if parts is not None:
+        if len(parts[1]) * 3 // 4 > settings.max_image_bytes:
+            raise BackendError(
+                f"OpenRouter's image is larger than {settings.max_image_bytes} bytes; raise "
+                f"backends.{BACKEND}.extra.max_image_bytes to take it",
+                backend=BACKEND,
+            )
+        try:
+            claimed, data = await asyncio.to_thread(decode_data_url, url)
+        except ValueError as exc:
+            raise BackendError(f"OpenRouter's image data URL is broken: {exc}", backend=BACKEND) from None
+        return data, _image_mime(data, claimed), url
+    data = await fetch_image(clients, url, limit=settings.max_image_bytes, deadline=deadline, secret=secret)
+    mime = _image_mime(data, None)
+    return data, mime, await asyncio.to_thread(data_url, mime, data)
+
+
+async def generate_image(
+    clients: OpenRouterClients,
+    settings: OpenRouterSettings,
+    plan: ImagePlan,
+    previous: Conversation | None,
+    ctx: GenerationContext,
+    deadline: Deadline,
+) -> GeneratedMedia:
+    """One turn: the kept conversation (if continuing) and the prompt with the last image and the input images."""
+    input_urls = await asyncio.to_thread(_input_urls, plan.images) if plan.images else []
+    messages = turn_messages(previous, plan.prompt, input_urls)
+    client = await clients.get(ctx.credentials)
+    raw = await vendor_call(_complete(client, plan.body(messages)), deadline=deadline, secret=ctx.credentials)
+    answer = read_answer(raw)
+    if answer.error is not None:
+        raise answer_error(answer.error, secret=ctx.credentials)
+    if not answer.image_urls:
+        raise _no_image(answer, ctx.credentials)
+    url = answer.image_urls[-1]
+    data, mime, kept_url = await _image_bytes(clients, settings, url, deadline, ctx.credentials)
+    conversation, trimmed = after_turn(
+        previous,
+        messages,
+        answer.text,
+        kept_url,
+        model=plan.model,
+        max_turns=settings.max_history_turns,
+        max_bytes=settings.max_history_bytes,
+    )
+    metadata: dict[str, Any] = {
+        "api": "chat.completions",
+        "response_id": answer.id,
+        "provider": answer.provider,
+        "routed_model": answer.model,
+        "finish_reason": answer.finish_reason,
+        "native_finish_reason": answer.native_finish_reason,
+        "image_source": "data_url" if kept_url is url else "url",
+        "history": {
+            "turns": trimmed.turns,
+            "bytes": trimmed.size_bytes,
+            "dropped_turns": trimmed.dropped_turns,
+            "dropped_turns_total": conversation.dropped_turns,
+        },
+    }
+    if answer.text:
+        metadata["text"] = scrub(answer.text, ctx.credentials)
+    if len(answer.image_urls) > 1:
+        metadata["images_returned"] = len(answer.image_urls)
+    if answer.usage is not None:
+        metadata["usage"] = dict(answer.usage)
+    return GeneratedMedia.from_bytes(
+        data,
+        mime_type=mime,
+        model=plan.model,
+        metadata={k: v for k, v in metadata.items() if v is not None},
+        continuation=conversation.state(),
+        parameters=plan.parameters,
+    )

@@ -1,0 +1,32 @@
+"""The wait a vendor's 429 (or 503) asks for, read from its headers: shared by the HTTP adapters."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Mapping
+
+
+def retry_after_seconds(headers: Mapping[str, str] | None, *, now: float | None = None) -> float | None:
+    """The wait a 429 asks for: retry-after-ms, else Retry-After as seconds or an HTTP date; None when absent."""
+    if headers is None:
+        return None
+    for name, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        raw = headers.get(name)
+        if raw is None:
+            continue
+        try:
+            value = float(raw)
+        except ValueError:
+            continue
+        if value >= 0 and value != float("inf"):
+            return value / divisor
+    raw_date = headers.get("retry-after")
+    if raw_date is None:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(raw_date)
+    except (TypeError, ValueError, IndexError):
+        return None
+    current = time.time() if now is None else now
+    return max(0.0, when.timestamp() - current)
