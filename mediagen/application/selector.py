@@ -74,6 +74,10 @@ class BackendSelector:
     def has_credentials(self, name: str) -> bool:
         return self._credentials.get(self._specs[name]) is not None
 
+    def credentials(self, name: str) -> Secret | None:
+        """The key of backend `name`, or None when it has none."""
+        return self._credentials.get(self._specs[name])
+
     def order(self, media_type: MediaType) -> list[BackendSpec]:
         """Backends generating `media_type`: configured priority first, then the rest by name."""
         ranked = [self._specs[n] for n in self._priorities.get(media_type, ()) if n in self._specs]

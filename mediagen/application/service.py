@@ -17,6 +17,7 @@ from mediagen.application.deadline import within
 from mediagen.application.registry import BackendRegistry
 from mediagen.application.selector import BackendSelector, Candidate, Verdict
 from mediagen.application.settings import Settings
+from mediagen.domain.backend import ModelSpec
 from mediagen.domain.errors import (
     ContinuationNotFound,
     GenerationTimeout,
@@ -24,6 +25,7 @@ from mediagen.domain.errors import (
     InvalidRequest,
     JobNotFound,
     MediaGenError,
+    MissingCredentials,
     RateLimited,
     UnsupportedParameter,
 )
@@ -46,7 +48,7 @@ from mediagen.ports.continuation import (
     ContinuationState,
     ContinuationStore,
 )
-from mediagen.ports.generator import GeneratedMedia, GenerationContext
+from mediagen.ports.generator import GeneratedMedia, GenerationContext, ModelCatalog
 from mediagen.ports.progress import (
     Downloading,
     Failed,
@@ -127,6 +129,21 @@ class MediaService:
 
     def explain(self, request: MediaRequest) -> list[Verdict]:
         return self._selector.explain(request)
+
+    async def list_models(self, backend: str) -> list[ModelSpec]:
+        """The models `backend`'s vendor serves now, asked with its key (`mediagen backends NAME --refresh`)."""
+        spec = self._registry.spec(backend)
+        key = self._selector.credentials(backend)
+        if key is None:
+            raise MissingCredentials(backend, spec.env_vars)
+        generator = self._registry.generator(backend)
+        if not isinstance(generator, ModelCatalog):
+            raise InvalidRequest(
+                f"{backend} cannot ask its vendor for its models; its known models are listed without --refresh",
+                field="refresh",
+            )
+        timeout = max(self._settings.timeouts.for_media(media) for media in spec.media_types)
+        return list(await generator.list_models(key, timeout=timeout))
 
     # -- generate ---------------------------------------------------------------------------------------
 

@@ -467,6 +467,10 @@ def backends(
     explain: Annotated[
         MediaType | None, typer.Option("--explain", "-e", help="Say why each backend would or would not serve.")
     ] = None,
+    refresh: Annotated[
+        bool,
+        typer.Option("--refresh", help="With BACKEND: ask the vendor (with its key) which models it serves now."),
+    ] = False,
     json_out: JsonOpt = False,
     sandbox: SandboxOpt = False,
     debug: DebugOpt = False,
@@ -480,6 +484,10 @@ def backends(
     async def work(service: MediaService) -> list[dict[str, Any]]:
         if explain is not None:
             return explain_choice(service, explain)
+        if refresh:
+            if name is None:
+                raise InvalidRequest("needs a backend: mediagen backends NAME --refresh", field="refresh")
+            return describe_models(service, name, await service.list_models(name))
         return describe_models(service, name) if name is not None else describe_backends(service)
 
     rows = _run(common, work)

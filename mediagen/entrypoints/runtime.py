@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -11,6 +11,7 @@ from dependency_injector import providers
 from mediagen.application.service import MediaService
 from mediagen.application.settings import load_settings
 from mediagen.container import Container
+from mediagen.domain.backend import ModelSpec
 from mediagen.domain.errors import InvalidRequest
 from mediagen.domain.media import MediaType
 from mediagen.domain.request import MediaRequest
@@ -51,14 +52,17 @@ def describe_backends(service: MediaService) -> list[dict[str, Any]]:
     return rows
 
 
-def describe_models(service: MediaService, backend: str) -> list[dict[str, Any]]:
-    """One row per model of `backend`, from its spec: what it makes, can do and accepts (every listed value)."""
+def describe_models(
+    service: MediaService, backend: str, models: Sequence[ModelSpec] | None = None
+) -> list[dict[str, Any]]:
+    """One row per model of `backend`, from its spec (or `models`, as its vendor listed them): what it makes, can
+    do and accepts (every listed value)."""
     spec = service.selector.specs.get(backend)
     if spec is None:
         known = ", ".join(service.selector.specs) or "none"
         raise InvalidRequest(f"no backend named {backend!r}; installed: {known}", field="backend")
     rows = []
-    for model in spec.models:
+    for model in spec.models if models is None else models:
         rows.append(
             {
                 "model": model.name,

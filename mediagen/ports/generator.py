@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any, Protocol
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
-from mediagen.domain.backend import BackendSpec
+from mediagen.domain.backend import BackendSpec, ModelSpec
 from mediagen.domain.request import MediaRequest
 from mediagen.domain.result import ParameterReport
 from mediagen.domain.secret import Secret
@@ -74,6 +74,15 @@ class MediaGenerator(Protocol):
 
     async def aclose(self) -> None:
         """Release clients; called once when the container shuts down."""
+        ...
+
+
+@runtime_checkable
+class ModelCatalog(Protocol):
+    """A generator that can also ask its vendor which models it serves now (optional; `backends NAME --refresh`)."""
+
+    async def list_models(self, credentials: Secret, *, timeout: float) -> Sequence[ModelSpec]:
+        """The vendor's current models of the kinds this backend makes; raise only MediaGenError subclasses."""
         ...
 
 
