@@ -261,9 +261,9 @@ class ChatEndpoints:
         return self._fake.state
 
     def _record(self, request: web.Request, body: dict[str, Any]) -> None:
-        kept = {k: v for k, v in request.headers.items() if k.lower() in ("http-referer", "x-title", "authorization")}
-        others = {k: v for k, v in request.headers.items() if k.lower().startswith(("openai-", "x-custom"))}
-        self._state.requests.append(ReceivedRequest(request.method, request.path, {**kept, **others}, body))
+        wanted = ("http-referer", "x-title", "authorization", "openai-", "x-custom")
+        headers = {k.lower(): v for k, v in request.headers.items() if k.lower().startswith(wanted)}
+        self._state.requests.append(ReceivedRequest(request.method, request.path, headers, body))
 
     async def create(self, request: web.Request) -> web.StreamResponse:
         body = await _json_object(request)

@@ -14,7 +14,8 @@ import attrs
 
 @attrs.frozen
 class ReceivedRequest:
-    """One request as the fake read it: path, the headers that matter, and the JSON body."""
+    """One request as the fake read it: path, the headers that matter (lower-case names: authorization,
+    http-referer, x-title, openai-*, x-custom*), and the JSON body."""
 
     method: str
     path: str
