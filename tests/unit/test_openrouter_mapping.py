@@ -360,3 +360,17 @@ def test_bad_extras_are_configuration_errors_naming_the_key(extra: dict[str, Any
     with pytest.raises(ConfigurationError) as caught:
         OpenRouterSettings.from_options(BackendOptions(extra=extra))
     assert caught.value.key == next(iter(extra))
+
+
+def test_the_backend_page_shows_what_the_spec_says() -> None:
+    import attrs
+
+    from mediagen.adapters.openrouter import docs
+
+    page = Path(__file__).resolve().parents[2] / "docs" / "backends" / "openrouter.md"
+    text = page.read_text(encoding="utf-8")
+    assert docs.PAGE.rewrite(text) == text, "run: python -m mediagen.adapters.openrouter.docs"
+    for model in SPEC.models:
+        assert f"`{model.name}`" in text
+    for key in attrs.fields_dict(OpenRouterSettings).keys() - {"base_url"}:  # base_url is not an extra
+        assert f"`{key}`" in text, f"the Settings table lacks {key}"
