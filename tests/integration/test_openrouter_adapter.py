@@ -324,3 +324,22 @@ async def test_the_service_lists_the_image_models_openrouter_serves(sandbox: San
         models = await svc.list_models("openrouter")
     names = {m.name for m in models}
     assert GEMINI in names and "black-forest-labs/flux.2-pro" in names and "openai/gpt-4o-mini" not in names
+
+
+async def test_an_unlisted_image_only_model_is_asked_again_for_images_only(
+    sandbox: Sandbox, generator: OpenRouterGenerator
+) -> None:
+    made = await generator.generate(MediaRequest(media_type="image", prompt="x"), ctx("sourceful/riverflow-v2-fast"))
+    assert media.open_image(await read(made)) and made.model == "sourceful/riverflow-v2-fast"
+    sent = [r.body["modalities"] for r in fake(sandbox).requests_to("/api/v1/chat/completions")]
+    assert sent == [["image", "text"], ["image"]]
+    assert [c.status for c in sandbox.calls("openrouter")] == [404, 200]
+
+
+async def test_a_listed_model_asked_wrongly_is_not_asked_again(
+    sandbox: Sandbox, generator: OpenRouterGenerator
+) -> None:
+    with pytest.raises(BackendError) as caught:
+        await generator.generate(MediaRequest(media_type="image", prompt="x"), ctx("openai/gpt-4o-mini"))
+    assert caught.value.status == 404 and "output modalities" in str(caught.value)
+    assert len(fake(sandbox).requests) == 2  # unlisted, so asked again with ["image"]: it makes no images at all

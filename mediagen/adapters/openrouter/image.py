@@ -7,6 +7,8 @@ import asyncio
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from mediagen.adapters.openrouter.client import OpenRouterClients, OpenRouterSettings, fetch_image, vendor_call
 from mediagen.adapters.openrouter.errors import answer_error, scrub
 from mediagen.adapters.openrouter.mapping import (
@@ -22,6 +24,7 @@ from mediagen.adapters.openrouter.mapping import (
     split_data_url,
     turn_messages,
 )
+from mediagen.adapters.openrouter.spec import IMAGE_ONLY
 from mediagen.application.deadline import Deadline
 from mediagen.domain.errors import BackendError, ContentRejected, MediaGenError
 from mediagen.domain.media import MediaType
@@ -55,6 +58,14 @@ async def _complete(client: AsyncOpenAI, body: dict[str, Any]) -> dict[str, Any]
     )
     dumped: dict[str, Any] = completion.model_dump(mode="json", exclude_unset=True)
     return dumped
+
+
+def _wants_image_only(plan: ImagePlan, error: BackendError) -> bool:
+    """Whether OpenRouter found no endpoint for an unlisted model asked for text too (its 404 "No endpoints found
+    that support the requested output modalities")."""
+    return (
+        not plan.listed and plan.modalities != IMAGE_ONLY and error.status == 404 and "output modalities" in str(error)
+    )
 
 
 def _no_image(answer: Answer, secret: Secret) -> MediaGenError:
@@ -119,7 +130,15 @@ async def generate_image(
     input_urls = await asyncio.to_thread(_input_urls, plan.images) if plan.images else []
     messages = turn_messages(previous, plan.prompt, input_urls)
     client = await clients.get(ctx.credentials)
-    raw = await vendor_call(_complete(client, plan.body(messages)), deadline=deadline, secret=ctx.credentials)
+    try:
+        raw = await vendor_call(_complete(client, plan.body(messages)), deadline=deadline, secret=ctx.credentials)
+    except BackendError as error:
+        if not _wants_image_only(plan, error):
+            raise
+        # A model mediagen does not list that makes images only (OpenRouter's docs: ask those with ["image"]);
+        # nothing was generated or charged, so ask again the way it takes.
+        plan = attrs.evolve(plan, modalities=IMAGE_ONLY)
+        raw = await vendor_call(_complete(client, plan.body(messages)), deadline=deadline, secret=ctx.credentials)
     answer = read_answer(raw)
     if answer.error is not None:
         raise answer_error(answer.error, secret=ctx.credentials)
