@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import json
 import secrets
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -20,7 +21,7 @@ from aiohttp import web
 
 from mediagen.sandbox import media
 from mediagen.sandbox.openrouter.catalog import DEFAULT_MODEL, DEFAULT_SIZE, MODELS, SIZE_PIXELS, FakeModel
-from mediagen.sandbox.openrouter.state import ReceivedRequest, ServedImage
+from mediagen.sandbox.openrouter.state import OpenRouterState, ReceivedRequest, ServedImage
 from mediagen.sandbox.vendor import ApiError, stream_bytes
 
 if TYPE_CHECKING:
@@ -92,8 +93,6 @@ def _unknown(found: Mapping[str, Any], known: frozenset[str], where: str) -> Non
 
 
 async def _json_object(request: web.Request) -> dict[str, Any]:
-    import json
-
     try:
         data = json.loads(await request.read())
     except (UnicodeDecodeError, ValueError):
@@ -257,7 +256,7 @@ class ChatEndpoints:
         self._fake = fake
 
     @property
-    def _state(self) -> Any:
+    def _state(self) -> OpenRouterState:
         return self._fake.state
 
     def _record(self, request: web.Request, body: dict[str, Any]) -> None:
