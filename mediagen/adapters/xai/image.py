@@ -109,7 +109,7 @@ async def generate_image(
     return GeneratedMedia.from_bytes(
         data,
         mime_type=mime,
-        model=response.model or plan.model,
+        model=plan.model,
         metadata=metadata,
         continuation=state,
         parameters=plan.parameters,

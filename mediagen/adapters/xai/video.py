@@ -218,7 +218,7 @@ class VideoRunner:
         return GeneratedMedia(
             stream=stream,
             mime_type=content_type if content_type.startswith("video/") else "video/mp4",
-            model=response.model or plan.model,
+            model=plan.model,
             metadata=metadata,
             continuation=ContinuationState(kind=VENDOR_ID_KIND, data={"vendor_id": request_id}),
             parameters=plan.parameters,
