@@ -152,6 +152,7 @@ class VideoService:
         if job.poll_delay and await self.fake.context.pause(job.poll_delay):
             raise RpcError(grpc.StatusCode.UNAVAILABLE, "The sandbox is shutting down.")
         settings = self.fake.context.settings
+        finished_now = job.done_at is None
         if job.done_at is None:
             job.polls += 1
             failing = job.outcome == "fail" and job.polls >= (job.fail_at or job.polls_needed)
@@ -165,7 +166,8 @@ class VideoService:
             if failing:
                 job.outcome = "fail"
             self.fake.state.keep_job(job)
-        if job.outcome == "expire" or job.expired(settings):
+        # A result is kept for media_url_ttl_seconds after it is done; the poll that finishes it always gets it.
+        if job.outcome == "expire" or (job.expired(settings) and not finished_now):
             return video_pb2.GetDeferredVideoResponse(status=deferred_pb2.EXPIRED)
         if job.outcome == "fail":
             message = _FAILURES.get(job.fail_code, f"Video generation failed ({job.fail_code}).")
