@@ -138,6 +138,9 @@ class XAIClients:
                 "api_key": key.reveal(),
                 "api_host": endpoint.target,
                 "use_insecure_channel": endpoint.insecure,
+                # The service retries with its own policy (and fails over); the channel's own retries (xai-sdk
+                # 1.21 turns gRPC retries on for UNAVAILABLE, up to 5 attempts) would multiply them.
+                "channel_options": [("grpc.enable_retries", 0)],
             }
             if self._settings.request_timeout is not None:
                 kwargs["timeout"] = self._settings.request_timeout

@@ -87,10 +87,18 @@ async def generate_image(
     elif urls:
         kwargs["image_urls"] = urls
     client = await clients.get(ctx.credentials)
-    response = await vendor_call(
-        client.image.sample(plan.prompt, plan.model, **kwargs), deadline=deadline, secret=ctx.credentials
-    )
-    encoded = response.proto.images[0].base64 if response.proto.images else ""
+
+    async def sample() -> Any:
+        try:
+            return await client.image.sample(plan.prompt, plan.model, **kwargs)
+        except IndexError:  # xai-sdk 1.21 indexes images[0] of the answer: an answer without any image
+            raise ContentRejected(
+                "xAI answered without an image, as its moderation does for a prompt it refuses; change the prompt",
+                backend=BACKEND,
+            ) from None
+
+    response = await vendor_call(sample(), deadline=deadline, secret=ctx.credentials)
+    encoded = response.proto.images[0].base64
     if not response.respect_moderation:
         raise ContentRejected(
             "xAI's moderation withheld the image; change the prompt or the input images", backend=BACKEND
