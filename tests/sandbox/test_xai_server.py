@@ -4,9 +4,11 @@ xai_sdk and mediagen at it; `import mediagen.sandbox` stays free of grpc."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import xai_sdk
 
@@ -76,3 +78,24 @@ def test_mediagen_sandbox_prints_the_lines_that_reach_the_fake() -> None:
             rest = process.communicate(timeout=30)[0]
     assert process.returncode == 0
     assert "stopped" in rest
+
+
+def test_the_xai_example_in_the_docs_runs_as_written(tmp_path: Path) -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "sandbox.md").read_text()
+    examples = [body for lang, body in _BLOCK.findall(docs) if lang == "python" and "xai_sdk.Client(" in body]
+    assert len(examples) == 1
+    script = tmp_path / "example.py"
+    script.write_text(examples[0])
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("XAI_", "MEDIAGEN_"))}
+    done = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    first, second = done.stdout.splitlines()
+    assert first.endswith("bytes of JPEG")
+    url, seconds = second.split()
+    assert url.startswith("http://127.0.0.1:") and url.endswith(".mp4")
+    assert seconds == "2"
+
+
+_BLOCK = re.compile(r"^```(\w+)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
