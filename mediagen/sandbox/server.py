@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from mediagen.sandbox.openai import OpenAIState
+    from mediagen.sandbox.xai import XaiState
 
 log = logging.getLogger("mediagen.sandbox")
 
@@ -216,6 +217,8 @@ class Sandbox:
     @overload
     def state(self, vendor: Literal["openai"]) -> OpenAIState: ...
     @overload
+    def state(self, vendor: Literal["xai"]) -> XaiState: ...
+    @overload
     def state(self, vendor: str) -> object: ...
     def state(self, vendor: str) -> object:
         """The fake's server-side state (response ids, jobs, recorded requests)."""
@@ -322,6 +325,8 @@ class SandboxThread:
 
     @overload
     def state(self, vendor: Literal["openai"]) -> OpenAIState: ...
+    @overload
+    def state(self, vendor: Literal["xai"]) -> XaiState: ...
     @overload
     def state(self, vendor: str) -> object: ...
     def state(self, vendor: str) -> object:

@@ -131,3 +131,20 @@ with SandboxThread(("xai",), settings=SandboxSettings(state_dir=sys.argv[1], job
         image = client.image.sample("a sync image", IMAGE, image_format="base64")
         assert image.image[:3] == b"\xff\xd8\xff"
         client.close()
+
+
+async def test_records_older_than_state_ttl_are_pruned_when_a_sandbox_starts(tmp_path: Path) -> None:
+    async with Sandbox(vendors=("xai",), settings=settings(tmp_path)) as first:
+        client = client_of(first)
+        request_id = (await client.video.start("old", VIDEO, duration=1)).request_id
+        await client.close()
+    record = tmp_path / "xai" / "videos" / f"{request_id}.json"
+    os.utime(record, (1_000_000, 1_000_000))
+    ttl = SandboxSettings(state_dir=tmp_path, state_ttl_seconds=3600)
+    async with Sandbox(vendors=("xai",), settings=ttl) as second:
+        assert not record.exists()
+        client = client_of(second)
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await client.video.get(request_id)
+        assert caught.value.code() is grpc.StatusCode.NOT_FOUND
+        await client.close()

@@ -305,3 +305,15 @@ async def test_not_found_answers(xai_client: xai_sdk.AsyncClient) -> None:
     assert error.code() is grpc.StatusCode.NOT_FOUND
     error = await refused(stub(xai_client).GetDeferredVideo(video_pb2.GetDeferredVideoRequest()))
     assert error.code() is grpc.StatusCode.INVALID_ARGUMENT
+
+
+@needs_ffprobe
+async def test_video_fps_and_min_bytes_settings_shape_the_download() -> None:
+    settings = SandboxSettings(job_polls=1, video_fps=12, video_min_bytes=1_500_000)
+    async with Sandbox(vendors=("xai",), settings=settings) as sb:
+        client = xai_sdk.AsyncClient(api_key="k", api_host=sb.base_url("xai"), use_insecure_channel=True)
+        video = await client.video.generate("big", MODEL, duration=1, interval=QUICK)
+        data = await download(video.url)
+        await client.close()
+    assert len(data) >= 1_500_000
+    assert probe(data)["streams"][0]["r_frame_rate"] == "12/1"
