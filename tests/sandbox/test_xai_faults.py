@@ -124,6 +124,12 @@ async def test_content_policy_is_the_moderation_answer(xai_sandbox: Sandbox, xai
     error = await refused(xai_client.video.start("p", VIDEO))
     assert error.code() is grpc.StatusCode.INVALID_ARGUMENT
     assert "content moderation" in (error.details() or "")
+    start = await xai_client.video.start("p", VIDEO, duration=1)
+    xai_sandbox.faults.push("xai", "content_policy", route="/xai_api.Video/GetDeferredVideo")
+    done = [await xai_client.video.get(start.request_id) for _ in range(2)][-1]
+    assert done.status == deferred_pb2.DONE
+    assert not done.response.video.respect_moderation
+    assert not done.response.video.url
 
 
 async def test_job_fails_ends_failed_with_the_code(xai_sandbox: Sandbox, xai_client: xai_sdk.AsyncClient) -> None:

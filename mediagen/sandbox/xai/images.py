@@ -41,6 +41,7 @@ class ImageService:
         self.fake = fake
 
     async def generate(self, request: image_pb2.GenerateImageRequest, call: RpcCall) -> image_pb2.ImageResponse:
+        self.fake.state.calls.append(_received("GenerateImage", request))
         check_message(request)
         if not request.prompt.strip():
             raise invalid("prompt", "must not be empty")
@@ -59,15 +60,13 @@ class ImageService:
                 raise invalid(field, f"{prefix}INVALID is not a value to send; leave {field} unset for the default")
         if request.HasField("image") and len(request.images):
             raise invalid("images", "set either image (one input) or images (several), not both")
-        inputs = [request.image] if request.HasField("image") else list(request.images)
-        prefix = "image" if request.HasField("image") else "images"
-        sources = [
-            await self.fake.input_image(item, prefix if request.HasField("image") else f"{prefix}[{i}]")
-            for i, item in enumerate(inputs)
-        ]
+        if request.HasField("image"):
+            inputs = [("image", request.image)]
+        else:
+            inputs = [(f"images[{index}]", item) for index, item in enumerate(request.images)]
+        sources = [await self.fake.input_image(item, field) for field, item in inputs]
         size = await self._size(request, sources)
         moderation = self._moderation(request.prompt, call)
-        self.fake.state.calls.append(_received("GenerateImage", request))
         response = image_pb2.ImageResponse(model=model)
         if moderation == "empty":
             return response  # the whole request refused: the service answers with no images at all

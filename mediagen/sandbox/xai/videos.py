@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import grpc
 from aiohttp import web
+from google.protobuf.message import Message
 from xai_sdk.proto import deferred_pb2, video_pb2
 
 from mediagen.sandbox import media
@@ -50,6 +51,7 @@ class VideoService:
     async def generate(
         self, request: video_pb2.GenerateVideoRequest, call: RpcCall
     ) -> deferred_pb2.StartDeferredResponse:
+        self._record(request)
         check_message(request)
         if not request.prompt.strip():
             raise invalid("prompt", "must not be empty")
@@ -94,10 +96,11 @@ class VideoService:
         job = self._job(model, request.prompt, content_prompt, seconds, (width, height), call)
         job.source = source
         job.storage_requested = request.HasField("storage_options")
-        self._start(job, "GenerateVideo", request)
+        self._start(job)
         return deferred_pb2.StartDeferredResponse(request_id=job.request_id)
 
     async def extend(self, request: video_pb2.ExtendVideoRequest, call: RpcCall) -> deferred_pb2.StartDeferredResponse:
+        self._record(request)
         check_message(request)
         if not request.prompt.strip():
             raise invalid("prompt", "must not be empty")
@@ -116,7 +119,7 @@ class VideoService:
         job = self._job(model, request.prompt, content_prompt, seconds, size, call)
         job.source = None if source is None else source.request_id
         job.storage_requested = request.HasField("storage_options")
-        self._start(job, "ExtendVideo", request)
+        self._start(job)
         return deferred_pb2.StartDeferredResponse(request_id=job.request_id)
 
     def _job(
@@ -131,26 +134,28 @@ class VideoService:
         _apply_fault(job, call.fault)
         return job
 
-    def _start(
-        self, job: VideoJob, method: str, request: video_pb2.GenerateVideoRequest | video_pb2.ExtendVideoRequest
-    ) -> None:
+    def _start(self, job: VideoJob) -> None:
+        self.fake.state.keep_job(job)
+
+    def _record(self, request: Message) -> None:
         copy = type(request)()
         copy.CopyFrom(request)
-        self.fake.state.calls.append(ReceivedCall(method, copy))
-        self.fake.state.keep_job(job)
+        self.fake.state.calls.append(ReceivedCall(request.DESCRIPTOR.name.removesuffix("Request"), copy))
 
     async def get(
         self, request: video_pb2.GetDeferredVideoRequest, call: RpcCall
     ) -> video_pb2.GetDeferredVideoResponse:
+        self._record(request)
         check_message(request)
         if not request.request_id:
             raise invalid("request_id", "must not be empty")
         job = self.fake.state.job(request.request_id)
         if job is None:
             raise RpcError(grpc.StatusCode.NOT_FOUND, f"request_id: no deferred request {request.request_id!r}")
-        self.fake.state.calls.append(ReceivedCall("GetDeferredVideo", _copy(request)))
         if job.poll_delay and await self.fake.context.pause(job.poll_delay):
             raise RpcError(grpc.StatusCode.UNAVAILABLE, "The sandbox is shutting down.")
+        if call.fault is not None and call.fault.name == "content_policy" and job.done_at is None:
+            _apply_fault(job, call.fault)  # moderation catches the video before it is done
         settings = self.fake.context.settings
         finished_now = job.done_at is None
         if job.done_at is None:
@@ -261,9 +266,3 @@ def _apply_fault(job: VideoJob, fault: Fault | None) -> None:
     elif fault.name == "slow_poll":
         job.polls_needed = max(1, int(fault.number("polls", 10)))
         job.poll_delay = fault.number("delay", 0.2)
-
-
-def _copy(request: video_pb2.GetDeferredVideoRequest) -> video_pb2.GetDeferredVideoRequest:
-    copy = video_pb2.GetDeferredVideoRequest()
-    copy.CopyFrom(request)
-    return copy
