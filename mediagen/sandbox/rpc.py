@@ -104,14 +104,15 @@ def _serialize(message: Message | bytes) -> bytes:
 
 
 class RpcServer:
-    """A grpc.aio server for one fake's methods on `host`, an ephemeral port; `start()` returns `host:port`."""
+    """A grpc.aio server for one fake's methods on `host` and `port` (0: any free one); `start()` returns
+    `host:port`."""
 
     def __init__(self, fake: RpcFake, methods: Iterable[RpcMethod]) -> None:
         self.fake = fake
         self.methods = tuple(methods)
         self._server: grpc.aio.Server | None = None
 
-    async def start(self, host: str) -> str:
+    async def start(self, host: str, port: int = 0) -> str:
         server = grpc.aio.server(
             options=[
                 ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
@@ -129,12 +130,15 @@ class RpcServer:
         for service, handlers in services.items():
             server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, handlers),))
         bound = f"[{host}]" if ":" in host else host
-        port = server.add_insecure_port(f"{bound}:0")
-        if port == 0:
-            raise OSError(f"the {self.fake.name} fake could not bind a gRPC port on {host}")
+        try:
+            bound_port = server.add_insecure_port(f"{bound}:{port}")
+        except RuntimeError as exc:  # grpc raises it when the address is taken
+            raise OSError(f"the {self.fake.name} fake could not bind a gRPC server on {bound}:{port}: {exc}") from None
+        if bound_port == 0:
+            raise OSError(f"the {self.fake.name} fake could not bind a gRPC server on {bound}:{port}")
         await server.start()
         self._server = server
-        return f"{bound}:{port}"
+        return f"{bound}:{bound_port}"
 
     async def stop(self) -> None:
         server, self._server = self._server, None

@@ -162,12 +162,13 @@ class Sandbox:
                 runner = web.AppRunner(_build_app(fake), shutdown_timeout=2.0, access_log=None)
                 await runner.setup()
                 self._runners[name] = runner
-                site = web.TCPSite(runner, self.host, self.port + offset if self.port else 0)
+                fixed = self.port + offset if self.port else 0
+                site = web.TCPSite(runner, self.host, 0 if fake.own_server else fixed)
                 await site.start()
                 host, port = runner.addresses[0][:2]
                 self._fakes[name] = fake
                 self._origins[name] = f"http://{_url_host(host)}:{port}"
-                await fake.start_servers(self.host, self._origins[name])
+                await fake.start_servers(self.host, self._origins[name], fixed if fake.own_server else 0)
         except BaseException:
             await self.stop()
             raise

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +30,19 @@ async def test_base_url_is_the_grpc_host_and_port_and_env_points_mediagen_at_it(
         lines = describe(sb)
         assert f"MEDIAGEN_BACKENDS__XAI__BASE_URL={address}" in lines
         assert f"XAI_API_KEY={SANDBOX_KEY}" in lines
+
+
+async def test_with_a_fixed_port_the_grpc_server_takes_the_xai_slot() -> None:
+    """`mediagen sandbox --port P`: vendors take P, P+1, ... in order; xAI's slot is the gRPC server users point at."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        first = probe.getsockname()[1]
+    async with Sandbox(vendors=("openai", "xai"), port=first) as sb:
+        assert sb.base_url("xai") == f"127.0.0.1:{first + 1}"
+        assert sb.origin("openai") == f"http://127.0.0.1:{first}"
+        client = xai_sdk.AsyncClient(api_key="k", api_host=sb.base_url("xai"), use_insecure_channel=True)
+        assert (await client.image.sample("p", IMAGE, image_format="base64")).respect_moderation
+        await client.close()
 
 
 def test_every_vendor_sandbox_includes_xai() -> None:

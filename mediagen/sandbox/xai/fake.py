@@ -39,6 +39,7 @@ class XaiFake(VendorFake):
     `base_url` (host:port), image and video downloads over HTTP at its origin."""
 
     name: ClassVar[str] = "xai"
+    own_server: ClassVar[bool] = True  # base_url is the gRPC server's
 
     def __init__(self, context: FakeContext) -> None:
         super().__init__(context)
@@ -71,10 +72,10 @@ class XaiFake(VendorFake):
             RpcMethod("xai_api.Video", "GetDeferredVideo", video_pb2.GetDeferredVideoRequest, self.videos.get),
         )
 
-    async def start_servers(self, host: str, origin: str) -> None:
+    async def start_servers(self, host: str, origin: str, port: int = 0) -> None:
         self.origin = origin
         self._server = RpcServer(self, self.methods())
-        self.address = await self._server.start(host)
+        self.address = await self._server.start(host, port)
 
     async def stop_servers(self) -> None:
         server, self._server = self._server, None
