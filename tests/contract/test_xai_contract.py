@@ -46,7 +46,9 @@ class TestXAIOtherRoutes(TestXAIGenerator):
         first.write_bytes(image(96, 64, "png", prompt="a room"))
         second.write_bytes(image(64, 96, "jpeg", prompt="a cat"))
         return [
-            MediaRequest(media_type="image", prompt="the cat in the room", input_images=[first, second], size="1600x900"),
+            MediaRequest(
+                media_type="image", prompt="the cat in the room", input_images=[first, second], size="1600x900"
+            ),
             MediaRequest(media_type="image", prompt="a lighthouse", model="grok-imagine-image-2.0", quality="high"),
             MediaRequest(
                 media_type="video", prompt="the room comes alive", input_images=[first], duration=2.6, quality="720p"
