@@ -286,3 +286,37 @@ def test_the_backend_page_shows_what_the_spec_says() -> None:
         assert f"`{model.name}`" in text
     for key in attrs.fields_dict(XAISettings).keys() - {"endpoint"}:  # endpoint is base_url, not an extra
         assert f"`{key}`" in text, f"the Settings table lacks {key}"
+
+
+@pytest.mark.parametrize(
+    ("status", "details", "code"),
+    [
+        ("UNAUTHENTICATED", "no key", "authentication_failed"),
+        ("PERMISSION_DENIED", "team may not use this model", "authentication_failed"),
+        ("RESOURCE_EXHAUSTED", "slow down", "rate_limited"),
+        ("UNAVAILABLE", "try later", "transient_backend_error"),
+        ("DEADLINE_EXCEEDED", "too slow", "transient_backend_error"),
+        ("INTERNAL", "oops", "transient_backend_error"),
+        ("INVALID_ARGUMENT", "duration: must be 1-15", "invalid_request"),
+        ("INVALID_ARGUMENT", "Generated image rejected by content moderation.", "content_rejected"),
+        ("NOT_FOUND", "model grok-x not found", "backend_error"),
+    ],
+)
+def test_each_grpc_status_becomes_its_error_without_the_key(status: str, details: str, code: str) -> None:
+    import grpc
+    from grpc.aio import AioRpcError, Metadata
+
+    from mediagen.adapters.xai.errors import translate_xai_error
+    from mediagen.domain.secret import Secret
+
+    key = "xai-secretkey-1234567890"
+    error = AioRpcError(
+        getattr(grpc.StatusCode, status), Metadata(), Metadata(("retry-after", "2")), f"{details} {key}"
+    )
+    translated = translate_xai_error(error, secret=Secret(key))
+    assert translated.code == code
+    assert key not in str(translated) and key not in repr(translated.to_dict())
+    if code == "rate_limited":
+        assert getattr(translated, "retry_after", None) == 2.0
+    if code == "invalid_request":
+        assert getattr(translated, "field", None) == "duration"
