@@ -15,6 +15,7 @@ ENTRY_POINT_GROUP = "mediagen.backends"
 BUILTIN_MODULES: tuple[str, ...] = (
     "mediagen.adapters.openai",
     "mediagen.adapters.google",
+    "mediagen.adapters.xai",
     "mediagen.adapters.openrouter",
 )
 

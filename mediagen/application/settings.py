@@ -170,6 +170,34 @@ def _url(schemes: tuple[str, ...], example: str) -> _Validator:
     return check
 
 
+_URL_EXPECTED = "a URL starting with http:// or https:// (e.g. http://127.0.0.1:8080/v1)"
+#: Backends whose base_url is the host:port of a gRPC API rather than an http(s) URL.
+HOST_PORT_BACKENDS: frozenset[str] = frozenset({"xai"})
+_HOST_PORT = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.\-]*):(\d{1,5})$")
+_HOST_PORT_EXPECTED = "host:port of a gRPC API, not a URL (e.g. api.x.ai:443, or 127.0.0.1:50051 for a sandbox)"
+
+
+def _is_host_port(value: object) -> bool:
+    match = _HOST_PORT.match(value) if isinstance(value, str) else None
+    return match is not None and 0 < int(match[2]) < 65536
+
+
+def _endpoint(example: str) -> _Validator:
+    """An http(s) URL, or a gRPC host:port; which one a backend takes is checked with its name (_check_backends)."""
+    url = _url(("http", "https"), example)
+    expected = f"a URL starting with http:// or https:// (e.g. {example}), or host:port for a gRPC backend (xai)"
+
+    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if _is_host_port(value):
+            return
+        try:
+            url(instance, attribute, value)
+        except _InvalidSetting:
+            raise _InvalidSetting(expected, value, key=attribute.name) from None
+
+    return check
+
+
 def _names(value: object) -> bool:
     return isinstance(value, tuple) and all(isinstance(name, str) and name.strip() == name and name for name in value)
 
@@ -219,6 +247,9 @@ def _check_backends(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None
             raise _InvalidSetting("a backend name", name, key=attribute.name)
         if not isinstance(backend, BackendSettings):
             raise _InvalidSetting("a table of backend settings", backend, key=f"{attribute.name}.{name}")
+        if backend.base_url is not None and (name in HOST_PORT_BACKENDS) != _is_host_port(backend.base_url):
+            expected = _HOST_PORT_EXPECTED if name in HOST_PORT_BACKENDS else _URL_EXPECTED
+            raise _InvalidSetting(expected, backend.base_url, key=f"{attribute.name}.{name}.base_url")
 
 
 # --- the settings ------------------------------------------------------------------------------------------------
@@ -280,8 +311,9 @@ class StoreSettings:
 class BackendSettings:
     """Per-backend settings: an endpoint override, default models, vendor extras, and an off switch."""
 
+    #: An http(s) URL; for a gRPC backend (xai) its host:port.
     base_url: str | None = attrs.field(
-        default=None, validator=_url(("http", "https"), "http://127.0.0.1:8080/v1"), repr=lambda url: _show(url)
+        default=None, validator=_endpoint("http://127.0.0.1:8080/v1"), repr=lambda url: _show(url)
     )
     default_models: dict[MediaType, str] = attrs.field(factory=dict, validator=_check_default_models)
     extra: dict[str, Any] = attrs.field(factory=dict, validator=_check_extra)

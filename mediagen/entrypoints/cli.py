@@ -264,7 +264,8 @@ def image(
         typer.Option(
             "--quality",
             metavar="LEVEL",
-            help="OpenAI: low, medium, high or auto (standard/hd map to them); Google: the size tier 1K, 2K or 4K.",
+            help="OpenAI: low, medium, high or auto (standard/hd map to them); Google: the size tier 1K, 2K or 4K; "
+            "xAI: 1k or 2k (grok-imagine-image-2.0 also low or medium).",
         ),
     ] = None,
     background: Annotated[
@@ -322,7 +323,10 @@ def video(
     size: Annotated[str | None, typer.Option("--size", metavar="WxH", help="e.g. 1280x720.")] = None,
     aspect_ratio: Annotated[str | None, typer.Option("--aspect-ratio", "-a", metavar="W:H", help="e.g. 16:9.")] = None,
     quality: Annotated[
-        str | None, typer.Option("--quality", metavar="LEVEL", help="Google Veo: the resolution, 720p or 1080p.")
+        str | None,
+        typer.Option(
+            "--quality", metavar="LEVEL", help="The resolution: Google Veo 720p or 1080p; xAI 480p, 720p or 1080p."
+        ),
     ] = None,
     input_image: InputOpt = None,
     seed: SeedOpt = None,

@@ -1,5 +1,6 @@
-"""The sandbox: each fake vendor as an aiohttp app on its own 127.0.0.1 port, run in-process
-(async context manager), on a background thread (sync code, the CLI), or in the foreground."""
+"""The sandbox: each fake vendor as an aiohttp app on its own 127.0.0.1 port (plus, for a gRPC vendor, a gRPC server
+the fake starts beside it), run in-process (async context manager), on a background thread (sync code, the CLI), or in
+the foreground."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from mediagen.sandbox.openai import OpenAIState
+    from mediagen.sandbox.xai import XaiState
 
 log = logging.getLogger("mediagen.sandbox")
 
@@ -160,11 +162,13 @@ class Sandbox:
                 runner = web.AppRunner(_build_app(fake), shutdown_timeout=2.0, access_log=None)
                 await runner.setup()
                 self._runners[name] = runner
-                site = web.TCPSite(runner, self.host, self.port + offset if self.port else 0)
+                fixed = self.port + offset if self.port else 0
+                site = web.TCPSite(runner, self.host, 0 if fake.own_server else fixed)
                 await site.start()
                 host, port = runner.addresses[0][:2]
                 self._fakes[name] = fake
                 self._origins[name] = f"http://{_url_host(host)}:{port}"
+                await fake.start_servers(self.host, self._origins[name], fixed if fake.own_server else 0)
         except BaseException:
             await self.stop()
             raise
@@ -181,6 +185,8 @@ class Sandbox:
         """Release hanging requests, then close every server; idempotent."""
         for fake in self._fakes.values():
             fake.context.stopping.set()
+        for fake in self._fakes.values():
+            await fake.stop_servers()
         runners, self._runners = self._runners, {}
         for runner in runners.values():
             await runner.cleanup()
@@ -197,7 +203,8 @@ class Sandbox:
             raise KeyError(f"vendor {vendor!r} is not running in this sandbox (running: {self.vendors})") from None
 
     def base_url(self, vendor: str) -> str:
-        """The base URL the vendor's SDK takes, e.g. `http://127.0.0.1:PORT/v1` for OpenAI."""
+        """The base URL the vendor's SDK takes, e.g. `http://127.0.0.1:PORT/v1` for OpenAI, `127.0.0.1:PORT` (its gRPC
+        server) for xAI."""
         return self._fake(vendor).base_url(self.origin(vendor))
 
     def env(self, vendor: str | None = None) -> dict[str, str]:
@@ -210,6 +217,8 @@ class Sandbox:
 
     @overload
     def state(self, vendor: Literal["openai"]) -> OpenAIState: ...
+    @overload
+    def state(self, vendor: Literal["xai"]) -> XaiState: ...
     @overload
     def state(self, vendor: str) -> object: ...
     def state(self, vendor: str) -> object:
@@ -317,6 +326,8 @@ class SandboxThread:
 
     @overload
     def state(self, vendor: Literal["openai"]) -> OpenAIState: ...
+    @overload
+    def state(self, vendor: Literal["xai"]) -> XaiState: ...
     @overload
     def state(self, vendor: str) -> object: ...
     def state(self, vendor: str) -> object:

@@ -80,6 +80,10 @@ class SandboxSettings:
         default=7 * 24 * 3600.0, converter=attrs.converters.optional(float), validator=_greater_than_zero
     )
 
+    #: Seconds a media URL a fake hands out (xAI's image and video URLs) stays valid, and an xAI video result stays
+    #: retrievable; the vendor's is 24 hours.
+    media_url_ttl_seconds: float = attrs.field(default=24 * 3600.0, converter=float, validator=_greater_than_zero)
+
     @classmethod
     def from_strings(cls, values: Mapping[str, str], *, source: str = "sandbox settings") -> SandboxSettings:
         """Settings from text values keyed by field name (as env vars or CLI options give them); `faults` is a

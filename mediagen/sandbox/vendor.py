@@ -142,6 +142,19 @@ class VendorFake(abc.ABC):
     def state(self) -> object:
         """Server-side state tests can inspect."""
 
+    #: Whether `base_url` is a server the fake starts itself (start_servers) rather than its HTTP app: that server
+    #: then gets the sandbox's fixed port, when one is set, and the HTTP app any free one.
+    own_server: ClassVar[bool] = False
+
+    async def start_servers(self, host: str, origin: str, port: int = 0) -> None:
+        """Start what the fake serves besides its HTTP app (the xAI fake: a gRPC server), bound to `host` and `port`
+        (0: any free one), once the app listens at `origin`. Nothing by default."""
+        return None
+
+    async def stop_servers(self) -> None:
+        """Stop what start_servers started (the stopping event is already set); idempotent. Nothing by default."""
+        return None
+
     def not_found(self, request: web.Request) -> ApiError:
         """The vendor's answer for a route it does not serve (also the `retired` fault's)."""
         return ApiError(404, f"Invalid URL ({request.method} {request.path})")

@@ -107,6 +107,7 @@ def test_with_only_a_google_key_explain_video_says_why_openai_is_skipped(outcome
 
 def sandbox_with_openai_disabled(ws: Workspace) -> tuple[Run, ...]:
     ws.env["MEDIAGEN_BACKENDS__OPENAI__ENABLED"] = "false"
+    ws.env["MEDIAGEN_BACKENDS__XAI__ENABLED"] = "false"  # else video would go to xAI, first for video
     return (
         ws.mediagen("image", "a red fox in snow", "--sandbox", "--json"),
         ws.mediagen("video", "waves at dusk", "--sandbox", "--json"),
@@ -127,6 +128,7 @@ def test_sandbox_with_openai_disabled_serves_everything_from_google_and_says_why
     rows = {row["backend"]: row for row in as_json.json()["backends"]}
     assert rows["google"]["chosen"] is True
     assert rows["openai"]["chosen"] is False and "disabled" in rows["openai"]["reason"]
+    assert rows["xai"]["chosen"] is False and "disabled" in rows["xai"]["reason"]
 
 
 # -- no key at all ---------------------------------------------------------------------------------------------

@@ -324,7 +324,7 @@ def test_mediagen_sandbox_with_a_state_dir_continues_the_last_runs_video(outcome
 
 
 def veo_text_to_video(ws: Workspace) -> Run:
-    return ws.mediagen("video", "waves at dusk", "--sandbox", "--json")
+    return ws.mediagen("video", "waves at dusk", "-b", "google", "--sandbox", "--json")
 
 
 @scenario(veo_text_to_video)
@@ -338,7 +338,9 @@ def test_veo_text_to_video_writes_an_mp4_a_player_reads(outcome: Run) -> None:
 
 def veo_image_to_video(ws: Workspace) -> Run:
     first, _ = inputs(ws)
-    return ws.mediagen("video", "the field sways", "-i", str(first), "-a", "9:16", "--sandbox", "--json")
+    return ws.mediagen(
+        "video", "the field sways", "-i", str(first), "-a", "9:16", "-b", "google", "--sandbox", "--json"
+    )
 
 
 @scenario(veo_image_to_video)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import xai_sdk
 from openai import AsyncOpenAI
 
 from mediagen.sandbox import Sandbox, SandboxSettings
@@ -61,3 +62,18 @@ def decode_errors(data: bytes, *input_args: str) -> str:
             timeout=60,
         )
     return out.stderr.strip() + ("" if out.returncode == 0 else f" (exit {out.returncode})")
+
+
+@pytest.fixture
+async def xai_sandbox() -> AsyncIterator[Sandbox]:
+    """The xAI fake alone, with quick jobs."""
+    async with Sandbox(vendors=("xai",), settings=SandboxSettings(job_polls=2, hang_seconds=5)) as sb:
+        yield sb
+
+
+@pytest.fixture
+async def xai_client(xai_sandbox: Sandbox) -> AsyncIterator[xai_sdk.AsyncClient]:
+    """The real xai_sdk.AsyncClient on the xAI fake (insecure channel: it is loopback)."""
+    client = xai_sdk.AsyncClient(api_key="k", api_host=xai_sandbox.base_url("xai"), use_insecure_channel=True)
+    yield client
+    await client.close()

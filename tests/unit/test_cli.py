@@ -283,7 +283,7 @@ def test_a_sandboxed_image_with_json_prints_only_the_result(mediagen: Invoke, tm
 
 def test_video_quality_and_image_instructions_reach_the_backend(mediagen: Invoke) -> None:
     video = only_json(mediagen("video", "waves", "--quality", "1080p", "-d", "8", "--sandbox", "--json"))
-    assert video["backend"] == "google" and video["applied"]["quality"] == "1080p"
+    assert video["backend"] == "xai" and video["applied"]["quality"] == "1080p"  # video goes to xAI first
     image = only_json(mediagen("image", "a fox", "-b", "openai", "--instructions", "calm", "--sandbox", "--json"))
     assert image["applied"]["instructions"] == "calm"
 

@@ -246,7 +246,9 @@ def test_sandbox_mode_gives_each_faked_backend_a_dummy_key_and_the_fake_s_url(
         if spec.name in sandbox.vendors:
             assert credentials.get(spec) == Secret(SANDBOX_KEY), spec.name
             assert options[spec.name].base_url == sandbox.base_url(spec.name)
-            assert urlsplit(options[spec.name].base_url or "").hostname == "127.0.0.1"
+            base_url = options[spec.name].base_url or ""
+            # an HTTP fake's base URL is a URL; a gRPC fake's (xAI's) is the host:port its SDK takes
+            assert urlsplit(base_url if "//" in base_url else f"//{base_url}").hostname == "127.0.0.1"
             assert not spec.extra_env_vars.keys() & options[spec.name].extra.keys(), spec.name
 
 

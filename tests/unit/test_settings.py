@@ -129,7 +129,9 @@ def test_media_types_left_out_of_priorities_keep_their_default_order() -> None:
         (lambda: Settings(max_concurrent=0), "max_concurrent"),
         (lambda: Settings(max_artifact_bytes=0), "max_artifact_bytes"),
         (lambda: Settings(strict="yes"), "strict"),
-        (lambda: BackendSettings(base_url="127.0.0.1:8080"), "base_url"),
+        (lambda: BackendSettings(base_url="ftp://127.0.0.1:8080"), "base_url"),
+        (lambda: Settings(backends={"openai": BackendSettings(base_url="127.0.0.1:8080")}), "backends.openai.base_url"),
+        (lambda: Settings(backends={"xai": BackendSettings(base_url="https://api.x.ai")}), "backends.xai.base_url"),
         (lambda: BackendSettings(requests_per_minute=0), "requests_per_minute"),
         (lambda: BackendSettings(requests_per_minute=True), "requests_per_minute"),
     ],
@@ -362,9 +364,11 @@ def test_env_values_are_coerced_to_every_setting_type(project: Path, home: Path)
         "MEDIAGEN_BACKENDS__OPENAI__EXTRA__ORGANIZATION": "org-1",
         "MEDIAGEN_BACKENDS__OPENAI__ENABLED": "off",
         "MEDIAGEN_BACKENDS__OPENAI__REQUESTS_PER_MINUTE": "50",
+        "MEDIAGEN_BACKENDS__XAI__BASE_URL": "127.0.0.1:50051",
     }
 
     settings = load(project, home, env)
+    assert settings.backend("xai").base_url == "127.0.0.1:50051"
 
     assert settings.max_concurrent == 8
     assert settings.max_artifact_bytes == 1_000_000
@@ -491,7 +495,20 @@ def test_an_env_name_with_an_empty_segment_is_an_error(project: Path, home: Path
         ({"MEDIAGEN_STORE__TTL_SECONDS": "0"}, "store.ttl_seconds", "'0'", "a number > 0"),
         ({"MEDIAGEN_STORE__URL": "http://x"}, "store.url", "'http://x'", "redis://"),
         ({"MEDIAGEN_PRIORITIES__VIDEO": "xai,xai"}, "priorities.video", "'xai,xai'", "each backend at most once"),
-        ({"MEDIAGEN_BACKENDS__XAI__BASE_URL": "grpc://x"}, "backends.xai.base_url", "'grpc://x'", "http://"),
+        ({"MEDIAGEN_BACKENDS__XAI__BASE_URL": "grpc://x"}, "backends.xai.base_url", "'grpc://x'", "host:port"),
+        (
+            {"MEDIAGEN_BACKENDS__XAI__BASE_URL": "http://127.0.0.1:5/v1"},
+            "backends.xai.base_url",
+            "'http://127.0.0.1:5/v1'",
+            "host:port of a gRPC API, not a URL",
+        ),
+        ({"MEDIAGEN_BACKENDS__XAI__BASE_URL": "127.0.0.1:0"}, "backends.xai.base_url", "'127.0.0.1:0'", "host:port"),
+        (
+            {"MEDIAGEN_BACKENDS__OPENAI__BASE_URL": "127.0.0.1:5"},
+            "backends.openai.base_url",
+            "'127.0.0.1:5'",
+            "http://",
+        ),
         ({"MEDIAGEN_BACKENDS__XAI__ENABLED": "nope"}, "backends.xai.enabled", "'nope'", "true or false"),
         ({"MEDIAGEN_BACKENDS__XAI__DEFAULT_MODELS__IMAGE": " "}, "backends.xai.default_models.image", "' '", "a model"),
         ({"MEDIAGEN_BACKENDS__XAI": "on"}, "backends.xai", "'on'", "a table"),

@@ -1,0 +1,79 @@
+"""XAIGenerator: routes a request to Grok Imagine images or video; one AsyncClient shared by every call."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+from mediagen.adapters.xai.client import XAIClients, XAISettings
+from mediagen.adapters.xai.image import generate_image
+from mediagen.adapters.xai.mapping import map_image, map_video
+from mediagen.adapters.xai.spec import SPEC
+from mediagen.adapters.xai.video import VideoRunner
+from mediagen.application.deadline import Deadline
+from mediagen.domain.backend import BackendSpec
+from mediagen.domain.errors import InvalidRequest
+from mediagen.domain.media import MediaType
+from mediagen.domain.request import MediaRequest
+from mediagen.ports.continuation import VENDOR_ID_KIND
+from mediagen.ports.generator import BackendOptions, GeneratedMedia, GenerationContext
+
+
+class XAIGenerator:
+    """One generator for every xAI model. Building it loads no SDK: the client is built on the first call."""
+
+    def __init__(
+        self,
+        options: BackendOptions,
+        *,
+        spec: BackendSpec = SPEC,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._spec = spec
+        self._settings = XAISettings.from_options(options)
+        self._clients = XAIClients(self._settings)
+        self._clock = clock
+        self._video = VideoRunner(self._clients, self._settings, sleep=sleep)
+
+    @property
+    def spec(self) -> BackendSpec:
+        return self._spec
+
+    @property
+    def settings(self) -> XAISettings:
+        return self._settings
+
+    @property
+    def clients(self) -> XAIClients:
+        return self._clients
+
+    async def generate(self, request: MediaRequest, ctx: GenerationContext) -> GeneratedMedia:
+        deadline = Deadline.start(self._clock, ctx.timeout)
+        model = self._spec.model(ctx.model)
+        if model is not None and model.media_type is not request.media_type:
+            raise InvalidRequest(
+                f"{ctx.model} makes {model.media_type.value}, not {request.media_type.value}", field="model"
+            )
+        state = ctx.continuation
+        if request.media_type is MediaType.IMAGE:
+            if state is not None and state.kind == VENDOR_ID_KIND:
+                raise InvalidRequest(
+                    "this continuation is an xAI video; continue it with a video request", field="continue_from"
+                )
+            return await generate_image(
+                self._clients, map_image(request, ctx.model, model, strict=ctx.strict), ctx, deadline
+            )
+        if request.media_type is MediaType.VIDEO:
+            if state is not None and state.kind != VENDOR_ID_KIND:
+                raise InvalidRequest(
+                    f"this continuation is a {state.kind!r}, not an xAI video; continue it with a request of its kind",
+                    field="continue_from",
+                )
+            plan = map_video(request, ctx.model, model, extension=state is not None, strict=ctx.strict)
+            return await self._video.run(plan, ctx, deadline)
+        raise InvalidRequest("xAI makes images and video, not audio; choose another backend", field="media_type")
+
+    async def aclose(self) -> None:
+        await self._clients.aclose()
