@@ -45,7 +45,7 @@ def _entries(text: str, path: Path) -> list[tuple[str, dict[str, Any]]]:
     """(where, request object) pairs: `entry N` of a JSON list, else `line N`."""
     if _JSON_LIST_START.match(text.lstrip()):  # "[", "[{" or "[]" opens a JSON list; "[draft] a fox" is a prompt
         try:
-            data = json.loads(text)
+            data = _json(text, path, "")
         except json.JSONDecodeError as exc:
             raise InvalidRequest(f"{path.name} line {exc.lineno}: invalid JSON: {exc.msg}", field="file") from None
         if not isinstance(data, list):
@@ -58,12 +58,33 @@ def _entries(text: str, path: Path) -> list[tuple[str, dict[str, Any]]]:
             continue
         if line.startswith("{"):
             try:
-                entries.append((f"line {number}", _object(json.loads(line), f"line {number}", path)))
+                where = f"line {number}"
+                entries.append((where, _object(_json(line, path, f" {where}"), where, path)))
             except json.JSONDecodeError as exc:
                 raise InvalidRequest(f"{path.name} line {number}: invalid JSON: {exc.msg}", field="file") from None
         else:
             entries.append((f"line {number}", {"prompt": line}))
     return entries
+
+
+def _json(text: str, path: Path, where: str) -> Any:
+    """json.loads, with nesting too deep to parse named as what it is."""
+    try:
+        return json.loads(text, parse_int=_integer)
+    except RecursionError:
+        raise InvalidRequest(
+            f"{path.name}{where}: the JSON is nested too deeply to read; a request object needs only a few levels",
+            field="file",
+        ) from None
+
+
+def _integer(text: str) -> int | float:
+    """An integer of more digits than Python converts (sys.get_int_max_str_digits) becomes an infinite float, so
+    the request refuses it naming its field, as it does any number too large."""
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
 
 
 def _object(item: Any, where: str, path: Path) -> dict[str, Any]:

@@ -67,6 +67,10 @@ def tool_schema() -> dict[str, Any]:
 
 def request_from_arguments(arguments: Mapping[str, Any], *, defaults: Mapping[str, Any] | None = None) -> MediaRequest:
     """Build a MediaRequest from tool/JSON arguments; unknown keys are an InvalidRequest naming them."""
+    if not isinstance(arguments, Mapping):
+        raise InvalidRequest(
+            f"expected an object of named arguments, got {type(arguments).__name__}", field="arguments"
+        )
     unknown = sorted(set(arguments) - set(_FIELDS))
     if unknown:
         raise InvalidRequest(f"unknown argument(s) {', '.join(unknown)}; valid: {', '.join(_FIELDS)}", field=unknown[0])
