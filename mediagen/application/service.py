@@ -146,10 +146,7 @@ class MediaService:
         if resume is not None:
             candidates = [attrs.evolve(candidates[0], model=resume.model)]
         job = _JobTracker(self, request, item, listener, resume)
-        prepare = getattr(self._sink, "prepare", None)  # optional in the port: a sink may check its place early
-        if prepare is not None:
-            # Before any vendor is called (and paid): a bad output dir fails now, not after the generation.
-            await prepare(request.output_dir or self._settings.output_dir)
+        await self._prepare_sink(request)
         try:
             result = await within(
                 timeout, self._run_candidates(request, candidates, state, job, listener, item, started, timeout)
@@ -168,6 +165,17 @@ class MediaService:
         with contextlib.suppress(Exception):
             await job.finished()
         return result
+
+    async def _prepare_sink(self, request: MediaRequest) -> None:
+        """Before any vendor is called (and paid): a bad output dir or a taken file name fails now, not after."""
+        prepare = getattr(self._sink, "prepare", None)  # optional in the port: a sink may check its place early
+        if prepare is not None:
+            await prepare(
+                request.output_dir or self._settings.output_dir,
+                media_type=request.media_type,
+                filename=request.filename,
+                overwrite=request.overwrite,
+            )
 
     async def _resolve_continuation(self, request: MediaRequest) -> tuple[ContinuationState | None, str | None]:
         """The state to resume from and the backend it must go to (the id alone decides)."""
