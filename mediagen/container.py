@@ -115,7 +115,28 @@ def build_sink(settings: Settings) -> FilesystemSink:
     cwd = Path.cwd()
     output_dir = settings.output_dir or cwd
     roots = (cwd, output_dir, *settings.allowed_roots)
-    return FilesystemSink(allowed_roots=roots, default_dir=output_dir, max_bytes=settings.max_artifact_bytes)
+    timeouts = settings.timeouts
+    return FilesystemSink(
+        allowed_roots=roots,
+        default_dir=output_dir,
+        max_bytes=settings.max_artifact_bytes,
+        # A temp file untouched for longer than the longest generation may take has no live writer.
+        stale_after=max(timeouts.image, timeouts.video, timeouts.audio),
+    )
+
+
+async def inspect_inputs(request: MediaRequest) -> None:
+    """Decode the request's input pictures before any vendor call (Pillow, imported in a worker thread)."""
+    if not request.input_images and request.mask is None:
+        return
+    import asyncio
+
+    def check() -> None:
+        from mediagen.adapters.pictures import check_request_pictures
+
+        check_request_pictures(request)
+
+    await asyncio.to_thread(check)
 
 
 def build_service(
@@ -141,6 +162,7 @@ def build_service(
         settings=settings,
         encode_request=encode,
         decode_request=decode,
+        inspect_inputs=inspect_inputs,
     )
 
 

@@ -97,6 +97,7 @@ class MediaService:
         settings: Settings,
         encode_request: Callable[[MediaRequest], dict[str, Any]] | None = None,
         decode_request: Callable[[dict[str, Any]], MediaRequest] | None = None,
+        inspect_inputs: Callable[[MediaRequest], Awaitable[None]] | None = None,
     ) -> None:
         self._registry = registry
         self._selector = selector
@@ -105,6 +106,8 @@ class MediaService:
         self._settings = settings
         self._encode = encode_request
         self._decode = decode_request
+        #: Checks a request's input files in depth (e.g. decodes its pictures) before any vendor call.
+        self._inspect = inspect_inputs
         self._limiters: dict[str, AsyncLimiter | None] = {}
 
     @property
@@ -147,6 +150,8 @@ class MediaService:
             candidates = [attrs.evolve(candidates[0], model=resume.model)]
         job = _JobTracker(self, request, item, listener, resume)
         await self._prepare_sink(request)
+        if self._inspect is not None:
+            await self._inspect(request)
         try:
             result = await within(
                 timeout, self._run_candidates(request, candidates, state, job, listener, item, started, timeout)
