@@ -175,6 +175,10 @@ def _sqlite_path(settings: Settings) -> Path:
     return default_sqlite_path()
 
 
+def _store_path_is_default(settings: Settings) -> bool:
+    return settings.store.path is None
+
+
 def _store_kind(settings: Settings) -> str:
     return settings.store.kind
 
@@ -194,6 +198,8 @@ class Container(containers.DeclarativeContainer):
             SqliteStore,
             path=providers.Callable(_sqlite_path, settings),
             ttl_seconds=settings.provided.store.ttl_seconds,
+            # A file set in the settings must be in an existing directory (a typo is an error, not a new tree).
+            create_parent=providers.Callable(_store_path_is_default, settings),
         ),
         memory=providers.Singleton(
             MemoryStore,

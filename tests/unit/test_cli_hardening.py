@@ -1,0 +1,81 @@
+"""The CLI refuses odd input and unusable settings with exit 2 and the field named, and closes what it opened."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import threading
+import warnings
+from pathlib import Path
+
+import pytest
+
+from mediagen.adapters.stores.sqlite import SqliteStore
+from mediagen.domain.errors import ConfigurationError
+from mediagen.entrypoints.cli import EXIT_USAGE
+from tests.unit.test_cli import Invoke, mediagen, only_json
+
+__all__ = ["mediagen"]  # the fixture, used by name
+
+
+def unusable_store_paths(tmp_path: Path) -> dict[str, Path]:
+    directory = tmp_path / "a-directory"
+    directory.mkdir()
+    garbage = tmp_path / "notes.sqlite3"
+    garbage.write_bytes(b"these are notes, not a database " * 200)
+    return {
+        "directory": directory,
+        "missing-parent": tmp_path / "no" / "such" / "dir" / "store.sqlite3",
+        "not-a-database": garbage,
+    }
+
+
+@pytest.mark.parametrize("case", ["directory", "missing-parent", "not-a-database"])
+def test_an_unusable_store_path_is_a_configuration_error_naming_it(mediagen: Invoke, tmp_path: Path, case: str) -> None:
+    path = unusable_store_paths(tmp_path)[case]
+    result = mediagen("jobs", "list", "--json", MEDIAGEN_STORE__PATH=str(path))
+    data = only_json(result)
+    assert result.exit_code == EXIT_USAGE, data
+    assert (data["error_code"], data["key"]) == ("configuration_error", "store.path"), data
+    assert "store.path" in data["error"] and str(path) in data["error"]
+
+
+@pytest.mark.parametrize("case", ["directory", "missing-parent", "not-a-database"])
+async def test_the_sqlite_store_names_store_path_when_its_file_is_unusable(tmp_path: Path, case: str) -> None:
+    store = SqliteStore(unusable_store_paths(tmp_path)[case], create_parent=False)
+    with pytest.raises(ConfigurationError) as caught:
+        await store.load("x")
+    assert caught.value.key == "store.path"
+    await store.aclose()
+
+
+async def test_a_cancel_while_the_store_opens_leaves_no_connection_behind(tmp_path: Path) -> None:
+    """A connection dropped unclosed is stopped by its finalizer, whose callback then meets a closed loop ("Event
+    loop is closed" in aiosqlite's thread): the store must close what it opened, cancelled or not."""
+    before = set(threading.enumerate())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        store = SqliteStore(tmp_path / "s.sqlite3")
+        opening = asyncio.ensure_future(store.load("x"))
+        await asyncio.sleep(0)  # one turn: the open has started
+        opening.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await opening
+        await store.aclose()
+        gc.collect()
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
+    for thread in set(threading.enumerate()) - before:
+        if "_connection_worker_thread" not in thread.name:  # aiosqlite's, not the loop's executor
+            continue
+        thread.join(timeout=10)
+        assert not thread.is_alive(), f"{thread.name} outlives the store"
+
+
+@pytest.mark.parametrize("prompt", ["a fox \udcff", "\ud800"])
+def test_a_prompt_of_undecodable_bytes_is_refused_naming_prompt(mediagen: Invoke, prompt: str) -> None:
+    result = mediagen("image", prompt, "--sandbox", "--json")
+    data = only_json(result)
+    assert result.exit_code == EXIT_USAGE
+    assert (data["error_code"], data["field"]) == ("invalid_request", "prompt")
+
