@@ -171,6 +171,41 @@ class MediaService:
             await job.finished()
         return result
 
+    async def check(self, request: MediaRequest) -> None:
+        """Everything `generate` checks before calling a vendor, without calling one: the continuation, a backend
+        and model that can serve it (with a key), the output dir and file name, the input files in depth. Raises
+        the error `generate` would raise before paying."""
+        _, route = await self._resolve_continuation(request)
+        self._selector.candidates(request, backend=route)
+        await self._prepare_sink(request)
+        if self._inspect is not None:
+            await self._inspect(request)
+
+    async def check_batch(self, requests: Sequence[MediaRequest]) -> dict[int, MediaGenError]:
+        """`check` for every request, and no two writing one file name: what `generate_batch` would fail on before
+        any vendor call, by item index (empty when all is well), so a batch can be refused whole before it starts."""
+        problems: dict[int, MediaGenError] = {}
+        claimed: dict[tuple[str, str], int] = {}
+        for index, request in enumerate(requests):
+            try:
+                await self.check(request)
+            except MediaGenError as error:
+                problems[index] = error
+                continue
+            if request.filename is None or request.overwrite:
+                continue
+            place = str(request.output_dir or self._settings.output_dir or "")
+            key = (place, Path(request.filename).stem if "." in request.filename else request.filename)
+            if key in claimed:
+                problems[index] = InvalidRequest(
+                    f"{request.filename!r} names the same file as item {claimed[key] + 1}; give each item its own "
+                    "filename",
+                    field="filename",
+                )
+            else:
+                claimed[key] = index
+        return problems
+
     async def _prepare_sink(self, request: MediaRequest) -> None:
         """Before any vendor is called (and paid): a bad output dir or a taken file name fails now, not after."""
         prepare = getattr(self._sink, "prepare", None)  # optional in the port: a sink may check its place early

@@ -17,6 +17,11 @@ _JSON_LIST_START = re.compile(r"\[\s*(?:[{\]\"]|$)", re.MULTILINE)
 
 def read_batch_file(path: Path, defaults: Mapping[str, Any]) -> list[MediaRequest]:
     """Every entry validated before anything is generated; an error names the line and the field."""
+    return [request for _, request in read_batch_entries(path, defaults)]
+
+
+def read_batch_entries(path: Path, defaults: Mapping[str, Any]) -> list[tuple[str, MediaRequest]]:
+    """(where, request) pairs, `where` being `entry N` of a JSON list or `line N`; see `read_batch_file`."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -33,9 +38,12 @@ def read_batch_file(path: Path, defaults: Mapping[str, Any]) -> list[MediaReques
     requests = []
     for where, entry in entries:
         try:
-            requests.append(request_from_arguments(entry, defaults=defaults))
+            requests.append((where, request_from_arguments(entry, defaults=defaults)))
         except MediaGenError as error:
-            raise InvalidRequest(f"{path.name} {where}: {error.message}", field="file") from None
+            hint = ""
+            if getattr(error, "field", None) == "media_type" and "media_type" not in defaults:
+                hint = "; set media_type in the entry or give the batch a type (--type)"
+            raise InvalidRequest(f"{path.name} {where}: {error.message}{hint}", field="file") from None
         except TypeError as error:
             raise InvalidRequest(f"{path.name} {where}: {error}", field="file") from None
     return requests

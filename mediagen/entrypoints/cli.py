@@ -413,7 +413,12 @@ def batch(
             "plain prompt, blank lines and lines starting with # skipped. Every entry is checked before any is sent.",
         ),
     ],
-    media_type: Annotated[MediaType, typer.Option("--type", "-t", help="Media type for entries that don't say.")],
+    media_type: Annotated[
+        MediaType | None,
+        typer.Option(
+            "--type", "-t", help="Media type for entries that don't say (needed only when some entry doesn't)."
+        ),
+    ] = None,
     max_concurrent: Annotated[int | None, typer.Option("--max-concurrent", "-c", help="Parallel requests.")] = None,
     backend: BackendOpt = None,
     output_dir: OutOpt = None,
@@ -422,20 +427,32 @@ def batch(
     strict: StrictOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    """Run many requests with bounded concurrency; results keep the file's order."""
-    from mediagen.entrypoints.batchfile import read_batch_file
+    """Run many requests with bounded concurrency; results keep the file's order. Every entry is checked first
+    (its fields, files, backend, model, key, output dir and file name): one bad entry and nothing is sent."""
+    from mediagen.entrypoints.batchfile import read_batch_entries
 
     common = Common(json_out=json_out, debug=debug, sandbox=sandbox, strict=strict, output_dir=output_dir)
-    defaults: dict[str, Any] = {"media_type": media_type.value}
+    defaults: dict[str, Any] = {} if media_type is None else {"media_type": media_type.value}
     if backend is not None:
         defaults["backend"] = backend
     try:
-        requests = read_batch_file(file, defaults)
+        entries = read_batch_entries(file, defaults)
     except MediaGenError as error:
         _fail(common, error)
+    requests = [request for _, request in entries]
 
     async def work(service: MediaService) -> Any:
         from mediagen.entrypoints.display import ProgressDisplay
+
+        problems = await service.check_batch(requests)
+        if problems:
+            index, problem = next(iter(problems.items()))
+            more = len(problems) - 1
+            problem.message = f"{file.name} {entries[index][0]}: {problem.message}" + (
+                f" (and {more} more {'entry' if more == 1 else 'entries'} to fix)" if more else ""
+            )
+            problem.args = (problem.message,)
+            raise problem
 
         with ProgressDisplay(labels=[r.prompt[:30] for r in requests]) as display:
             return await service.generate_batch(requests, max_concurrent=max_concurrent, progress=display)

@@ -79,3 +79,56 @@ def test_a_prompt_of_undecodable_bytes_is_refused_naming_prompt(mediagen: Invoke
     assert result.exit_code == EXIT_USAGE
     assert (data["error_code"], data["field"]) == ("invalid_request", "prompt")
 
+
+# -- batch: every entry checked before the first is sent ----------------------------------------------------------
+
+
+def batch_file(tmp_path: Path, *entries: str) -> Path:
+    path = tmp_path / "jobs.jsonl"
+    path.write_text("\n".join(entries) + "\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("bad", "code", "words"),
+    [
+        ('{"prompt": "a cat", "media_type": "image", "backend": "nosuch"}', "invalid_request", "nosuch"),
+        ('{"prompt": "a cat", "media_type": "image", "model": "no-such-model"}', "no_backend_available", "no-such"),
+        ('{"prompt": "a cat", "media_type": "image", "input_images": ["cut.png"]}', "invalid_request", "decoded"),
+        ('{"prompt": "a cat", "media_type": "image", "filename": "taken"}', "file_exists", "taken.png"),
+        ('{"prompt": "a cat", "media_type": "image", "filename": "first"}', "invalid_request", "item 1"),
+        ('{"prompt": "a cat", "media_type": "image", "continue_from": "x_image_0"}', "continuation_not_found", "x_"),
+    ],
+    ids=["backend", "model", "damaged-image", "taken-file", "same-file-twice", "unknown-continuation"],
+)
+def test_a_batch_with_one_bad_entry_sends_nothing(
+    mediagen: Invoke, tmp_path: Path, bad: str, code: str, words: str
+) -> None:
+    from mediagen.testing.media import png
+
+    (tmp_path / "cut.png").write_bytes(png(32, 32)[:100])
+    (tmp_path / "taken.png").write_bytes(png(8, 8))
+    path = batch_file(tmp_path, '{"prompt": "a fox", "media_type": "image", "filename": "first"}', bad)
+    result = mediagen("batch", str(path), "--sandbox", "--json")
+    data = only_json(result)
+    assert result.exit_code == EXIT_USAGE, data
+    assert data["error_code"] == code and words in data["error"], data
+    assert "jobs.jsonl line 2" in data["error"]
+    assert not (tmp_path / "first.png").exists(), "the good entry was sent before the bad one was found"
+
+
+def test_a_batch_needs_no_type_when_every_entry_names_its_media_type(mediagen: Invoke, tmp_path: Path) -> None:
+    path = batch_file(
+        tmp_path, '{"prompt": "a fox", "media_type": "image"}', '{"prompt": "hello", "media_type": "audio"}'
+    )
+    result = mediagen("batch", str(path), "--sandbox", "--json")
+    data = only_json(result)
+    assert result.exit_code == 0, data
+    assert [item["operation"] for item in data["results"]] == ["image", "audio"]
+
+
+def test_a_batch_entry_without_a_media_type_and_no_type_names_both_fixes(mediagen: Invoke, tmp_path: Path) -> None:
+    result = mediagen("batch", str(batch_file(tmp_path, "a fox")), "--sandbox", "--json")
+    data = only_json(result)
+    assert result.exit_code == EXIT_USAGE
+    assert "media_type" in data["error"] and "--type" in data["error"]
