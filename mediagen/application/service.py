@@ -18,6 +18,8 @@ from mediagen.application.registry import BackendRegistry
 from mediagen.application.selector import BackendSelector, Candidate, Verdict
 from mediagen.application.settings import Settings
 from mediagen.domain.errors import (
+    AuthenticationFailed,
+    BackendError,
     ContinuationNotFound,
     GenerationTimeout,
     InternalError,
@@ -38,7 +40,7 @@ from mediagen.domain.result import (
     Ignored,
     ParameterReport,
 )
-from mediagen.ports.artifacts import ArtifactSink, ArtifactTarget
+from mediagen.ports.artifacts import ArtifactSink, ArtifactTarget, Reclaimed
 from mediagen.ports.continuation import (
     JOB_KIND,
     VENDOR_ID_KIND,
@@ -46,7 +48,7 @@ from mediagen.ports.continuation import (
     ContinuationState,
     ContinuationStore,
 )
-from mediagen.ports.generator import GeneratedMedia, GenerationContext
+from mediagen.ports.generator import GeneratedMedia, GenerationContext, JobCanceller
 from mediagen.ports.progress import (
     Downloading,
     Failed,
@@ -289,7 +291,14 @@ class MediaService:
                 job_started=job.started,
                 resume_job_id=job.vendor_job_id,
             )
-            media = await generator.generate(request, ctx)
+            try:
+                media = await generator.generate(request, ctx)
+            except BackendError as error:
+                if job.record_id is not None and _job_failed(error):
+                    # The vendor reports its job failed: a resume could only fail again, so the record goes.
+                    with contextlib.suppress(Exception):
+                        await job.finished()
+                raise
             return await self._finish(request, candidate, media, job, emit, started, fallbacks)
 
         try:
@@ -463,6 +472,58 @@ class MediaService:
             raise JobNotFound(job_id)
         return _job_info(record)
 
+    async def forget(self, job_id: str) -> JobInfo:
+        """Drop a job's record without asking the vendor anything (the job may still run, and be billed)."""
+        info = await self.job(job_id)
+        await self._store.delete(job_id)
+        return info
+
+    async def cancel(self, job_id: str) -> JobInfo:
+        """Ask the vendor to cancel a recorded job, then drop its record. A backend that offers no cancel is an
+        InvalidRequest saying so (its job keeps running; `forget` drops the record)."""
+        record = await self._store.load(job_id)
+        if record is None or record.state.kind != JOB_KIND:
+            raise JobNotFound(job_id)
+        info = _job_info(record)
+        generator = self._registry.generator(info.backend)
+        if not isinstance(generator, JobCanceller):
+            raise InvalidRequest(
+                f"{info.backend} offers no way to cancel a job it has started, so job {job_id} runs on at the vendor "
+                f"until it ends; `mediagen jobs forget {job_id}` drops the record",
+                field="job_id",
+            )
+        if self._decode is None:
+            raise InternalError("this service was built without a request codec, so jobs cannot be cancelled")
+        request = self._decode(dict(record.state.data["request"]))
+        candidate = self._selector.candidates(request, backend=info.backend)[0]
+        ctx = GenerationContext(
+            credentials=candidate.credentials,
+            model=info.model or candidate.model,
+            timeout=self._settings.timeouts.for_media(request.media_type),
+        )
+        await generator.cancel(info.vendor_job_id, ctx)
+        await self._store.delete(job_id)
+        return info
+
+    async def reclaim(self) -> Reclaimed:
+        """Remove stale temp files (of writers killed mid-download) from the default output dir and the dirs the
+        recorded jobs write to; returns what was freed."""
+        sweep = getattr(self._sink, "reclaim", None)  # optional in the port
+        if sweep is None:
+            return Reclaimed()
+        places: list[Path | None] = [self._settings.output_dir]
+        for record in await self._store.records(JOB_KIND):
+            recorded = record.state.data.get("output_dir")
+            if isinstance(recorded, str) and Path(recorded) not in places:
+                places.append(Path(recorded))
+        freed = Reclaimed()
+        for place in places:
+            try:
+                freed += await sweep(place)
+            except MediaGenError:  # a place no longer allowed or usable holds nothing of ours to sweep
+                continue
+        return freed
+
     async def resume(
         self,
         job_id: str,
@@ -509,6 +570,12 @@ def _job_info(record: ContinuationRecord) -> JobInfo:
     )
 
 
+def _job_failed(error: BackendError) -> bool:
+    """Whether an error means the vendor job itself failed (not a call that may succeed when repeated, nor a key
+    the vendor refused, with which the job may be fine)."""
+    return not error.retryable and not isinstance(error, AuthenticationFailed)
+
+
 def _timed_out(timeout: float, job: _JobTracker) -> GenerationTimeout:
     return GenerationTimeout(
         f"no result within {timeout:.1f} s"
@@ -547,8 +614,10 @@ class _JobTracker:
         _with_item(self._listener, self._item, backend)(Submitted(job_id=self.record_id or vendor_job_id))
 
     async def finished(self) -> None:
+        """Forget the record: the result is collected, or the vendor reports the job failed."""
         if self.record_id is not None:
             await self._service._store.delete(self.record_id)
+            self.record_id = None
 
 
 def _account(request: MediaRequest, report: ParameterReport, backend: str) -> ParameterReport:

@@ -524,19 +524,36 @@ def jobs_list(json_out: JsonOpt = False, sandbox: SandboxOpt = False, debug: Deb
 
     common = Common(json_out=json_out, debug=debug, sandbox=sandbox, strict=False, output_dir=None)
 
-    async def work(service: MediaService) -> list[dict[str, Any]]:
-        return [attrs.asdict(job) for job in await service.jobs()]
+    async def work(service: MediaService) -> tuple[list[dict[str, Any]], Any]:
+        return [attrs.asdict(job) for job in await service.jobs()], await service.reclaim()
 
-    rows = _run(common, work)
+    rows, freed = _run(common, work)
     if json_out:
-        typer.echo(json.dumps({"success": True, "operation": "jobs", "jobs": rows}, indent=2))
-    elif not rows:
+        reclaimed = {"files": freed.files, "bytes": freed.bytes}
+        typer.echo(json.dumps({"success": True, "operation": "jobs", "jobs": rows, "reclaimed": reclaimed}, indent=2))
+        return
+    if not rows:
         typer.echo("no pending jobs")
     else:
         from mediagen.entrypoints.display import age, table
 
         shown = [{**row, "started": age(row["created_at"])} for row in rows]
         table(shown, ["id", "backend", "started", "vendor_job_id", "model", "prompt"])
+    if freed.files:
+        typer.echo(
+            f"reclaimed {_size(freed.bytes)} from {freed.files} partial download{'s' if freed.files != 1 else ''} "
+            "left by interrupted runs"
+        )
+
+
+def _size(count: int) -> str:
+    """A byte count for people: 1.5 MB, 900 B."""
+    size = float(count)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 @jobs_app.command("status")
@@ -551,6 +568,51 @@ def jobs_status(job_id: str, json_out: JsonOpt = False, sandbox: SandboxOpt = Fa
 
     row = _run(common, work)
     typer.echo(json.dumps({"success": True, "operation": "job", **row}, indent=2) if json_out else _kv(row))
+
+
+@jobs_app.command("forget")
+def jobs_forget(
+    job_id: Annotated[str, typer.Argument(metavar="JOB_ID", help="The id `mediagen jobs list` shows.")],
+    json_out: JsonOpt = False,
+    sandbox: SandboxOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Drop a job's record without asking the vendor anything (a running job runs on, and may be billed)."""
+    import attrs
+
+    common = Common(json_out=json_out, debug=debug, sandbox=sandbox, strict=False, output_dir=None)
+
+    async def work(service: MediaService) -> dict[str, Any]:
+        return attrs.asdict(await service.forget(job_id))
+
+    row = _run(common, work)
+    if json_out:
+        typer.echo(json.dumps({"success": True, "operation": "jobs_forget", **row}, indent=2))
+    else:
+        typer.echo(f"forgot job {job_id} ({row['backend']} job {row['vendor_job_id']})")
+
+
+@jobs_app.command("cancel")
+def jobs_cancel(
+    job_id: Annotated[str, typer.Argument(metavar="JOB_ID", help="The id `mediagen jobs list` shows.")],
+    json_out: JsonOpt = False,
+    sandbox: SandboxOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Ask the vendor to cancel a job, then drop its record. OpenAI (Sora) deletes the video; Google (Veo) offers
+    no cancel, which is said, and the job is left as it is (`jobs forget` drops the record)."""
+    import attrs
+
+    common = Common(json_out=json_out, debug=debug, sandbox=sandbox, strict=False, output_dir=None)
+
+    async def work(service: MediaService) -> dict[str, Any]:
+        return attrs.asdict(await service.cancel(job_id))
+
+    row = _run(common, work)
+    if json_out:
+        typer.echo(json.dumps({"success": True, "operation": "jobs_cancel", **row}, indent=2))
+    else:
+        typer.echo(f"cancelled job {job_id} ({row['backend']} job {row['vendor_job_id']})")
 
 
 @jobs_app.command("resume")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
@@ -65,6 +65,9 @@ class GenerationContext:
 
 
 class MediaGenerator(Protocol):
+    """A vendor backend. One that can stop a long-running job it started also offers `cancel` (see
+    `JobCanceller`); the service looks for it and says plainly when a backend has none."""
+
     @property
     def spec(self) -> BackendSpec: ...
 
@@ -74,6 +77,15 @@ class MediaGenerator(Protocol):
 
     async def aclose(self) -> None:
         """Release clients; called once when the container shuts down."""
+        ...
+
+
+@runtime_checkable
+class JobCanceller(Protocol):
+    """The optional part of a generator that cancels a vendor job it started (`mediagen jobs cancel ID`)."""
+
+    async def cancel(self, job_id: str, ctx: GenerationContext) -> None:
+        """Ask the vendor to stop (or delete) job `job_id`; raise only MediaGenError subclasses."""
         ...
 
 

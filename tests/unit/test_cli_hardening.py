@@ -132,3 +132,51 @@ def test_a_batch_entry_without_a_media_type_and_no_type_names_both_fixes(mediage
     data = only_json(result)
     assert result.exit_code == EXIT_USAGE
     assert "media_type" in data["error"] and "--type" in data["error"]
+
+
+# -- jobs ---------------------------------------------------------------------------------------------------------
+
+
+def a_running_job(mediagen: Invoke, backend: str) -> str:
+    """Start a video the sandbox keeps rendering past the timeout; return the recorded job id."""
+    polls = {"MEDIAGEN_SANDBOX_OPTIONS__JOB_POLLS": "100000"}
+    result = mediagen("video", "waves", "-b", backend, "--timeout", "6", "--sandbox", "--json", **polls)
+    data = only_json(result)
+    assert data["error_code"] == "generation_timeout", data
+    job_id = data.get("job_id")
+    assert isinstance(job_id, str), data
+    return job_id
+
+
+def test_jobs_cancel_deletes_a_sora_job_and_forgets_it(mediagen: Invoke) -> None:
+    job_id = a_running_job(mediagen, "openai")
+    result = mediagen("jobs", "cancel", job_id, "--sandbox", "--json")
+    data = only_json(result)
+    assert result.exit_code == 0, data
+    assert data["backend"] == "openai" and data["vendor_job_id"].startswith("video_")
+    assert only_json(mediagen("jobs", "list", "--sandbox", "--json"))["jobs"] == []
+
+
+def test_jobs_cancel_of_a_veo_job_says_google_offers_none_and_forget_drops_it(mediagen: Invoke) -> None:
+    job_id = a_running_job(mediagen, "google")
+    result = mediagen("jobs", "cancel", job_id, "--sandbox", "--json")
+    data = only_json(result)
+    assert result.exit_code == EXIT_USAGE and "google offers no way to cancel" in data["error"], data
+    assert [job["id"] for job in only_json(mediagen("jobs", "list", "--sandbox", "--json"))["jobs"]] == [job_id]
+    assert only_json(mediagen("jobs", "forget", job_id, "--sandbox", "--json"))["success"] is True
+    assert only_json(mediagen("jobs", "list", "--sandbox", "--json"))["jobs"] == []
+    assert mediagen("jobs", "forget", job_id, "--sandbox").exit_code == EXIT_USAGE
+
+
+def test_jobs_list_reclaims_partial_downloads_of_killed_runs_and_says_how_much(
+    mediagen: Invoke, tmp_path: Path
+) -> None:
+    from mediagen.adapters.sinks.filesystem import temp_name
+    from tests.unit.test_sink_hardening import dead_pid
+
+    (tmp_path / temp_name("clip.mp4", pid=dead_pid())).write_bytes(b"\x00" * 1_500_000)
+    result = mediagen("jobs", "list")
+    assert result.exit_code == 0
+    assert "reclaimed 1.5 MB from 1 partial download" in result.stdout
+    assert only_json(mediagen("jobs", "list", "--json"))["reclaimed"] == {"files": 0, "bytes": 0}
+    assert sorted(p.name for p in tmp_path.iterdir() if ".part-" in p.name) == []
