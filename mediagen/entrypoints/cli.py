@@ -87,9 +87,15 @@ InputOpt = Annotated[
     list[Path] | None, typer.Option("--input-image", "-i", metavar="PATH", help="Input image (repeatable).")
 ]
 FilenameOpt = Annotated[
-    str | None, typer.Option("--filename", metavar="NAME", help="File name; the extension is set for you.")
+    str | None,
+    typer.Option(
+        "--filename",
+        metavar="NAME",
+        help="File name; the extension is set for you. A taken name (any extension of the media type) fails "
+        "before anything is generated.",
+    ),
 ]
-OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace --filename if it exists.")]
+OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace the file --filename names if it exists.")]
 TimeoutOpt = Annotated[
     float | None, typer.Option("--timeout", metavar="SECONDS", help="Overall seconds before giving up.")
 ]

@@ -43,7 +43,10 @@ _FIELDS: dict[str, dict[str, Any]] = {
     "audio_format": {"type": "string", "description": "mp3, wav, opus, aac, flac or pcm."},
     "output_format": {"type": "string", "description": "png, jpeg, webp for images."},
     "continue_from": {"type": "string", "description": "continuation_id of an earlier result to build on."},
-    "filename": {"type": "string", "description": "File name without directories; the extension is set."},
+    "filename": {
+        "type": "string",
+        "description": "File name without directories; the extension is set. A taken name is a file_exists error.",
+    },
     "extra": {"type": "object", "description": "Vendor-specific parameters passed through."},
 }
 

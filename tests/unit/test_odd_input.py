@@ -163,3 +163,27 @@ def test_a_small_png_still_passes(tmp_path: Path) -> None:
     (tmp_path / "fox.png").write_bytes(png(8, 8))
     request = MediaRequest(media_type=MediaType.IMAGE, prompt="a fox", input_images=[tmp_path / "fox.png"])
     assert len(request.input_images) == 1
+
+
+# -- paths no filesystem can hold -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("input_images", ["fox\x00.png"]),
+        ("input_images", ["x" * 300 + ".png"]),
+        ("input_images", [f"{'d' * 256}/fox.png"]),
+        ("output_dir", "renders/\x00"),
+        ("output_dir", "renders/" + "y" * 256),
+        ("filename", "fox\x00.png"),
+    ],
+    ids=["image-nul", "image-long-name", "image-long-dir", "dir-nul", "dir-long", "filename-nul"],
+)
+def test_a_path_with_a_nul_byte_or_a_name_over_the_limit_is_refused_naming_its_field(field: str, value: Any) -> None:
+    refused(field, **{field: value})
+
+
+def test_a_mask_path_over_the_limit_is_refused_naming_mask(tmp_path: Path) -> None:
+    (tmp_path / "fox.png").write_bytes(png(8, 8))
+    refused("mask", input_images=[tmp_path / "fox.png"], mask="m" * 300 + ".png")
