@@ -115,7 +115,28 @@ def build_sink(settings: Settings) -> FilesystemSink:
     cwd = Path.cwd()
     output_dir = settings.output_dir or cwd
     roots = (cwd, output_dir, *settings.allowed_roots)
-    return FilesystemSink(allowed_roots=roots, default_dir=output_dir, max_bytes=settings.max_artifact_bytes)
+    timeouts = settings.timeouts
+    return FilesystemSink(
+        allowed_roots=roots,
+        default_dir=output_dir,
+        max_bytes=settings.max_artifact_bytes,
+        # A temp file untouched for longer than the longest generation may take has no live writer.
+        stale_after=max(timeouts.image, timeouts.video, timeouts.audio),
+    )
+
+
+async def inspect_inputs(request: MediaRequest) -> None:
+    """Decode the request's input pictures before any vendor call (Pillow, imported in a worker thread)."""
+    if not request.input_images and request.mask is None:
+        return
+    import asyncio
+
+    def check() -> None:
+        from mediagen.adapters.pictures import check_request_pictures
+
+        check_request_pictures(request)
+
+    await asyncio.to_thread(check)
 
 
 def build_service(
@@ -141,6 +162,7 @@ def build_service(
         settings=settings,
         encode_request=encode,
         decode_request=decode,
+        inspect_inputs=inspect_inputs,
     )
 
 
@@ -151,6 +173,10 @@ def _sqlite_path(settings: Settings) -> Path:
     if settings.sandbox:
         return sandbox_state_dir(settings) / "continuations.sqlite3"
     return default_sqlite_path()
+
+
+def _store_path_is_default(settings: Settings) -> bool:
+    return settings.store.path is None
 
 
 def _store_kind(settings: Settings) -> str:
@@ -172,6 +198,8 @@ class Container(containers.DeclarativeContainer):
             SqliteStore,
             path=providers.Callable(_sqlite_path, settings),
             ttl_seconds=settings.provided.store.ttl_seconds,
+            # A file set in the settings must be in an existing directory (a typo is an error, not a new tree).
+            create_parent=providers.Callable(_store_path_is_default, settings),
         ),
         memory=providers.Singleton(
             MemoryStore,

@@ -19,6 +19,8 @@ from mediagen.application.selector import BackendSelector, Candidate, Verdict
 from mediagen.application.settings import Settings
 from mediagen.domain.backend import ModelSpec
 from mediagen.domain.errors import (
+    AuthenticationFailed,
+    BackendError,
     ContinuationNotFound,
     GenerationTimeout,
     InternalError,
@@ -40,7 +42,7 @@ from mediagen.domain.result import (
     Ignored,
     ParameterReport,
 )
-from mediagen.ports.artifacts import ArtifactSink, ArtifactTarget
+from mediagen.ports.artifacts import ArtifactSink, ArtifactTarget, Reclaimed
 from mediagen.ports.continuation import (
     JOB_KIND,
     VENDOR_ID_KIND,
@@ -48,7 +50,7 @@ from mediagen.ports.continuation import (
     ContinuationState,
     ContinuationStore,
 )
-from mediagen.ports.generator import GeneratedMedia, GenerationContext, ModelCatalog
+from mediagen.ports.generator import GeneratedMedia, GenerationContext, JobCanceller, ModelCatalog
 from mediagen.ports.progress import (
     Downloading,
     Failed,
@@ -99,6 +101,7 @@ class MediaService:
         settings: Settings,
         encode_request: Callable[[MediaRequest], dict[str, Any]] | None = None,
         decode_request: Callable[[dict[str, Any]], MediaRequest] | None = None,
+        inspect_inputs: Callable[[MediaRequest], Awaitable[None]] | None = None,
     ) -> None:
         self._registry = registry
         self._selector = selector
@@ -107,6 +110,8 @@ class MediaService:
         self._settings = settings
         self._encode = encode_request
         self._decode = decode_request
+        #: Checks a request's input files in depth (e.g. decodes its pictures) before any vendor call.
+        self._inspect = inspect_inputs
         self._limiters: dict[str, AsyncLimiter | None] = {}
 
     @property
@@ -163,10 +168,9 @@ class MediaService:
         if resume is not None:
             candidates = [attrs.evolve(candidates[0], model=resume.model)]
         job = _JobTracker(self, request, item, listener, resume)
-        prepare = getattr(self._sink, "prepare", None)  # optional in the port: a sink may check its place early
-        if prepare is not None:
-            # Before any vendor is called (and paid): a bad output dir fails now, not after the generation.
-            await prepare(request.output_dir or self._settings.output_dir)
+        await self._prepare_sink(request)
+        if self._inspect is not None:
+            await self._inspect(request)
         try:
             result = await within(
                 timeout, self._run_candidates(request, candidates, state, job, listener, item, started, timeout)
@@ -185,6 +189,52 @@ class MediaService:
         with contextlib.suppress(Exception):
             await job.finished()
         return result
+
+    async def check(self, request: MediaRequest) -> None:
+        """Everything `generate` checks before calling a vendor, without calling one: the continuation, a backend
+        and model that can serve it (with a key), the output dir and file name, the input files in depth. Raises
+        the error `generate` would raise before paying."""
+        _, route = await self._resolve_continuation(request)
+        self._selector.candidates(request, backend=route)
+        await self._prepare_sink(request)
+        if self._inspect is not None:
+            await self._inspect(request)
+
+    async def check_batch(self, requests: Sequence[MediaRequest]) -> dict[int, MediaGenError]:
+        """`check` for every request, and no two writing one file name: what `generate_batch` would fail on before
+        any vendor call, by item index (empty when all is well), so a batch can be refused whole before it starts."""
+        problems: dict[int, MediaGenError] = {}
+        claimed: dict[tuple[str, str], int] = {}
+        for index, request in enumerate(requests):
+            try:
+                await self.check(request)
+            except MediaGenError as error:
+                problems[index] = error
+                continue
+            if request.filename is None or request.overwrite:
+                continue
+            place = str(request.output_dir or self._settings.output_dir or "")
+            key = (place, Path(request.filename).stem if "." in request.filename else request.filename)
+            if key in claimed:
+                problems[index] = InvalidRequest(
+                    f"{request.filename!r} names the same file as item {claimed[key] + 1}; give each item its own "
+                    "filename",
+                    field="filename",
+                )
+            else:
+                claimed[key] = index
+        return problems
+
+    async def _prepare_sink(self, request: MediaRequest) -> None:
+        """Before any vendor is called (and paid): a bad output dir or a taken file name fails now, not after."""
+        prepare = getattr(self._sink, "prepare", None)  # optional in the port: a sink may check its place early
+        if prepare is not None:
+            await prepare(
+                request.output_dir or self._settings.output_dir,
+                media_type=request.media_type,
+                filename=request.filename,
+                overwrite=request.overwrite,
+            )
 
     async def _resolve_continuation(self, request: MediaRequest) -> tuple[ContinuationState | None, str | None]:
         """The state to resume from and the backend it must go to (the id alone decides)."""
@@ -258,7 +308,14 @@ class MediaService:
                 job_started=job.started,
                 resume_job_id=job.vendor_job_id,
             )
-            media = await generator.generate(request, ctx)
+            try:
+                media = await generator.generate(request, ctx)
+            except BackendError as error:
+                if job.record_id is not None and _job_failed(error):
+                    # The vendor reports its job failed: a resume could only fail again, so the record goes.
+                    with contextlib.suppress(Exception):
+                        await job.finished()
+                raise
             return await self._finish(request, candidate, media, job, emit, started, fallbacks)
 
         try:
@@ -432,6 +489,58 @@ class MediaService:
             raise JobNotFound(job_id)
         return _job_info(record)
 
+    async def forget(self, job_id: str) -> JobInfo:
+        """Drop a job's record without asking the vendor anything (the job may still run, and be billed)."""
+        info = await self.job(job_id)
+        await self._store.delete(job_id)
+        return info
+
+    async def cancel(self, job_id: str) -> JobInfo:
+        """Ask the vendor to cancel a recorded job, then drop its record. A backend that offers no cancel is an
+        InvalidRequest saying so (its job keeps running; `forget` drops the record)."""
+        record = await self._store.load(job_id)
+        if record is None or record.state.kind != JOB_KIND:
+            raise JobNotFound(job_id)
+        info = _job_info(record)
+        generator = self._registry.generator(info.backend)
+        if not isinstance(generator, JobCanceller):
+            raise InvalidRequest(
+                f"{info.backend} offers no way to cancel a job it has started, so job {job_id} runs on at the vendor "
+                f"until it ends; `mediagen jobs forget {job_id}` drops the record",
+                field="job_id",
+            )
+        if self._decode is None:
+            raise InternalError("this service was built without a request codec, so jobs cannot be cancelled")
+        request = self._decode(dict(record.state.data["request"]))
+        candidate = self._selector.candidates(request, backend=info.backend)[0]
+        ctx = GenerationContext(
+            credentials=candidate.credentials,
+            model=info.model or candidate.model,
+            timeout=self._settings.timeouts.for_media(request.media_type),
+        )
+        await generator.cancel(info.vendor_job_id, ctx)
+        await self._store.delete(job_id)
+        return info
+
+    async def reclaim(self) -> Reclaimed:
+        """Remove stale temp files (of writers killed mid-download) from the default output dir and the dirs the
+        recorded jobs write to; returns what was freed."""
+        sweep = getattr(self._sink, "reclaim", None)  # optional in the port
+        if sweep is None:
+            return Reclaimed()
+        places: list[Path | None] = [self._settings.output_dir]
+        for record in await self._store.records(JOB_KIND):
+            recorded = record.state.data.get("output_dir")
+            if isinstance(recorded, str) and Path(recorded) not in places:
+                places.append(Path(recorded))
+        freed = Reclaimed()
+        for place in places:
+            try:
+                freed += await sweep(place)
+            except MediaGenError:  # a place no longer allowed or usable holds nothing of ours to sweep
+                continue
+        return freed
+
     async def resume(
         self,
         job_id: str,
@@ -478,6 +587,12 @@ def _job_info(record: ContinuationRecord) -> JobInfo:
     )
 
 
+def _job_failed(error: BackendError) -> bool:
+    """Whether an error means the vendor job itself failed (not a call that may succeed when repeated, nor a key
+    the vendor refused, with which the job may be fine)."""
+    return not error.retryable and not isinstance(error, AuthenticationFailed)
+
+
 def _timed_out(timeout: float, job: _JobTracker) -> GenerationTimeout:
     return GenerationTimeout(
         f"no result within {timeout:.1f} s"
@@ -516,8 +631,10 @@ class _JobTracker:
         _with_item(self._listener, self._item, backend)(Submitted(job_id=self.record_id or vendor_job_id))
 
     async def finished(self) -> None:
+        """Forget the record: the result is collected, or the vendor reports the job failed."""
         if self.record_id is not None:
             await self._service._store.delete(self.record_id)
+            self.record_id = None
 
 
 def _account(request: MediaRequest, report: ParameterReport, backend: str) -> ParameterReport:

@@ -151,6 +151,13 @@ class PathNotAllowed(MediaGenError):
         return {"path": self.path} if self.path else {}
 
 
+class FileExists(PathNotAllowed):
+    """The file name asked for is taken (by a file of its stem and an extension the request can produce); found
+    before any vendor is called, unless overwrite was asked for."""
+
+    code = "file_exists"
+
+
 class BackendError(MediaGenError):
     """The vendor answered with an error; `backend` says which, `status` the HTTP/gRPC status."""
 
@@ -240,6 +247,7 @@ ALL_ERRORS: tuple[type[MediaGenError], ...] = (
     ContinuationNotFound,
     JobNotFound,
     PathNotAllowed,
+    FileExists,
     BackendError,
     TransientBackendError,
     RateLimited,

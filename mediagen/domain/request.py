@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, Union
 
 import attrs
 
@@ -17,6 +18,66 @@ from mediagen.domain.sniff import SNIFF_BYTES, media_type_of, sniff
 _RATIO = re.compile(r"^\s*(\d+)\s*:\s*(\d+)\s*$")
 _SIZE = re.compile(r"^\s*(\d+)\s*[xX×]\s*(\d+)\s*$")
 _FORMAT = re.compile(r"^[a-z0-9_]{2,16}$")
+#: Longest file or directory name most filesystems take (NAME_MAX), in bytes of its UTF-8 form.
+MAX_NAME_BYTES: Final = 255
+#: Longest path the request takes (PATH_MAX on Linux), in bytes of its UTF-8 form.
+MAX_PATH_BYTES: Final = 4096
+#: Seeds are 64-bit at most at every vendor; a larger integer could only fail there, after the request was sent.
+_SEED_RANGE: Final = range(-(2**63), 2**64)
+
+#: What names a file in a request: a path, its text, or an InputImage already made.
+ImagePath = Union["InputImage", str, "os.PathLike[str]"]
+#: What a path field takes.
+PathText = Union[str, "os.PathLike[str]"]
+
+
+def _shown(value: Any) -> str:
+    """A value for an error message, cut short: the message must stay readable whatever was passed."""
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:40]}...({len(text)} characters)"
+
+
+def check_path(value: Any, field: str) -> Path:
+    """A path from a str or os.PathLike, refused when it cannot name a file: a NUL byte, a name over the
+    filesystem's limit, undecodable text."""
+    if isinstance(value, Path):
+        path = value
+    elif isinstance(value, (str, os.PathLike)) and not isinstance(value, bytes):
+        path = Path(value)
+        if isinstance(os.fspath(path), bytes):  # pragma: no cover - a PathLike giving bytes
+            raise InvalidRequest(f"expected a file path, got {type(value).__name__}", field=field)
+    else:
+        raise InvalidRequest(f"expected a file path, got {type(value).__name__}", field=field)
+    text = str(path)
+    if "\x00" in text:
+        raise InvalidRequest(f"{_shown(text)} contains a NUL byte, which no file name can hold", field=field)
+    _check_text(text, field)
+    if len(text.encode("utf-8", "surrogateescape")) > MAX_PATH_BYTES:
+        raise InvalidRequest(f"the path is longer than {MAX_PATH_BYTES} bytes; use a shorter one", field=field)
+    for part in path.parts:
+        if len(part.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
+            raise InvalidRequest(
+                f"{_shown(part)} is longer than {MAX_NAME_BYTES} bytes, the longest name a filesystem takes",
+                field=field,
+            )
+    return path
+
+
+def _check_text(text: str, field: str) -> None:
+    """Text must be sendable as UTF-8: no lone surrogates (they come from undecodable command-line bytes)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise InvalidRequest(
+            f"is not valid UTF-8 text (character {error.start + 1} is a lone surrogate, e.g. from bytes the "
+            "command line could not decode); pass the text in UTF-8",
+            field=field,
+        ) from None
+
+
+def has_visible_text(text: str) -> bool:
+    """Whether `text` holds anything but whitespace, control and invisible format characters."""
+    return any(char.isprintable() and not char.isspace() for char in text)
 
 
 @attrs.frozen
@@ -64,6 +125,7 @@ class Size:
 
 
 def _read_head(path: Path, field: str) -> bytes:
+    check_path(path, field)
     if not path.exists():
         raise InvalidRequest(f"{str(path)!r} does not exist", field=field)
     if not path.is_file():
@@ -83,8 +145,8 @@ class InputImage:
     mime_type: str = ""
 
     @classmethod
-    def from_path(cls, path: str | Path, *, field: str = "input_images") -> InputImage:
-        resolved = Path(path).expanduser()
+    def from_path(cls, path: str | os.PathLike[str], *, field: str = "input_images") -> InputImage:
+        resolved = check_path(path, field).expanduser()
         mime = sniff(_read_head(resolved, field))
         if mime is None or media_type_of(mime) is not MediaType.IMAGE:
             raise InvalidRequest(
@@ -104,8 +166,8 @@ class InputAudio:
     mime_type: str = ""
 
     @classmethod
-    def from_path(cls, path: str | Path, *, field: str = "input_audio") -> InputAudio:
-        resolved = Path(path).expanduser()
+    def from_path(cls, path: str | os.PathLike[str], *, field: str = "input_audio") -> InputAudio:
+        resolved = check_path(path, field).expanduser()
         mime = sniff(_read_head(resolved, field))
         if mime is None or media_type_of(mime) not in (MediaType.AUDIO, MediaType.VIDEO):
             raise InvalidRequest(f"{str(resolved)!r} is not an audio or video file we recognise", field=field)
@@ -115,32 +177,30 @@ class InputAudio:
         return self.path.read_bytes()
 
 
-def _to_image(value: InputImage | str | Path, field: str) -> InputImage:
+def _to_image(value: object, field: str) -> InputImage:
     if isinstance(value, InputImage):
         return value if value.mime_type else InputImage.from_path(value.path, field=field)
-    if isinstance(value, (str, Path)):
-        return InputImage.from_path(value, field=field)
-    raise InvalidRequest(f"expected a file path, got {type(value).__name__}", field=field)
+    return InputImage.from_path(check_path(value, field), field=field)
 
 
-def _convert_images(value: Any) -> tuple[InputImage, ...]:
+def _convert_images(value: ImagePath | Iterable[ImagePath] | None) -> tuple[InputImage, ...]:
     if value is None:
         return ()
-    if isinstance(value, (str, Path, InputImage)):
-        value = [value]
+    if isinstance(value, (str, os.PathLike, InputImage)):
+        return (_to_image(value, "input_images"),)
+    if isinstance(value, (bytes, bytearray, Mapping)) or not isinstance(value, Iterable):
+        raise InvalidRequest(f"expected a list of file paths, got {type(value).__name__}", field="input_images")
     return tuple(_to_image(item, "input_images") for item in value)
 
 
-def _convert_mask(value: Any) -> InputImage | None:
+def _convert_mask(value: ImagePath | None) -> InputImage | None:
     return None if value is None else _to_image(value, "mask")
 
 
-def _convert_audio(value: Any) -> InputAudio | None:
+def _convert_audio(value: InputAudio | PathText | None) -> InputAudio | None:
     if value is None or isinstance(value, InputAudio):
         return value if value is None or value.mime_type else InputAudio.from_path(value.path)
-    if isinstance(value, (str, Path)):
-        return InputAudio.from_path(value)
-    raise InvalidRequest(f"expected a file path, got {type(value).__name__}", field="input_audio")
+    return InputAudio.from_path(check_path(value, "input_audio"))
 
 
 def _enum(enum_type: type[Any], field: str) -> Any:
@@ -156,7 +216,7 @@ def _enum(enum_type: type[Any], field: str) -> Any:
     return convert
 
 
-def _optional_text(value: Any) -> str | None:
+def _optional_text(value: str | None) -> str | None:
     if value is None:
         return None
     return str(value)
@@ -167,55 +227,75 @@ def _number(field: str) -> Any:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-            raise InvalidRequest(f"{value!r} is not a number", field=field)
+            raise InvalidRequest(f"{_shown(value)} is not a number", field=field)
         try:
             number = float(value)
         except ValueError:
-            raise InvalidRequest(f"{value!r} is not a number", field=field) from None
+            raise InvalidRequest(f"{_shown(value)} is not a number", field=field) from None
+        except OverflowError:  # an int beyond any float, e.g. 10**400
+            raise InvalidRequest(f"{_shown(value)} is not a finite number", field=field) from None
         if not math.isfinite(number):
-            raise InvalidRequest(f"{value!r} is not a finite number", field=field)
+            raise InvalidRequest(f"{_shown(value)} is not a finite number", field=field)
         return number
 
     return convert
 
 
-def _seed(value: Any) -> int | None:
+def _seed(value: int | None) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidRequest(f"{value!r} is not an integer", field="seed")
+        raise InvalidRequest(f"{_shown(value)} is not an integer", field="seed")
+    if value not in _SEED_RANGE:
+        raise InvalidRequest(f"{_shown(value)} does not fit in 64 bits; use a smaller seed", field="seed")
     return value
 
 
-def _to_media_type(value: Any) -> MediaType:
+# The converters' parameter types are the constructor's (mypy's attrs plugin reads them), so `mypy --strict`
+# refuses e.g. duration="long" in code; at run time each still checks what it is given, for JSON and batch files.
+
+
+def _to_media_type(value: MediaType | str) -> MediaType:
+    if value is None:
+        raise InvalidRequest("is required: image, video or audio", field="media_type")
     return _enum(MediaType, "media_type")(value)  # type: ignore[no-any-return]
 
 
-def _to_audio_kind(value: Any) -> AudioKind | None:
+def _to_audio_kind(value: AudioKind | str | None) -> AudioKind | None:
     return _enum(AudioKind, "audio_kind")(value)  # type: ignore[no-any-return]
 
 
-def _to_duration(value: Any) -> float | None:
+def _to_duration(value: float | None) -> float | None:
     return _number("duration")(value)  # type: ignore[no-any-return]
 
 
-def _to_speed(value: Any) -> float | None:
+def _to_speed(value: float | None) -> float | None:
     return _number("speed")(value)  # type: ignore[no-any-return]
 
 
-def _to_timeout(value: Any) -> float | None:
+def _to_timeout(value: float | None) -> float | None:
     return _number("timeout")(value)  # type: ignore[no-any-return]
 
 
-def _to_prompt(value: Any) -> str:
-    return "" if value is None else str(value)
+def _to_prompt(value: str | None) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidRequest(f"expected text, got {type(value).__name__}", field="prompt")
+    return value
 
 
-def _to_optional_path(value: Any) -> Path | None:
-    return None if value is None else Path(value).expanduser()
+def _to_optional_path(value: PathText | None) -> Path | None:
+    return None if value is None else check_path(value, "output_dir").expanduser()
 
 
-def _extra(value: Any) -> Mapping[str, Any]:
+def _to_overwrite(value: bool) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidRequest(f"{_shown(value)} is not true or false", field="overwrite")
+    return value
+
+
+def _extra(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
@@ -251,7 +331,7 @@ class MediaRequest:
     continue_from: str | None = attrs.field(default=None, converter=_optional_text)
     output_dir: Path | None = attrs.field(default=None, converter=_to_optional_path)
     filename: str | None = attrs.field(default=None, converter=_optional_text)
-    overwrite: bool = False
+    overwrite: bool = attrs.field(default=False, converter=_to_overwrite)
     timeout: float | None = attrs.field(default=None, converter=_to_timeout)
     extra: Mapping[str, Any] = attrs.field(factory=dict, converter=_extra, eq=False, hash=False)
 
@@ -318,13 +398,23 @@ class MediaRequest:
         return params
 
 
+_TEXT_FIELDS: Final = (
+    "prompt", "backend", "model", "aspect_ratio", "size", "quality", "background", "negative_prompt", "voice",
+    "instructions", "language", "audio_format", "output_format", "continue_from", "filename",
+)  # fmt: skip
+
+
 def _validate(request: MediaRequest) -> None:
     kind = request.effective_audio_kind
     if request.audio_kind is not None and request.media_type is not MediaType.AUDIO:
         raise InvalidRequest(
             f"audio_kind is only for audio requests, not {request.media_type.value}", field="audio_kind"
         )
-    if not request.prompt.strip() and (kind is None or kind.needs_prompt):
+    for name in _TEXT_FIELDS:
+        value = getattr(request, name)
+        if value is not None:
+            _check_text(value, name)
+    if not has_visible_text(request.prompt) and (kind is None or kind.needs_prompt):
         raise InvalidRequest("must not be empty; describe what to generate", field="prompt")
     if kind is not None and kind.needs_input_audio and request.input_audio is None:
         raise InvalidRequest(f"{kind.value} needs an input audio file", field="input_audio")

@@ -17,6 +17,11 @@ _JSON_LIST_START = re.compile(r"\[\s*(?:[{\]\"]|$)", re.MULTILINE)
 
 def read_batch_file(path: Path, defaults: Mapping[str, Any]) -> list[MediaRequest]:
     """Every entry validated before anything is generated; an error names the line and the field."""
+    return [request for _, request in read_batch_entries(path, defaults)]
+
+
+def read_batch_entries(path: Path, defaults: Mapping[str, Any]) -> list[tuple[str, MediaRequest]]:
+    """(where, request) pairs, `where` being `entry N` of a JSON list or `line N`; see `read_batch_file`."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -33,9 +38,12 @@ def read_batch_file(path: Path, defaults: Mapping[str, Any]) -> list[MediaReques
     requests = []
     for where, entry in entries:
         try:
-            requests.append(request_from_arguments(entry, defaults=defaults))
+            requests.append((where, request_from_arguments(entry, defaults=defaults)))
         except MediaGenError as error:
-            raise InvalidRequest(f"{path.name} {where}: {error.message}", field="file") from None
+            hint = ""
+            if getattr(error, "field", None) == "media_type" and "media_type" not in defaults:
+                hint = "; set media_type in the entry or give the batch a type (--type)"
+            raise InvalidRequest(f"{path.name} {where}: {error.message}{hint}", field="file") from None
         except TypeError as error:
             raise InvalidRequest(f"{path.name} {where}: {error}", field="file") from None
     return requests
@@ -45,7 +53,7 @@ def _entries(text: str, path: Path) -> list[tuple[str, dict[str, Any]]]:
     """(where, request object) pairs: `entry N` of a JSON list, else `line N`."""
     if _JSON_LIST_START.match(text.lstrip()):  # "[", "[{" or "[]" opens a JSON list; "[draft] a fox" is a prompt
         try:
-            data = json.loads(text)
+            data = _json(text, path, "")
         except json.JSONDecodeError as exc:
             raise InvalidRequest(f"{path.name} line {exc.lineno}: invalid JSON: {exc.msg}", field="file") from None
         if not isinstance(data, list):
@@ -58,12 +66,33 @@ def _entries(text: str, path: Path) -> list[tuple[str, dict[str, Any]]]:
             continue
         if line.startswith("{"):
             try:
-                entries.append((f"line {number}", _object(json.loads(line), f"line {number}", path)))
+                where = f"line {number}"
+                entries.append((where, _object(_json(line, path, f" {where}"), where, path)))
             except json.JSONDecodeError as exc:
                 raise InvalidRequest(f"{path.name} line {number}: invalid JSON: {exc.msg}", field="file") from None
         else:
             entries.append((f"line {number}", {"prompt": line}))
     return entries
+
+
+def _json(text: str, path: Path, where: str) -> Any:
+    """json.loads, with nesting too deep to parse named as what it is."""
+    try:
+        return json.loads(text, parse_int=_integer)
+    except RecursionError:
+        raise InvalidRequest(
+            f"{path.name}{where}: the JSON is nested too deeply to read; a request object needs only a few levels",
+            field="file",
+        ) from None
+
+
+def _integer(text: str) -> int | float:
+    """An integer of more digits than Python converts (sys.get_int_max_str_digits) becomes an infinite float, so
+    the request refuses it naming its field, as it does any number too large."""
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
 
 
 def _object(item: Any, where: str, path: Path) -> dict[str, Any]:

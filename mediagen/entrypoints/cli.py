@@ -87,9 +87,15 @@ InputOpt = Annotated[
     list[Path] | None, typer.Option("--input-image", "-i", metavar="PATH", help="Input image (repeatable).")
 ]
 FilenameOpt = Annotated[
-    str | None, typer.Option("--filename", metavar="NAME", help="File name; the extension is set for you.")
+    str | None,
+    typer.Option(
+        "--filename",
+        metavar="NAME",
+        help="File name; the extension is set for you. A taken name (any extension of the media type) fails "
+        "before anything is generated.",
+    ),
 ]
-OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace --filename if it exists.")]
+OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace the file --filename names if it exists.")]
 TimeoutOpt = Annotated[
     float | None, typer.Option("--timeout", metavar="SECONDS", help="Overall seconds before giving up.")
 ]
@@ -417,7 +423,12 @@ def batch(
             "plain prompt, blank lines and lines starting with # skipped. Every entry is checked before any is sent.",
         ),
     ],
-    media_type: Annotated[MediaType, typer.Option("--type", "-t", help="Media type for entries that don't say.")],
+    media_type: Annotated[
+        MediaType | None,
+        typer.Option(
+            "--type", "-t", help="Media type for entries that don't say (needed only when some entry doesn't)."
+        ),
+    ] = None,
     max_concurrent: Annotated[int | None, typer.Option("--max-concurrent", "-c", help="Parallel requests.")] = None,
     backend: BackendOpt = None,
     output_dir: OutOpt = None,
@@ -426,20 +437,32 @@ def batch(
     strict: StrictOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    """Run many requests with bounded concurrency; results keep the file's order."""
-    from mediagen.entrypoints.batchfile import read_batch_file
+    """Run many requests with bounded concurrency; results keep the file's order. Every entry is checked first
+    (its fields, files, backend, model, key, output dir and file name): one bad entry and nothing is sent."""
+    from mediagen.entrypoints.batchfile import read_batch_entries
 
     common = Common(json_out=json_out, debug=debug, sandbox=sandbox, strict=strict, output_dir=output_dir)
-    defaults: dict[str, Any] = {"media_type": media_type.value}
+    defaults: dict[str, Any] = {} if media_type is None else {"media_type": media_type.value}
     if backend is not None:
         defaults["backend"] = backend
     try:
-        requests = read_batch_file(file, defaults)
+        entries = read_batch_entries(file, defaults)
     except MediaGenError as error:
         _fail(common, error)
+    requests = [request for _, request in entries]
 
     async def work(service: MediaService) -> Any:
         from mediagen.entrypoints.display import ProgressDisplay
+
+        problems = await service.check_batch(requests)
+        if problems:
+            index, problem = next(iter(problems.items()))
+            more = len(problems) - 1
+            problem.message = f"{file.name} {entries[index][0]}: {problem.message}" + (
+                f" (and {more} more {'entry' if more == 1 else 'entries'} to fix)" if more else ""
+            )
+            problem.args = (problem.message,)
+            raise problem
 
         with ProgressDisplay(labels=[r.prompt[:30] for r in requests]) as display:
             return await service.generate_batch(requests, max_concurrent=max_concurrent, progress=display)
@@ -519,19 +542,36 @@ def jobs_list(json_out: JsonOpt = False, sandbox: SandboxOpt = False, debug: Deb
 
     common = Common(json_out=json_out, debug=debug, sandbox=sandbox, strict=False, output_dir=None)
 
-    async def work(service: MediaService) -> list[dict[str, Any]]:
-        return [attrs.asdict(job) for job in await service.jobs()]
+    async def work(service: MediaService) -> tuple[list[dict[str, Any]], Any]:
+        return [attrs.asdict(job) for job in await service.jobs()], await service.reclaim()
 
-    rows = _run(common, work)
+    rows, freed = _run(common, work)
     if json_out:
-        typer.echo(json.dumps({"success": True, "operation": "jobs", "jobs": rows}, indent=2))
-    elif not rows:
+        reclaimed = {"files": freed.files, "bytes": freed.bytes}
+        typer.echo(json.dumps({"success": True, "operation": "jobs", "jobs": rows, "reclaimed": reclaimed}, indent=2))
+        return
+    if not rows:
         typer.echo("no pending jobs")
     else:
         from mediagen.entrypoints.display import age, table
 
         shown = [{**row, "started": age(row["created_at"])} for row in rows]
         table(shown, ["id", "backend", "started", "vendor_job_id", "model", "prompt"])
+    if freed.files:
+        typer.echo(
+            f"reclaimed {_size(freed.bytes)} from {freed.files} partial download{'s' if freed.files != 1 else ''} "
+            "left by interrupted runs"
+        )
+
+
+def _size(count: int) -> str:
+    """A byte count for people: 1.5 MB, 900 B."""
+    size = float(count)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 @jobs_app.command("status")
@@ -546,6 +586,51 @@ def jobs_status(job_id: str, json_out: JsonOpt = False, sandbox: SandboxOpt = Fa
 
     row = _run(common, work)
     typer.echo(json.dumps({"success": True, "operation": "job", **row}, indent=2) if json_out else _kv(row))
+
+
+@jobs_app.command("forget")
+def jobs_forget(
+    job_id: Annotated[str, typer.Argument(metavar="JOB_ID", help="The id `mediagen jobs list` shows.")],
+    json_out: JsonOpt = False,
+    sandbox: SandboxOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Drop a job's record without asking the vendor anything (a running job runs on, and may be billed)."""
+    import attrs
+
+    common = Common(json_out=json_out, debug=debug, sandbox=sandbox, strict=False, output_dir=None)
+
+    async def work(service: MediaService) -> dict[str, Any]:
+        return attrs.asdict(await service.forget(job_id))
+
+    row = _run(common, work)
+    if json_out:
+        typer.echo(json.dumps({"success": True, "operation": "jobs_forget", **row}, indent=2))
+    else:
+        typer.echo(f"forgot job {job_id} ({row['backend']} job {row['vendor_job_id']})")
+
+
+@jobs_app.command("cancel")
+def jobs_cancel(
+    job_id: Annotated[str, typer.Argument(metavar="JOB_ID", help="The id `mediagen jobs list` shows.")],
+    json_out: JsonOpt = False,
+    sandbox: SandboxOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Ask the vendor to cancel a job, then drop its record. OpenAI (Sora) deletes the video; Google (Veo) offers
+    no cancel, which is said, and the job is left as it is (`jobs forget` drops the record)."""
+    import attrs
+
+    common = Common(json_out=json_out, debug=debug, sandbox=sandbox, strict=False, output_dir=None)
+
+    async def work(service: MediaService) -> dict[str, Any]:
+        return attrs.asdict(await service.cancel(job_id))
+
+    row = _run(common, work)
+    if json_out:
+        typer.echo(json.dumps({"success": True, "operation": "jobs_cancel", **row}, indent=2))
+    else:
+        typer.echo(f"cancelled job {job_id} ({row['backend']} job {row['vendor_job_id']})")
 
 
 @jobs_app.command("resume")

@@ -24,7 +24,7 @@ async def call_generate_media(service: MediaService, name: str, arguments: Mappi
     try:
         if name != TOOL_NAME:
             raise InvalidRequest(f"unknown tool {name!r}; this server offers {TOOL_NAME!r}", field="name")
-        request = request_from_arguments(arguments or {})
+        request = request_from_arguments({} if arguments is None else arguments)
         result = await service.generate(request)
     except MediaGenError as error:
         return error_to_json(error, request)

@@ -25,12 +25,16 @@ def build_container(overrides: Mapping[str, Any] | None = None) -> Container:
 
 @asynccontextmanager
 async def open_service(overrides: Mapping[str, Any] | None = None) -> AsyncIterator[MediaService]:
+    """The service for one invocation; whatever happens (an error, Ctrl-C), its store, clients and sandbox are
+    closed before the event loop ends, so no worker thread is left to call back into a closed loop."""
     container = build_container(overrides)
-    service: MediaService = container.service()
     try:
-        yield service
+        service: MediaService = container.service()
+        try:
+            yield service
+        finally:
+            await service.aclose()
     finally:
-        await service.aclose()
         container.shutdown_resources()
 
 

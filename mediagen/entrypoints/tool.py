@@ -43,7 +43,10 @@ _FIELDS: dict[str, dict[str, Any]] = {
     "audio_format": {"type": "string", "description": "mp3, wav, opus, aac, flac or pcm."},
     "output_format": {"type": "string", "description": "png, jpeg, webp for images."},
     "continue_from": {"type": "string", "description": "continuation_id of an earlier result to build on."},
-    "filename": {"type": "string", "description": "File name without directories; the extension is set."},
+    "filename": {
+        "type": "string",
+        "description": "File name without directories; the extension is set. A taken name is a file_exists error.",
+    },
     "extra": {"type": "object", "description": "Vendor-specific parameters passed through."},
 }
 
@@ -67,6 +70,10 @@ def tool_schema() -> dict[str, Any]:
 
 def request_from_arguments(arguments: Mapping[str, Any], *, defaults: Mapping[str, Any] | None = None) -> MediaRequest:
     """Build a MediaRequest from tool/JSON arguments; unknown keys are an InvalidRequest naming them."""
+    if not isinstance(arguments, Mapping):
+        raise InvalidRequest(
+            f"expected an object of named arguments, got {type(arguments).__name__}", field="arguments"
+        )
     unknown = sorted(set(arguments) - set(_FIELDS))
     if unknown:
         raise InvalidRequest(f"unknown argument(s) {', '.join(unknown)}; valid: {', '.join(_FIELDS)}", field=unknown[0])

@@ -24,9 +24,25 @@ class ArtifactTarget:
     overwrite: bool = False
 
 
+@attrs.frozen
+class Reclaimed:
+    """Disk space a sink freed by removing stale temp files (of writers that were killed or crashed)."""
+
+    files: int = 0
+    bytes: int = 0
+
+    def __add__(self, other: Reclaimed) -> Reclaimed:
+        return Reclaimed(self.files + other.files, self.bytes + other.bytes)
+
+
 class ArtifactSink(Protocol):
-    """Writes artifacts. A sink may also offer `async def prepare(self, output_dir: Path | None) -> None`, which
-    the service calls before any vendor call so that a place it cannot write to fails before the generation."""
+    """Writes artifacts. A sink may also offer, and the service then uses:
+
+    - `async def prepare(self, output_dir: Path | None, *, media_type: MediaType | None = None,
+      filename: str | None = None, overwrite: bool = False) -> None`, called before any vendor call, so that a place
+      it cannot write to, or a file name that is taken (FileExists), fails before the generation is paid for;
+    - `async def reclaim(self, output_dir: Path | None) -> Reclaimed`, removing stale temp files there.
+    """
 
     async def write(
         self,

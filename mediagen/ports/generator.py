@@ -65,6 +65,9 @@ class GenerationContext:
 
 
 class MediaGenerator(Protocol):
+    """A vendor backend. One that can stop a long-running job it started also offers `cancel` (see
+    `JobCanceller`); the service looks for it and says plainly when a backend has none."""
+
     @property
     def spec(self) -> BackendSpec: ...
 
@@ -83,6 +86,15 @@ class ModelCatalog(Protocol):
 
     async def list_models(self, credentials: Secret, *, timeout: float) -> Sequence[ModelSpec]:
         """The vendor's current models of the kinds this backend makes; raise only MediaGenError subclasses."""
+        ...
+
+
+@runtime_checkable
+class JobCanceller(Protocol):
+    """The optional part of a generator that cancels a vendor job it started (`mediagen jobs cancel ID`)."""
+
+    async def cancel(self, job_id: str, ctx: GenerationContext) -> None:
+        """Ask the vendor to stop (or delete) job `job_id`; raise only MediaGenError subclasses."""
         ...
 
 

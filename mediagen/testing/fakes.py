@@ -20,7 +20,7 @@ from typing import Any, Final, TypeVar
 from mediagen.adapters.credentials.env import StaticCredentialSource
 from mediagen.adapters.sinks.naming import safe_filename, slugify
 from mediagen.domain.backend import BackendSpec, Constraints, ModelSpec
-from mediagen.domain.errors import BackendError, PathNotAllowed, UnsupportedParameter
+from mediagen.domain.errors import BackendError, FileExists, UnsupportedParameter
 from mediagen.domain.media import Capability, MediaType
 from mediagen.domain.request import AspectRatio, MediaRequest, Size
 from mediagen.domain.result import Adapted, Artifact, Ignored, ParameterReport
@@ -459,12 +459,36 @@ class MemorySink:
         self.artifacts.append(artifact)
         return artifact
 
+    async def prepare(
+        self,
+        output_dir: Path | None,
+        *,
+        media_type: MediaType | None = None,
+        filename: str | None = None,
+        overwrite: bool = False,
+    ) -> None:
+        """Like the filesystem sink: a taken stem (any extension of the media type) is FileExists before a call."""
+        if filename is None or overwrite:
+            return
+        directory = output_dir if output_dir is not None else self.root
+        stem = safe_filename(filename, "bin").rsplit(".", 1)[0]
+        for path in self.written:
+            taken = media_type is None or media_type_of(self._mime_of(path)) is media_type
+            if path.parent == directory and path.stem == stem and taken:
+                raise FileExists(
+                    f"{path} already exists; pass overwrite=True (--overwrite) to replace it or choose another name",
+                    path=str(path),
+                )
+
+    def _mime_of(self, path: Path) -> str:
+        return next((a.mime_type for a in self.artifacts if a.path == path), "")
+
     def _path(self, target: ArtifactTarget, ext: str) -> Path:
         directory = target.output_dir if target.output_dir is not None else self.root
         if target.filename is not None:
             path = directory / safe_filename(target.filename, ext)
             if path in self.written and not target.overwrite:
-                raise PathNotAllowed(
+                raise FileExists(
                     f"{path} already exists; pass overwrite=True (--overwrite) to replace it or choose another name",
                     path=str(path),
                 )

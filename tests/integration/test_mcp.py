@@ -53,3 +53,18 @@ def test_an_mcp_client_lists_the_tool_and_generates_a_file(tmp_path: Path) -> No
     error = refused.structured_content
     assert (error["success"], error["error_code"], error["field"]) == (False, "invalid_request", "prompt")
     assert "empty" in error["error"]
+
+
+def test_an_mcp_client_sending_null_or_mistyped_fields_gets_the_tools_error_json_naming_them(tmp_path: Path) -> None:
+    _, results = asyncio.run(
+        _session_calls(
+            tmp_path,
+            [
+                {"media_type": None, "prompt": "a fox"},
+                {"media_type": "image", "prompt": 42},
+            ],
+        )
+    )
+    fields = [(r.is_error, r.structured_content and r.structured_content.get("field")) for r in results]
+    assert fields == [(True, "media_type"), (True, "prompt")], [r.content for r in results]
+    assert all(r.structured_content["error_code"] == "invalid_request" for r in results)

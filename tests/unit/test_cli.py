@@ -238,19 +238,22 @@ def test_debug_adds_the_traceback_and_still_never_the_key(mediagen: Invoke) -> N
     assert KEY not in result.output
 
 
-def test_an_unexpected_failure_is_one_internal_error_line_without_debug(mediagen: Invoke, tmp_path: Path) -> None:
-    """A store file that cannot be opened is no user mistake mediagen knows: one line, exit 1, no traceback."""
-    (tmp_path / "a-directory").mkdir()
-    result = mediagen("jobs", "list", "--json", MEDIAGEN_STORE__PATH="a-directory")
+#: A Redis store nothing listens for: a failure mediagen does not translate (a store file that cannot be opened is a
+#: configuration error now, see test_cli_hardening.py).
+DEAD_REDIS = {"MEDIAGEN_STORE__KIND": "redis", "MEDIAGEN_STORE__URL": "redis://127.0.0.1:9/0"}
+
+
+def test_an_unexpected_failure_is_one_internal_error_line_without_debug(mediagen: Invoke) -> None:
+    """A store that cannot be reached is no user mistake mediagen knows: one line, exit 1, no traceback."""
+    result = mediagen("jobs", "list", "--json", **DEAD_REDIS)
     assert result.exit_code == EXIT_FAILED
     error = only_json(result)
     assert error["error_code"] == "internal_error" and "--debug" in error["error"]
     assert "Traceback" not in result.output
 
 
-def test_with_debug_an_unexpected_failure_raises_for_its_traceback(mediagen: Invoke, tmp_path: Path) -> None:
-    (tmp_path / "a-directory").mkdir()
-    result = mediagen("jobs", "list", "--debug", MEDIAGEN_STORE__PATH="a-directory")
+def test_with_debug_an_unexpected_failure_raises_for_its_traceback(mediagen: Invoke) -> None:
+    result = mediagen("jobs", "list", "--debug", **DEAD_REDIS)
     assert result.exit_code == EXIT_FAILED
     assert result.exception is not None and not isinstance(result.exception, SystemExit)
 

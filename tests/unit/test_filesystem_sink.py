@@ -296,12 +296,12 @@ async def test_without_hard_links_the_name_is_still_claimed_exclusively(
 ) -> None:
     from mediagen.adapters.sinks import filesystem
 
-    def no_links(src: object, dst: object) -> None:
+    def no_links(src: object, dst: object, **at: object) -> None:
         raise OSError(errno.EPERM, "Operation not permitted")
 
     monkeypatch.setattr(os, "link", no_links)
     if not renameat2:  # a system without renameat2 (not Linux, or an old C library)
-        monkeypatch.setattr(filesystem, "_rename_noreplace", lambda temp, final: None)
+        monkeypatch.setattr(filesystem, "_rename_noreplace", lambda directory, temp, final: None)
     (tmp_path / "photo.png").write_bytes(b"precious")
     sink = sink_in(tmp_path)
     with pytest.raises(PathNotAllowed, match="already exists"):

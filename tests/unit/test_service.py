@@ -45,6 +45,7 @@ def build(
     *,
     store: MemoryStore | None = None,
     priority: Sequence[str] = (),
+    inspect_inputs: Any = None,
     **settings_kwargs: Any,
 ) -> tuple[MediaService, MemorySink]:
     settings_kwargs.setdefault("retry", NO_WAIT)
@@ -64,6 +65,7 @@ def build(
         settings=settings,
         encode_request=converter.unstructure,
         decode_request=lambda data: converter.structure(data, MediaRequest),
+        inspect_inputs=inspect_inputs,
     )
     return service, sink
 

@@ -81,6 +81,10 @@ class OpenAIGenerator:
         speech_plan = map_speech(request, ctx.model, model, strict=ctx.strict)
         return await generate_speech(self._clients, speech_plan, ctx, deadline)
 
+    async def cancel(self, job_id: str, ctx: GenerationContext) -> None:
+        """Cancel a Sora job this backend started: the video is deleted at OpenAI."""
+        await self._sora.cancel(job_id, ctx, Deadline.start(self._clock, ctx.timeout))
+
     @staticmethod
     def _continued(ctx: GenerationContext, api: Api) -> str | None:
         """The OpenAI id a continuation names (a response to build on, a video to remix), checked for its kind."""

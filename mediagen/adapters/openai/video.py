@@ -104,6 +104,18 @@ class SoraRunner:
         video = await self._wait(video_id, ctx, deadline)
         return await self._result(plan, video, ctx, deadline)
 
+    async def cancel(self, video_id: str, ctx: GenerationContext, deadline: Deadline) -> None:
+        """Delete the video at OpenAI (DELETE /v1/videos/{id}). The API documents it for completed or failed
+        videos; what it does to one still rendering is not documented, and a refusal comes back as its error."""
+        client = self._clients.get(ctx.credentials)
+        call = functools.partial(client.videos.delete, video_id)
+        await vendor_call(
+            _unless_retired(call, ctx.credentials, names_a_video=True),
+            deadline=deadline,
+            secret=ctx.credentials,
+            job_id=video_id,
+        )
+
     async def _submit(self, plan: VideoPlan, ctx: GenerationContext, deadline: Deadline) -> Any:
         client = self._clients.get(ctx.credentials)
         if plan.remix_of is not None:

@@ -13,8 +13,14 @@ import errno
 import functools
 import hashlib
 import os
+import re
 import secrets
+import socket
+import stat
 import sys
+import threading
+import time
+import zlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -23,11 +29,12 @@ from typing import Any, Final, TypeVar
 import attrs
 
 from mediagen.adapters.sinks.naming import artifact_name, safe_filename
-from mediagen.domain.errors import BackendError, PathNotAllowed
+from mediagen.domain.errors import BackendError, FileExists, InvalidRequest, MediaGenError, PathNotAllowed
 from mediagen.domain.media import MediaType
+from mediagen.domain.request import MAX_NAME_BYTES
 from mediagen.domain.result import Artifact
-from mediagen.domain.sniff import SNIFF_BYTES, extension_for, media_type_of, sniff
-from mediagen.ports.artifacts import ArtifactTarget
+from mediagen.domain.sniff import EXTENSIONS, SNIFF_BYTES, extension_for, media_type_of, sniff
+from mediagen.ports.artifacts import ArtifactTarget, Reclaimed
 
 TWO_GIB: Final = 2 * 1024**3
 #: Raw PCM has no header to sniff; these claimed types (parameters such as ";rate=24000" aside) mean PCM.
@@ -41,6 +48,17 @@ _NO_DIR_FSYNC: Final = frozenset({errno.EINVAL, errno.ENOTSUP, errno.EBADF, errn
 _NO_HARD_LINKS: Final = frozenset({errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS, errno.EMLINK})
 #: Bytes gathered from the stream before one write in a worker thread: few hops, memory still bounded.
 WRITE_BATCH: Final = 1024 * 1024
+#: Seconds after its last write that a temp file counts as abandoned, whoever wrote it (the container passes the
+#: longest generation timeout; a temp file is written to at least once per WRITE_BATCH while its writer lives).
+STALE_AFTER: Final = 24 * 3600.0
+_DIR_FLAGS: Final = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+_NOFOLLOW: Final = getattr(os, "O_NOFOLLOW", 0)
+_CLOEXEC: Final = getattr(os, "O_CLOEXEC", 0)
+#: This host, in temp names: a process id only says something about writers on the same host.
+_HOST: Final = f"{zlib.crc32(socket.gethostname().encode('utf-8', 'replace')):08x}"
+_TEMP: Final = re.compile(r"^\..+\.part-(?P<pid>\d{1,10})-(?P<host>[0-9a-f]{8})-[0-9a-f]{16}$")
+#: The temp names of earlier versions, without the writer: removed by age alone.
+_OLD_TEMP: Final = re.compile(r"^\..+\.part-[0-9a-f]{16}$")
 
 T = TypeVar("T")
 
@@ -57,8 +75,13 @@ def is_pcm(mime_type: str) -> bool:
 
 @attrs.frozen
 class _Placed:
-    path: Path
+    directory: _Directory
+    name: str
     replaced: bool
+
+    @property
+    def path(self) -> Path:
+        return self.directory.path / self.name
 
 
 class _Tally:
@@ -85,7 +108,12 @@ class _Tally:
 
 
 class FilesystemSink:
-    """Writes each artifact completely or not at all, inside the allowed roots, never over an existing file."""
+    """Writes each artifact completely or not at all, inside the allowed roots, never over an existing file.
+
+    The output directory is opened once per write, walking down from its allowed root without following a symlink
+    on any component below it, and every file is created, linked and renamed relative to that open directory: a
+    directory swapped for a symlink meanwhile can make a write fail, never land elsewhere.
+    """
 
     def __init__(
         self,
@@ -94,18 +122,25 @@ class FilesystemSink:
         max_bytes: int = TWO_GIB,
         clock: Callable[[], datetime] = datetime.now,
         short_id: Callable[[], str] = new_short_id,
+        stale_after: float = STALE_AFTER,
     ) -> None:
         if not allowed_roots:
             raise ValueError("FilesystemSink needs at least one allowed root")
         if max_bytes < 1:
             raise ValueError(f"max_bytes must be at least 1, got {max_bytes}")
+        if not stale_after > 0:
+            raise ValueError(f"stale_after must be a number of seconds > 0, got {stale_after!r}")
         # Absolute now, so a later chdir cannot move them; symlinks are resolved at each write.
         self._roots = tuple(Path(root).expanduser().absolute() for root in allowed_roots)
         self._default_dir = Path(default_dir).expanduser().absolute()
         self._max_bytes = max_bytes
         self._clock = clock
         self._short_id = short_id
+        self._stale_after = float(stale_after)
         self._prepared: set[Path | None] = set()
+        self._swept: set[tuple[int, int]] = set()
+        self._sweeping = threading.Lock()
+        self.reclaimed = Reclaimed()
 
     @property
     def allowed_roots(self) -> tuple[Path, ...]:
@@ -141,10 +176,11 @@ class FilesystemSink:
             except BaseException:
                 temp.discard()
                 raise
+        placed.directory.close()
         return Artifact(path=placed.path, mime_type=mime, size_bytes=tally.size, sha256=tally.sha256.hexdigest())
 
     def _write_whole(self, target: ArtifactTarget, name: str, ext: str, data: bytes | bytearray) -> _Placed:
-        """Blocking: check the directory, write `data` to a temp file, fsync it and link it into place."""
+        """Blocking: open the directory, write `data` to a temp file, fsync it and link it into place."""
         temp = self._open_temp(target, name, data)
         try:
             return self._seal_and_place(temp, name, target, ext)
@@ -153,9 +189,15 @@ class FilesystemSink:
             raise
 
     def _open_temp(self, target: ArtifactTarget, name: str, data: bytes | bytearray) -> _TempFile:
-        """Blocking: check (and create) the output directory, then create a temp file there holding `data`."""
-        directory = self._prepare_directory(target.output_dir)
-        temp = _TempFile.create(directory, directory / f".{name}.part-{secrets.token_hex(8)}")
+        """Blocking: open (creating it if needed) the output directory, then create a temp file there holding
+        `data`; the temp file keeps the directory open until it is placed or discarded."""
+        directory = self._open_directory(target.output_dir)
+        try:
+            self._sweep_once(directory)
+            temp = _TempFile.create(directory, temp_name(name))
+        except BaseException:
+            directory.close()
+            raise
         try:
             temp.write(data)
         except BaseException:
@@ -164,60 +206,117 @@ class FilesystemSink:
         return temp
 
     def _seal_and_place(self, temp: _TempFile, name: str, target: ArtifactTarget, ext: str) -> _Placed:
-        """Blocking: fsync and close the temp file, then give it its final name (see `_place`)."""
+        """Blocking: fsync and close the temp file, then give it its final name (see `_place`). The placement
+        holds the directory open from here; closing it is the caller's."""
         temp.seal()
-        return self._place(temp.path, temp.directory, name, target, ext)
+        return self._place(temp, name, target, ext)
 
-    async def prepare(self, output_dir: Path | None) -> None:
+    async def prepare(
+        self,
+        output_dir: Path | None,
+        *,
+        media_type: MediaType | None = None,
+        filename: str | None = None,
+        overwrite: bool = False,
+    ) -> None:
         """Check (creating it if needed) the output dir before a vendor is called and paid, so a bad one fails first,
-        not after the generation; a dir that passed once is not checked again (each write checks it anyway)."""
-        if output_dir in self._prepared:
-            return
-        directory = await asyncio.to_thread(self._prepare_directory, output_dir)
-        if not os.access(directory, os.W_OK):
-            raise PathNotAllowed(
-                f"output directory {directory} is not writable; choose a writable output dir", path=str(directory)
-            )
-        self._prepared.add(output_dir)
+        not after the generation; with a `filename`, refuse it (FileExists) when a file of its stem and any
+        extension `media_type` can produce exists, unless `overwrite`. A dir that passed once is not checked
+        again (each write checks it anyway)."""
+        if output_dir not in self._prepared:
+            await asyncio.to_thread(self._prepare_directory, output_dir)
+            self._prepared.add(output_dir)
+        if filename is not None and not overwrite:
+            await asyncio.to_thread(self._check_free, output_dir, filename, media_type)
 
-    def _prepare_directory(self, output_dir: Path | None) -> Path:
-        """The resolved output dir, checked against the resolved roots before anything is created."""
-        requested = (output_dir if output_dir is not None else self._default_dir).expanduser()
-        resolved = requested.resolve()
-        self._check_allowed(requested, resolved, resolved)
-        if resolved.is_dir():  # the usual case: nothing to create, so nothing to look at twice
-            return resolved
+    def _prepare_directory(self, output_dir: Path | None) -> None:
+        directory = self._open_directory(output_dir)
         try:
-            resolved.mkdir(parents=True, exist_ok=True)
-        except (FileExistsError, NotADirectoryError):
-            raise PathNotAllowed(
-                f"output directory {resolved} is not a directory; choose another output dir", path=str(resolved)
-            ) from None
-        except PermissionError:
-            raise PathNotAllowed(
-                f"cannot create output directory {resolved}: permission denied; choose a writable output dir",
-                path=str(resolved),
-            ) from None
-        except OSError as error:  # e.g. under /proc, on a read-only or full filesystem
-            raise PathNotAllowed(
-                f"cannot create output directory {resolved}: {error.strerror or type(error).__name__}; "
-                "choose another output dir",
-                path=str(resolved),
-            ) from None
-        # A symlink swapped in while the directory was being created must not lead outside either.
-        self._check_allowed(requested, resolved.resolve(), resolved)
-        return resolved
+            if not os.access(directory.path, os.W_OK):
+                raise PathNotAllowed(
+                    f"output directory {directory.path} is not writable; choose a writable output dir",
+                    path=str(directory.path),
+                )
+        finally:
+            directory.close()
 
-    def _check_allowed(self, requested: Path, resolved: Path, requested_resolved: Path) -> None:
-        """`resolved` must be a root or inside one. A root spelled like `requested` resolves to
-        `requested_resolved`, known already; the other roots are resolved now, and only until one matches."""
+    def _check_free(self, output_dir: Path | None, filename: str, media_type: MediaType | None) -> None:
+        """Blocking: FileExists when the stem of `filename` is taken with any extension the request can produce."""
+        stem = safe_filename(filename, "bin").rsplit(".", 1)[0]
+        extensions = sorted(
+            {ext for mime, ext in EXTENSIONS.items() if media_type is None or media_type_of(mime) is media_type}
+        )
+        directory = self._open_directory(output_dir)
+        try:
+            for ext in extensions:
+                if directory.exists(f"{stem}.{ext}"):
+                    raise _file_exists(directory.path / f"{stem}.{ext}")
+        finally:
+            directory.close()
+
+    async def reclaim(self, output_dir: Path | None) -> Reclaimed:
+        """Remove stale temp files of this sink's naming in `output_dir` (the default dir when None); a directory
+        that does not exist is left uncreated. Returns what was freed."""
+        return await asyncio.to_thread(self._reclaim, output_dir)
+
+    def _reclaim(self, output_dir: Path | None) -> Reclaimed:
+        requested = output_dir if output_dir is not None else self._default_dir
+        if not requested.expanduser().is_dir():
+            return Reclaimed()
+        directory = self._open_directory(output_dir)
+        try:
+            return self._sweep(directory)
+        finally:
+            directory.close()
+
+    def _sweep_once(self, directory: _Directory) -> None:
+        """On the first write into a directory, remove the stale temp files of killed or crashed writers."""
+        key = directory.identity()
+        with self._sweeping:
+            if key in self._swept:
+                return
+            self._swept.add(key)
+        self._sweep(directory)
+
+    def _sweep(self, directory: _Directory) -> Reclaimed:
+        freed = directory.remove_stale(time.time() - self._stale_after)
+        with self._sweeping:
+            self.reclaimed += freed
+        return freed
+
+    def _open_directory(self, output_dir: Path | None) -> _Directory:
+        """The output dir, open: its resolved path is checked against the resolved roots, then walked down from
+        the root that holds it one name at a time, creating what is missing and following no symlink."""
+        requested = (output_dir if output_dir is not None else self._default_dir).expanduser()
+        _check_name(requested)
+        try:
+            resolved = requested.resolve()
+        except OSError as error:  # e.g. a symlink loop
+            raise PathNotAllowed(
+                f"output directory {requested} cannot be resolved: {error.strerror or type(error).__name__}; "
+                "choose another output dir",
+                path=str(requested),
+            ) from None
+        root = self._check_allowed(requested, resolved, resolved)
+        try:
+            return _Directory.open_below(root, resolved)
+        except PathNotAllowed:
+            raise
+        except OSError as error:
+            raise _unusable(resolved, error) from None
+
+    def _check_allowed(self, requested: Path, resolved: Path, requested_resolved: Path) -> Path:
+        """The resolved root holding `resolved` (the deepest, when roots nest); PathNotAllowed when none does.
+        A root spelled like `requested` resolves to `requested_resolved`, known already; the other roots are
+        resolved now."""
         if resolved == requested_resolved and requested in self._roots:  # the usual case: the dir is a root
-            return
-        roots = (requested_resolved if root == requested else root.resolve() for root in self._roots)
-        if any(resolved == root or resolved.is_relative_to(root) for root in roots):
-            return
+            return resolved
+        roots = [requested_resolved if root == requested else root.resolve() for root in self._roots]
+        holding = [root for root in roots if resolved == root or resolved.is_relative_to(root)]
+        if holding:
+            return max(holding, key=lambda root: len(root.parts))
         shown = str(requested) if requested == resolved else f"{requested} (which resolves to {resolved})"
-        listed = ", ".join(str(requested_resolved if root == requested else root.resolve()) for root in self._roots)
+        listed = ", ".join(str(root) for root in roots)
         raise PathNotAllowed(
             f"output directory {shown} is outside the allowed roots ({listed}); "
             "pass it as the output dir (--output-dir / the output_dir setting) or add it to the allowed_roots "
@@ -230,76 +329,270 @@ class FilesystemSink:
             return safe_filename(target.filename, ext)
         return artifact_name(self._clock(), target.backend, target.prompt, self._short_id(), ext)
 
-    def _place(self, temp: Path, directory: Path, name: str, target: ArtifactTarget, ext: str) -> _Placed:
-        placed = self._link_into_place(temp, directory, name, target, ext)
+    def _place(self, temp: _TempFile, name: str, target: ArtifactTarget, ext: str) -> _Placed:
+        directory = temp.directory
         try:
-            _fsync_directory(directory)
+            placed = self._link_into_place(temp, name, target, ext)
+        except OSError as error:
+            raise _unusable(directory.path, error) from None
+        try:
+            directory.fsync()
+            if not directory.still_at_its_path():
+                # Placed in the directory that was opened, which no longer is where the caller would look.
+                raise PathNotAllowed(
+                    f"output directory {directory.path} was moved or replaced while the file was written; "
+                    "nothing was kept, write again",
+                    path=str(directory.path),
+                )
         except BaseException:
             if not placed.replaced:
-                _discard(placed.path)
+                directory.discard(placed.name)
             raise
         return placed
 
-    def _link_into_place(self, temp: Path, directory: Path, name: str, target: ArtifactTarget, ext: str) -> _Placed:
+    def _link_into_place(self, temp: _TempFile, name: str, target: ArtifactTarget, ext: str) -> _Placed:
+        directory = temp.directory
         if target.filename is not None:
-            final = directory / name
             if target.overwrite:
                 try:
-                    os.replace(temp, final)
+                    directory.replace(temp.name, name)
                 except IsADirectoryError:
+                    final = directory.path / name
                     raise PathNotAllowed(f"{final} is a directory; choose another filename", path=str(final)) from None
-                return _Placed(final, replaced=True)
-            if not _link_exclusive(temp, final):
-                raise PathNotAllowed(
-                    f"{final} already exists; pass overwrite=True (--overwrite) to replace it or choose another "
-                    "filename",
-                    path=str(final),
-                )
-            return _Placed(final, replaced=False)
+                return _Placed(directory, name, replaced=True)
+            if not _link_exclusive(directory, temp.name, name):
+                raise _file_exists(directory.path / name)
+            return _Placed(directory, name, replaced=False)
         for _ in range(_NAME_ATTEMPTS):
-            final = directory / name
-            if _link_exclusive(temp, final):
-                return _Placed(final, replaced=False)
+            if _link_exclusive(directory, temp.name, name):
+                return _Placed(directory, name, replaced=False)
             name = artifact_name(self._clock(), target.backend, target.prompt, self._short_id(), ext)
         raise PathNotAllowed(
-            f"no free file name found in {directory} after {_NAME_ATTEMPTS} attempts; choose another output dir",
-            path=str(directory),
+            f"no free file name found in {directory.path} after {_NAME_ATTEMPTS} attempts; choose another output dir",
+            path=str(directory.path),
         )
 
 
-class _TempFile:
-    """A temp file written with plain descriptors; every method blocks, so callers run them in a worker thread."""
+def temp_name(name: str, *, pid: int | None = None) -> str:
+    """The hidden temp name a file is written under before it gets `name`: the writer's host and process id are
+    in it, so a later write can tell a temp file whose writer is gone."""
+    return f".{name}.part-{os.getpid() if pid is None else pid}-{_HOST}-{secrets.token_hex(8)}"
 
-    def __init__(self, directory: Path, path: Path, fd: int) -> None:
-        self.directory = directory
+
+def _file_exists(final: Path) -> FileExists:
+    return FileExists(
+        f"{final} already exists; pass overwrite=True (--overwrite) to replace it or choose another filename",
+        path=str(final),
+    )
+
+
+def _check_name(path: Path) -> None:
+    """A path no filesystem can hold is the caller's mistake, named as such, not an OSError."""
+    text = str(path)
+    if "\x00" in text:
+        raise InvalidRequest(f"{text!r} contains a NUL byte, which no file name can hold", field="output_dir")
+    for part in path.parts:
+        if len(os.fsencode(part)) > MAX_NAME_BYTES:
+            raise InvalidRequest(
+                f"{part[:40]!r}... is longer than {MAX_NAME_BYTES} bytes, the longest name a filesystem takes",
+                field="output_dir",
+            )
+
+
+def _unusable(directory: Path, error: OSError) -> MediaGenError:
+    """The typed error for an OSError met while opening or writing into `directory`."""
+    if error.errno == errno.ENAMETOOLONG:
+        return InvalidRequest(
+            f"{directory} is longer than the filesystem allows; use a shorter path", field="output_dir"
+        )
+    if isinstance(error, PermissionError):
+        return PathNotAllowed(
+            f"cannot write into {directory}: permission denied; choose a writable output dir", path=str(directory)
+        )
+    if error.errno in (errno.ENOTDIR, errno.EEXIST):
+        return PathNotAllowed(
+            f"output directory {directory} is not a directory; choose another output dir", path=str(directory)
+        )
+    if error.errno in (errno.ELOOP, errno.ENOENT):
+        return PathNotAllowed(
+            f"output directory {directory} was replaced (by a symlink, or removed) while it was opened; "
+            "nothing was written, write again",
+            path=str(directory),
+        )
+    return PathNotAllowed(
+        f"cannot write into {directory}: {error.strerror or type(error).__name__}; choose another output dir",
+        path=str(directory),
+    )
+
+
+class _Directory:
+    """An output directory held open; names in it are created, linked and renamed relative to the descriptor, so
+    what its path points at later does not matter. Blocking, like everything here that touches the disk."""
+
+    def __init__(self, path: Path, fd: int) -> None:
         self.path = path
         self._fd: int | None = fd
 
+    @property
+    def fd(self) -> int:
+        if self._fd is None:
+            raise ValueError(f"{self.path} is closed")
+        return self._fd
+
     @classmethod
-    def create(cls, directory: Path, path: Path) -> _TempFile:
-        """Create `path` exclusively (never an existing file)."""
+    def open_below(cls, root: Path, target: Path) -> _Directory:
+        """Open `target` (resolved, inside the resolved `root`): the root as it is, then each name below it with
+        O_NOFOLLOW, made when missing. A symlink met on the way (swapped in after resolving) fails the open."""
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-        except PermissionError:
-            raise PathNotAllowed(
-                f"cannot write into {directory}: permission denied; choose a writable output dir",
-                path=str(directory),
-            ) from None
-        return cls(directory, path, fd)
+            fd = os.open(root, _DIR_FLAGS)
+        except FileNotFoundError:
+            os.makedirs(root, exist_ok=True)
+            fd = os.open(root, _DIR_FLAGS)
+        for part in target.relative_to(root).parts:
+            try:
+                below = _step(fd, part)
+            finally:
+                os.close(fd)
+            fd = below
+        return cls(target, fd)
+
+    @property
+    def is_open(self) -> bool:
+        return self._fd is not None
+
+    def identity(self) -> tuple[int, int]:
+        info = os.fstat(self.fd)
+        return info.st_dev, info.st_ino
+
+    def still_at_its_path(self) -> bool:
+        """Whether the path still names this directory (nobody moved it or swapped a symlink in)."""
+        try:
+            info = os.stat(self.path)
+        except OSError:
+            return False
+        return (info.st_dev, info.st_ino) == self.identity()
+
+    def close(self) -> None:
+        """Idempotent: the descriptor is closed once, and never used after."""
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+
+    def exists(self, name: str) -> bool:
+        try:
+            os.stat(name, dir_fd=self.fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return False
+        return True
+
+    def create(self, name: str) -> int:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | getattr(os, "O_BINARY", 0) | _CLOEXEC
+        return os.open(name, flags, 0o666, dir_fd=self.fd)
+
+    def link(self, source: str, name: str) -> None:
+        os.link(source, name, src_dir_fd=self.fd, dst_dir_fd=self.fd, follow_symlinks=False)
+
+    def replace(self, source: str, name: str) -> None:
+        os.replace(source, name, src_dir_fd=self.fd, dst_dir_fd=self.fd)
+
+    def discard(self, name: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(name, dir_fd=self.fd)
+
+    def fsync(self) -> None:
+        """Make the new directory entry durable where the filesystem can."""
+        try:
+            os.fsync(self.fd)
+        except OSError as error:
+            if error.errno not in _NO_DIR_FSYNC:
+                raise
+
+    def remove_stale(self, older_than: float) -> Reclaimed:
+        """Remove temp files of the sink's naming whose writer is gone or that were last written before
+        `older_than` (a time.time()); what cannot be removed is left for the next sweep."""
+        freed = Reclaimed()
+        with os.scandir(self.fd) as entries:
+            names = [entry.name for entry in entries if entry.name.startswith(".") and ".part-" in entry.name]
+        for name in names:
+            match = _TEMP.match(name) or _OLD_TEMP.match(name)
+            if match is None:
+                continue
+            try:
+                info = os.stat(name, dir_fd=self.fd, follow_symlinks=False)
+            except OSError:
+                continue
+            if not stat.S_ISREG(info.st_mode):
+                continue
+            gone = match.re is _TEMP and match["host"] == _HOST and not _alive(int(match["pid"]))
+            if not gone and info.st_mtime >= older_than:
+                continue
+            try:
+                os.unlink(name, dir_fd=self.fd)
+            except OSError:
+                continue
+            freed += Reclaimed(1, info.st_size)
+        return freed
+
+
+def _step(parent: int, name: str) -> int:
+    """Open directory `name` inside the open directory `parent`, creating it when missing; never a symlink."""
+    try:
+        return os.open(name, _DIR_FLAGS | _NOFOLLOW, dir_fd=parent)
+    except FileNotFoundError:
+        with contextlib.suppress(FileExistsError):  # made meanwhile by a concurrent write: use it
+            os.mkdir(name, 0o777, dir_fd=parent)
+        return os.open(name, _DIR_FLAGS | _NOFOLLOW, dir_fd=parent)
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this id runs on this host (one we may not signal still runs)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class _TempFile:
+    """A temp file written with plain descriptors; every method blocks, so callers run them in a worker thread.
+    It holds its directory open until placed or discarded."""
+
+    def __init__(self, directory: _Directory, name: str, fd: int) -> None:
+        self.directory = directory
+        self.name = name
+        self._fd: int | None = fd
+
+    @classmethod
+    def create(cls, directory: _Directory, name: str) -> _TempFile:
+        """Create `name` exclusively (never an existing file, never through a symlink) in `directory`."""
+        try:
+            fd = directory.create(name)
+        except OSError as error:
+            raise _unusable(directory.path, error) from None
+        return cls(directory, name, fd)
 
     def write(self, data: bytes | bytearray) -> None:
         if self._fd is None:
-            raise ValueError(f"{self.path} is already closed")
+            raise ValueError(f"{self.name} is already closed")
         view = memoryview(data)
-        while view:
-            view = view[os.write(self._fd, view) :]
+        try:
+            while view:
+                view = view[os.write(self._fd, view) :]
+        except OSError as error:  # a full disk, a quota
+            raise _unusable(self.directory.path, error) from None
 
     def seal(self) -> None:
         """fsync and close: the bytes are on disk before the file gets its name."""
         if self._fd is None:
-            raise ValueError(f"{self.path} is already closed")
+            raise ValueError(f"{self.name} is already closed")
         try:
             os.fsync(self._fd)
+        except OSError as error:
+            raise _unusable(self.directory.path, error) from None
         finally:
             self.close()
 
@@ -309,11 +602,13 @@ class _TempFile:
             os.close(fd)
 
     def discard(self) -> None:
-        """Close (if open) and delete the temp file; idempotent."""
+        """Close (if open) and delete the temp file, then close its directory; idempotent."""
         try:
             self.close()
+            if self.directory.is_open:
+                self.directory.discard(self.name)
         finally:
-            _discard(self.path)
+            self.directory.close()
 
 
 async def _to_the_end(work: Callable[..., T], *args: Any, undo: Callable[[T], None] | None = None) -> T:
@@ -336,8 +631,12 @@ async def _to_the_end(work: Callable[..., T], *args: Any, undo: Callable[[T], No
 
 
 def _unplace(placed: _Placed) -> None:
-    if not placed.replaced:
-        _discard(placed.path)
+    """Undo a placement nobody will be told of (the write was cancelled meanwhile), and let go of the directory."""
+    try:
+        if not placed.replaced:
+            placed.directory.discard(placed.name)
+    finally:
+        placed.directory.close()
 
 
 async def _gather(stream: AsyncIterator[bytes], tally: _Tally, into: bytearray, *, limit: int) -> bool:
@@ -394,22 +693,22 @@ def _article(media_type: MediaType) -> str:
     return {MediaType.IMAGE: "an image", MediaType.VIDEO: "a video", MediaType.AUDIO: "audio"}[media_type]
 
 
-def _link_exclusive(temp: Path, final: Path) -> bool:
+def _link_exclusive(directory: _Directory, temp: str, final: str) -> bool:
     """Give the temp file its final name unless that name exists; False when it does. Never overwrites."""
     try:
-        os.link(temp, final)
+        directory.link(temp, final)
     except FileExistsError:
         return False
     except OSError as error:
         if error.errno not in _NO_HARD_LINKS:
             raise
-        renamed = _rename_noreplace(temp, final)
-        return _reserve_and_replace(temp, final) if renamed is None else renamed
-    os.unlink(temp)
+        renamed = _rename_noreplace(directory, temp, final)
+        return _reserve_and_replace(directory, temp, final) if renamed is None else renamed
+    directory.discard(temp)
     return True
 
 
-def _rename_noreplace(temp: Path, final: Path) -> bool | None:
+def _rename_noreplace(directory: _Directory, temp: str, final: str) -> bool | None:
     """Linux's renameat2(RENAME_NOREPLACE): one atomic step, never over an existing name. True when renamed,
     False when `final` exists, None where the system or filesystem cannot (then the caller claims the name)."""
     if not sys.platform.startswith("linux"):
@@ -419,52 +718,29 @@ def _rename_noreplace(temp: Path, final: Path) -> bool | None:
     renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
     if renameat2 is None:  # C library older than glibc 2.28
         return None
-    at_fdcwd, rename_noreplace = -100, 1
-    if renameat2(at_fdcwd, os.fsencode(temp), at_fdcwd, os.fsencode(final), rename_noreplace) == 0:
+    rename_noreplace = 1
+    fd = directory.fd
+    if renameat2(fd, os.fsencode(temp), fd, os.fsencode(final), rename_noreplace) == 0:
         return True
     failure = ctypes.get_errno()
     if failure == errno.EEXIST:
         return False
     if failure in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP):
         return None
-    raise OSError(failure, os.strerror(failure), str(final))
+    raise OSError(failure, os.strerror(failure), final)
 
 
-def _reserve_and_replace(temp: Path, final: Path) -> bool:
+def _reserve_and_replace(directory: _Directory, temp: str, final: str) -> bool:
     """Without hard links or renameat2: claim the name with an exclusive create, then rename the content over the
     claim (an empty file holds the name for that moment)."""
     try:
-        fd = os.open(final, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        fd = directory.create(final)
     except FileExistsError:
         return False
     os.close(fd)
     try:
-        os.replace(temp, final)
+        directory.replace(temp, final)
     except BaseException:
-        _discard(final)
+        directory.discard(final)
         raise
     return True
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the new directory entry durable (POSIX); elsewhere, and where the filesystem cannot, skip it."""
-    if os.name != "posix":
-        return
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError as error:
-        if error.errno in _NO_DIR_FSYNC:
-            return
-        raise
-    try:
-        os.fsync(fd)
-    except OSError as error:
-        if error.errno not in _NO_DIR_FSYNC:
-            raise
-    finally:
-        os.close(fd)
-
-
-def _discard(path: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)

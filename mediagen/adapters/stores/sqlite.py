@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import threading
 import time
@@ -15,6 +16,7 @@ import platformdirs
 
 from mediagen.adapters.stores.codec import decode_data, encode_data
 from mediagen.adapters.stores.ids import new_continuation_id
+from mediagen.domain.errors import ConfigurationError
 from mediagen.ports.continuation import ContinuationRecord, ContinuationState
 
 _THIRTY_DAYS = 30 * 24 * 3600.0
@@ -48,6 +50,8 @@ class SqliteStore:
 
     WAL journaling plus a busy timeout let two processes write at once; each statement commits on its own.
     Records expire `ttl_seconds` after they were saved (None: never) and expired rows are purged on open and save.
+    A file that cannot hold the store (a directory, a file that is no SQLite database, a missing directory when
+    `create_parent` is False) is a ConfigurationError naming `store.path`.
     """
 
     def __init__(
@@ -55,12 +59,15 @@ class SqliteStore:
         path: Path,
         ttl_seconds: float | None = _THIRTY_DAYS,
         clock: Callable[[], float] = time.time,
+        *,
+        create_parent: bool = True,
     ) -> None:
         if ttl_seconds is not None and (isinstance(ttl_seconds, bool) or not ttl_seconds > 0):
             raise ValueError(f"ttl_seconds must be a number > 0 or None (never expire), got {ttl_seconds!r}")
         self._path = Path(path)
         self._ttl = None if ttl_seconds is None else float(ttl_seconds)
         self._clock = clock
+        self._create_parent = create_parent
         self._connection: aiosqlite.Connection | None = None
         self._opening = asyncio.Lock()
 
@@ -117,8 +124,9 @@ class SqliteStore:
         return [_record(row) for row in rows]
 
     async def aclose(self) -> None:
-        """Close the connection; a later call opens a new one."""
-        connection, self._connection = self._connection, None
+        """Close the connection, after an open in progress has finished; a later call opens a new one."""
+        async with self._opening:
+            connection, self._connection = self._connection, None
         if connection is not None:
             await connection.close()
 
@@ -127,11 +135,16 @@ class SqliteStore:
             return self._connection
         async with self._opening:
             if self._connection is None:
-                self._connection = await self._open()
+                opening = asyncio.ensure_future(self._open())
+                try:
+                    self._connection = await asyncio.shield(opening)
+                except asyncio.CancelledError:
+                    await _close_once_opened(opening)
+                    raise
             return self._connection
 
     async def _open(self) -> aiosqlite.Connection:
-        self._path.parent.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(self._check_place)
         # isolation_level=None: autocommit, so concurrent coroutines on the shared connection never
         # interleave inside one transaction, and each write holds the file lock only for itself.
         pending = aiosqlite.connect(self._path, timeout=_BUSY_TIMEOUT_SECONDS, isolation_level=None)
@@ -140,15 +153,43 @@ class SqliteStore:
         worker = getattr(pending, "_thread", None)
         if isinstance(worker, threading.Thread) and not worker.is_alive():
             worker.daemon = True
-        db = await pending
+        try:
+            db = await pending
+        except sqlite3.Error as error:
+            raise self._unusable(str(error)) from None
         try:
             await db.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_SECONDS * 1000)}")
             await _prepare(db)
             await self._purge(db, self._clock())
-        except BaseException:
+        except BaseException as error:
             await db.close()
+            if isinstance(error, sqlite3.DatabaseError) and not _is_contention(error):
+                raise self._unusable(str(error)) from None  # e.g. "file is not a database"
             raise
         return db
+
+    def _check_place(self) -> None:
+        """Blocking: the file's place must be usable before SQLite is asked to open it."""
+        if self._path.is_dir():
+            raise self._unusable("it is a directory")
+        parent = self._path.parent
+        if parent.is_dir():
+            return
+        if parent.exists():
+            raise self._unusable(f"{parent} is not a directory")
+        if not self._create_parent:
+            raise self._unusable(f"its directory {parent} does not exist; create it first")
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise self._unusable(f"cannot create {parent}: {error.strerror or type(error).__name__}") from None
+
+    def _unusable(self, reason: str) -> ConfigurationError:
+        return ConfigurationError(
+            f"store.path: {self._path} cannot hold the SQLite store ({reason}); set store.path "
+            "(MEDIAGEN_STORE__PATH) to a new or an existing SQLite file in an existing directory",
+            key="store.path",
+        )
 
     async def _purge(self, db: aiosqlite.Connection, now: float) -> None:
         """Delete expired rows, including those another process saved with its own TTL."""
@@ -178,6 +219,21 @@ async def _prepare(db: aiosqlite.Connection) -> None:
                 raise
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.25)
+
+
+async def _close_once_opened(opening: asyncio.Future[aiosqlite.Connection]) -> None:
+    """A cancelled open still runs on aiosqlite's thread: wait it out (through repeated cancels) and close what it
+    opened, so that no worker thread is left to call back into a loop that has gone ("Event loop is closed")."""
+    while not opening.done():
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait({opening})
+    if not opening.cancelled() and opening.exception() is None:
+        await opening.result().close()
+
+
+def _is_contention(error: sqlite3.DatabaseError) -> bool:
+    """Another process holding the file, which waiting cures, not a file that cannot hold the store."""
+    return "locked" in str(error) or "busy" in str(error)
 
 
 def _record(row: Iterable[Any]) -> ContinuationRecord:
