@@ -94,8 +94,11 @@ def test_with_only_an_openrouter_key_video_and_audio_name_the_keys_that_would_en
         assert error["success"] is False and error["error_code"] == "no_backend_available"
         assert "Traceback" not in run.stderr and KEY not in run.stdout + run.stderr
         assert "openrouter" not in error["error"].split("Set one of:")[-1]
-    # Sora is past its shutdown, so only a Google key enables video; speech comes from OpenAI or Google.
-    assert "Set one of: GOOGLE_API_KEY or GEMINI_API_KEY (enables google)" in outcome.video.json()["error"]
+    # Sora is past its shutdown, so an xAI or a Google key enables video; speech comes from OpenAI or Google.
+    assert (
+        "Set one of: XAI_API_KEY (enables xai); GOOGLE_API_KEY or GEMINI_API_KEY (enables google)"
+        in outcome.video.json()["error"]
+    )
     said = outcome.audio.json()["error"]
     assert "OPENAI_API_KEY" in said and "GOOGLE_API_KEY" in said
 
