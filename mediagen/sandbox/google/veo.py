@@ -1,0 +1,226 @@
+"""Veo: predictLongRunning starts an operation, fetchPredictOperation polls it, files are downloaded."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from mediagen.sandbox.faults import Fault
+from mediagen.sandbox.google.catalog import (
+    BLOCK_OUTPUT,
+    BLOCK_PROMPT,
+    FAIL_JOB,
+    FILE_DELIVERY,
+    NEVER_FINISH,
+    VEO_DURATIONS,
+    VEO_SIZES,
+)
+from mediagen.sandbox.google.state import VeoOperation, VideoFile
+from mediagen.sandbox.google.wire import (
+    GoogleApiError,
+    as_list,
+    as_object,
+    check_image,
+    decode,
+    encode,
+    invalid,
+    single_instance,
+)
+from mediagen.sandbox.vendor import fault_of, stream_bytes
+
+if TYPE_CHECKING:
+    from mediagen.sandbox.google.fake import GoogleFake
+
+
+class VeoEndpoints:
+    """Veo operations: submit, poll until done (or scripted failure), and the files videos may be served as."""
+
+    def __init__(self, fake: GoogleFake) -> None:
+        self.fake = fake
+
+    async def submit(self, request: web.Request, model: str, body: dict[str, Any]) -> dict[str, Any]:
+        if not model.startswith("veo-"):
+            raise invalid(f"{model} does not generate videos")
+        instance = single_instance(body)
+        params = as_object(body.get("parameters", {}), "parameters")
+        prompt = instance.get("prompt", "")
+        if not isinstance(prompt, str):
+            raise invalid("instances[0].prompt must be a string")
+        image = self._frame(instance, "image")
+        last = self._frame(instance, "lastFrame")
+        video = self._source_video(instance)
+        references = as_list(instance.get("referenceImages", []), "instances[0].reference_images")
+        if not prompt.strip() and image is None and video is None:
+            raise invalid("instances[0] needs a prompt, an image or a video")
+        if len(references) > 3:
+            raise invalid(f"At most 3 reference images are supported, got {len(references)}")
+        for position, item in enumerate(references):
+            reference = as_object(item, f"reference_images[{position}]")
+            if str(reference.get("referenceType", "")).lower() not in ("asset", "style"):
+                raise invalid(f"reference_images[{position}].reference_type must be asset or style")
+            self._frame(reference, "image", required=True)
+        if references and not model.startswith("veo-3.1-generate"):
+            raise invalid(f"{model} does not support reference images")
+        if references and image is not None:
+            raise invalid("Reference images cannot be combined with a starting image")
+        if last is not None and (image is None or not model.startswith("veo-3.1")):
+            raise invalid("last_frame needs an image and a veo-3.1 model")
+        count = params.get("sampleCount", 1)
+        if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 4:
+            raise invalid(f"parameters.sampleCount must be 1 to 4, not {count!r}")
+        seconds = params.get("durationSeconds", 8)
+        if seconds not in VEO_DURATIONS or isinstance(seconds, bool):
+            raise invalid(f"parameters.durationSeconds must be one of 4, 6, 8, not {seconds!r}")
+        aspect = params.get("aspectRatio", "16:9")
+        resolution = params.get("resolution", "720p")
+        if (aspect, resolution) not in VEO_SIZES:
+            raise invalid(f"Unsupported aspect ratio / resolution {aspect!r} / {resolution!r}")
+        if resolution == "1080p" and seconds != 8:
+            raise invalid("1080p videos must be 8 seconds long")
+        if references and (seconds != 8 or aspect != "16:9"):
+            raise invalid("Reference images need durationSeconds 8 and aspectRatio 16:9")
+        if video is not None and resolution != "720p":
+            raise invalid("Video extension supports 720p only")
+        for name, kind in (("generateAudio", bool), ("enhancePrompt", bool), ("negativePrompt", str)):
+            if name in params and not isinstance(params[name], kind):
+                raise invalid(f"parameters.{name} must be a {kind.__name__}")
+        seed = params.get("seed")
+        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**32):
+            raise invalid(f"parameters.seed must be an unsigned 32-bit integer, not {seed!r}")
+        if BLOCK_PROMPT in prompt:
+            raise invalid("The prompt could not be submitted: it violates the usage guidelines (sandbox marker).")
+        width, height = VEO_SIZES[(aspect, resolution)]
+        name = f"publishers/google/models/{model}/operations/{uuid.uuid4()}"
+        operation = VeoOperation(
+            name, model, prompt, seconds, width, height, seed,
+            outcome=outcome_of(prompt),
+            delivery="file" if FILE_DELIVERY in prompt else self.fake.state.video_delivery,
+            polls_needed=self.fake.context.settings.job_polls,
+            source=None if video is None else (video if isinstance(video, str) else "inline"),
+        )  # fmt: skip
+        apply_job_fault(operation, fault_of(request))
+        self.fake.state.keep_operation(operation)
+        return {"name": name}
+
+    def _frame(self, holder: Mapping[str, Any], key: str, *, required: bool = False) -> bytes | None:
+        value = holder.get(key)
+        if value is None:
+            if required:
+                raise invalid(f"{key} is required")
+            return None
+        image = as_object(value, key)
+        if "gcsUri" in image:
+            raise invalid(f"{key}.gcsUri cannot be read by the sandbox; send bytesBase64Encoded")
+        return check_image(decode(image.get("bytesBase64Encoded")), key)
+
+    def _source_video(self, instance: Mapping[str, Any]) -> bytes | str | None:
+        value = instance.get("video")
+        if value is None:
+            return None
+        video = as_object(value, "instances[0].video")
+        uri = video.get("gcsUri")
+        if uri is not None:
+            match = re.search(r"files/([A-Za-z0-9_-]+)", str(uri))
+            if match is None or not self.fake.state.has_file(match[1]):
+                raise invalid(f"instances[0].video.gcsUri {uri!r} is not a video this server made")
+            return str(uri)
+        data = decode(video.get("bytesBase64Encoded"))
+        if data[4:8] != b"ftyp":
+            raise invalid("instances[0].video is not an MP4 video")
+        return data
+
+    async def poll(self, request: web.Request, model: str, body: dict[str, Any]) -> dict[str, Any]:
+        name = body.get("operationName")
+        operation = self.fake.state.operation(name) if isinstance(name, str) else None
+        if operation is None or operation.model != model:
+            raise GoogleApiError(404, f"Operation {name!r} was not found")
+        if operation.poll_delay and await self.fake.context.pause(operation.poll_delay):
+            raise GoogleApiError(503, "The sandbox is shutting down.")
+        operation.polls += 1
+        self.fake.state.keep_operation(operation)
+        failing = operation.outcome == "fail" and operation.fail_at is not None and operation.polls >= operation.fail_at
+        if not failing and (operation.outcome == "never" or operation.polls < operation.polls_needed):
+            percent = 99 if operation.outcome == "never" else int(100 * operation.polls / operation.polls_needed)
+            return {"name": name, "done": False, "metadata": {"progressPercent": min(percent, 99)}}
+        done: dict[str, Any] = {"name": name, "done": True, "metadata": {"progressPercent": 100}}
+        if operation.outcome == "fail":
+            error = {"code": operation.fail_code, "message": "Video generation failed (sandbox scripted failure)."}
+            return {**done, "error": error}
+        if operation.outcome == "filtered":
+            reasons = ["The video was filtered by the sandbox's safety check (sandbox marker)."]
+            return {**done, "response": {"raiMediaFilteredCount": 1, "raiMediaFilteredReasons": reasons}}
+        video = await self._video(request, operation)
+        response = {"@type": "type.googleapis.com/cloud.ai.large_models.vision.GenerateVideoResponse"}
+        return {**done, "response": {**response, "videos": [video], "raiMediaFilteredCount": 0}}
+
+    async def _video(self, request: web.Request, operation: VeoOperation) -> dict[str, Any]:
+        settings = self.fake.context.settings
+        drawn_from = VideoFile(
+            operation.seconds, operation.width, operation.height, settings.video_fps, operation.prompt,
+            operation.seed, settings.video_min_bytes,
+        )  # fmt: skip
+        if operation.delivery == "file" and operation.file_id is not None:
+            plan = None  # already made: only its address is needed
+        else:
+            plan = await asyncio.to_thread(drawn_from.plan)
+        if operation.delivery == "file":
+            if operation.file_id is None:
+                assert plan is not None
+                operation.file_id = uuid.uuid4().hex[:16]
+                self.fake.state.keep_file(operation.file_id, plan, drawn_from)
+                self.fake.state.keep_operation(operation)
+            # The address of this server, which may not be the one that made the file (they share a state_dir).
+            operation.video_uri = f"{request.url.origin()}/v1/files/{operation.file_id}:download?alt=media"
+            return {"gcsUri": operation.video_uri, "mimeType": "video/mp4"}
+        assert plan is not None
+        data = b"".join(bytes(chunk) for chunk in plan.chunks())
+        return {"bytesBase64Encoded": encode(data), "mimeType": "video/mp4"}
+
+    async def download(self, request: web.Request) -> web.StreamResponse:
+        file_id = request.match_info["file_id"]
+        if request.query.get("alt") != "media":
+            raise invalid("Add alt=media to download the file's bytes")
+        plan = self.fake.state.files.get(file_id)
+        if plan is None:
+            drawn_from = self.fake.state.video_file(file_id)
+            if drawn_from is None:
+                raise GoogleApiError(404, f"File files/{file_id} was not found")
+            plan = self.fake.state.files[file_id] = await asyncio.to_thread(drawn_from.plan)
+
+        async def chunks() -> AsyncIterator[bytes | memoryview]:
+            for chunk in plan.chunks():
+                yield chunk
+
+        return await stream_bytes(request, chunks(), content_type="video/mp4", length=plan.size)
+
+
+def outcome_of(prompt: str) -> str:
+    if NEVER_FINISH in prompt:
+        return "never"
+    if FAIL_JOB in prompt:
+        return "fail"
+    if BLOCK_OUTPUT in prompt:
+        return "filtered"
+    return "video"
+
+
+def apply_job_fault(operation: VeoOperation, fault: Fault | None) -> None:
+    """job_fails, job_never_finishes and slow_poll from the framework's fault scripts."""
+    if fault is None:
+        return
+    if fault.name == "job_never_finishes":
+        operation.outcome = "never"
+    elif fault.name == "job_fails":
+        operation.outcome = "fail"
+        at = fault.params.get("at")
+        operation.fail_at = None if at is None else max(1, int(fault.number("at", 1)))
+        code = fault.params.get("code")
+        operation.fail_code = int(code) if code is not None and code.isdigit() else 13
+    elif fault.name == "slow_poll":
+        operation.polls_needed = max(1, int(fault.number("polls", 10)))
+        operation.poll_delay = fault.number("delay", 0.2)
