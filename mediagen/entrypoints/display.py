@@ -65,8 +65,10 @@ class ProgressDisplay:
             self._progress.update(task, description=f"{prefix}{event.backend} job {event.job_id}")
         elif isinstance(event, Polling):
             description = f"{prefix}{event.backend} {event.status}"
-            if event.percent is None:  # the bar keeps pulsing (or its last figure) until the vendor says more
-                self._progress.update(task, description=description, amount="")
+            if event.percent is None:  # the bar keeps pulsing; what there is to show is how long the wait has been
+                waited = "" if event.elapsed_seconds is None else f"{event.elapsed_seconds:.0f} s"
+                polls = "" if event.polls is None else f"poll {event.polls}"
+                self._progress.update(task, description=description, amount=" · ".join(filter(None, (polls, waited))))
             else:
                 self._progress.update(
                     task, description=description, total=100, completed=event.percent, amount=f"{event.percent:.0f}%"

@@ -54,18 +54,19 @@ class ContentEndpoint:
         prompt = " ".join(str(part["text"]) for part in contents[-1]["parts"] if "text" in part)
         usage = {"promptTokenCount": max(1, len(prompt) // 4), "candidatesTokenCount": 0}
         answer: dict[str, Any] = {"modelVersion": model, "responseId": uuid.uuid4().hex, "usageMetadata": usage}
+        # Vertex's answers explain a block in words; the Gemini API's schema has no field for them.
+        vertex = "/publishers/" in request.path
         if BLOCK_PROMPT in prompt:
-            feedback = {"blockReason": "SAFETY", "blockReasonMessage": "The prompt was blocked by the sandbox."}
+            feedback = {"blockReason": "SAFETY"}
+            if vertex:
+                feedback["blockReasonMessage"] = "The prompt was blocked by the sandbox."
             return {**answer, "promptFeedback": feedback}
         if BLOCK_OUTPUT in prompt:
             reason = "IMAGE_SAFETY" if "IMAGE" in modalities else "SAFETY"
             rating = {"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "probability": "HIGH", "blocked": True}
-            candidate = {
-                "finishReason": reason,
-                "finishMessage": "The output was filtered by the sandbox.",
-                "safetyRatings": [rating],
-                "index": 0,
-            }
+            candidate = {"finishReason": reason, "safetyRatings": [rating], "index": 0}
+            if vertex:
+                candidate["finishMessage"] = "The output was filtered by the sandbox."
             return {**answer, "candidates": [candidate]}
         if "AUDIO" in modalities:
             parts = [self._speech_part(config, prompt)]

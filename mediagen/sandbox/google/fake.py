@@ -1,15 +1,16 @@
 """The Google fake: Gemini generateContent (image, text and audio parts), Vertex Imagen predict (generate and
-edit), Veo long-running operations, and file downloads, on one loopback server that both google-genai modes
+edit) and Veo long-running operations, on one loopback server that both google-genai modes
 (Gemini API and Vertex express) talk to unchanged.
 
 Point the SDK at it with `genai.Client(api_key=..., http_options=types.HttpOptions(base_url=URL))`, or with
 `vertexai=True` for the Vertex routes. Prompt markers script outcomes per request:
 `sandbox:block-prompt` (the prompt is blocked), `sandbox:block-output` (the output is filtered),
-`sandbox:no-image` (a text-only answer), `sandbox:never-finish` / `sandbox:fail-job` (Veo operations),
-`sandbox:file` (a Veo video delivered as a file to download instead of inline bytes). With a state_dir, Veo
-operations and files are kept there too, so another sandbox can poll, download and extend them. The framework's fault
-scripts apply too (rate_limit, server_error, unavailable, hang, malformed, content_policy, retired on any route;
-job_fails, job_never_finishes, slow_poll on Veo submissions; truncated_download on file downloads).
+`sandbox:no-image` (a text-only answer), `sandbox:never-finish` / `sandbox:fail-job` (Veo operations).
+Requests are read as Google reads them: a field its published schema lacks, a value of the wrong type or an
+unknown enum value is refused with 400 INVALID_ARGUMENT (see `schema`). With a state_dir, Veo operations and the
+videos written under a `storageUri` are kept there too, so another sandbox can poll and extend them. The
+framework's fault scripts apply too (rate_limit, server_error, unavailable, hang, malformed, content_policy,
+retired on any route; job_fails, job_never_finishes, slow_poll on Veo submissions).
 No key gets the vendor's 403 (Gemini API) or 401 (Vertex); a key other than the sandbox's `api_key`
 setting, when one is set, gets Google's API_KEY_INVALID answer.
 """
@@ -22,11 +23,12 @@ from typing import Any, ClassVar
 from aiohttp import web
 
 from mediagen.sandbox.faults import Fault, FaultScope
+from mediagen.sandbox.google import schema
 from mediagen.sandbox.google.content import ContentEndpoint
 from mediagen.sandbox.google.imagen import PredictEndpoint
 from mediagen.sandbox.google.state import GoogleState, ReceivedRequest
 from mediagen.sandbox.google.veo import VeoEndpoints
-from mediagen.sandbox.google.wire import STATUS, GoogleApiError, invalid, json_body
+from mediagen.sandbox.google.wire import STATUS, GoogleApiError, camel_keys, invalid, json_body
 from mediagen.sandbox.records import RecordStore
 from mediagen.sandbox.vendor import ApiError, FakeContext, Handler, Route, VendorFake
 
@@ -34,6 +36,11 @@ _VERSION = "{version:v1[a-z0-9]*}"
 _VERTEX = _VERSION + "/publishers/google/models/{model:[^/:]+}"
 _FULL_VERTEX = _VERSION + "/projects/{project}/locations/{location}/publishers/google/models/{model:[^/:]+}"
 
+_GEMINI_GENERATE = "GenerateContentRequest"
+_VERTEX_GENERATE = "GoogleCloudAiplatformV1beta1GenerateContentRequest"
+_PREDICT = "GoogleCloudAiplatformV1beta1PredictRequest"
+_SUBMIT = "GoogleCloudAiplatformV1beta1PredictLongRunningRequest"
+_POLL = "GoogleCloudAiplatformV1beta1FetchPredictOperationRequest"
 _JsonMethod = Callable[[web.Request, str, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
@@ -54,21 +61,17 @@ class GoogleFake(VendorFake):
         return self._state
 
     def routes(self) -> Iterable[Route]:
-        yield Route(
-            "POST", f"/{_VERSION}/models/{{model:[^/:]+}}:generateContent", self._json(self.content.generate), "gemini"
-        )
+        generate = self._json(self.content.generate, "gemini", _GEMINI_GENERATE)
+        yield Route("POST", f"/{_VERSION}/models/{{model:[^/:]+}}:generateContent", generate, "gemini")
+        vertex_generate = self._json(self.content.generate, "vertex", _VERTEX_GENERATE)
+        predict = self._json(self.imagen.predict, "vertex", _PREDICT)
+        submit = self._json(self.veo.submit, "vertex", _SUBMIT)
+        poll = self._json(self.veo.poll, "vertex", _POLL)
         for prefix, label in ((_VERTEX, "vertex"), (_FULL_VERTEX, "vertex-project")):
-            yield Route("POST", f"/{prefix}:generateContent", self._json(self.content.generate), f"{label}.generate")
-            yield Route("POST", f"/{prefix}:predict", self._json(self.imagen.predict), f"{label}.predict")
-            yield Route(
-                "POST", f"/{prefix}:predictLongRunning", self._json(self.veo.submit), f"{label}.submit",
-                frozenset({FaultScope.JOB}),
-            )  # fmt: skip
-            yield Route("POST", f"/{prefix}:fetchPredictOperation", self._json(self.veo.poll), f"{label}.poll")
-        yield Route(
-            "GET", f"/{_VERSION}/files/{{file_id:[A-Za-z0-9_-]+}}:download", self.veo.download, "download",
-            frozenset({FaultScope.DOWNLOAD}),
-        )  # fmt: skip
+            yield Route("POST", f"/{prefix}:generateContent", vertex_generate, f"{label}.generate")
+            yield Route("POST", f"/{prefix}:predict", predict, f"{label}.predict")
+            yield Route("POST", f"/{prefix}:predictLongRunning", submit, f"{label}.submit", frozenset({FaultScope.JOB}))
+            yield Route("POST", f"/{prefix}:fetchPredictOperation", poll, f"{label}.poll")
 
     def base_url(self, origin: str) -> str:
         return origin  # google-genai appends /v1/... (Gemini API) or /v1beta1/... (Vertex) itself
@@ -144,17 +147,21 @@ class GoogleFake(VendorFake):
             )
         )
 
-    def _json(self, method: _JsonMethod) -> Handler:
-        """A handler that reads and records the JSON body, then answers what `method` returns as JSON."""
+    def _json(self, method: _JsonMethod, api: str, message: str) -> Handler:
+        """A handler that reads and records the JSON body, refuses it as Google does when it does not read as
+        `message` of `api`'s published schema, then answers what `method` returns as JSON."""
 
         async def handle(request: web.Request) -> web.StreamResponse:
-            body = await json_body(request)
-            self._record(request, body)
-            return web.json_response(await method(request, request.match_info["model"], body))
+            sent = await json_body(request)
+            body = camel_keys(sent)
+            self._record(request, sent, body)
+            schema.check(sent, api, message)
+            answer = await method(request, request.match_info["model"], body)
+            self._state.answers.append((request.path, answer))
+            return web.json_response(answer)
 
         return handle
 
-    def _record(self, request: web.Request, body: Mapping[str, Any]) -> None:
-        self._state.requests.append(
-            ReceivedRequest(request.method, request.path, request.match_info.get("model", ""), body)
-        )
+    def _record(self, request: web.Request, sent: Mapping[str, Any], body: Mapping[str, Any]) -> None:
+        model = request.match_info.get("model", "")
+        self._state.requests.append(ReceivedRequest(request.method, request.path, model, body, sent))

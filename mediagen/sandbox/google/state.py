@@ -1,4 +1,4 @@
-"""Server-side state of the Google fake: what was asked, Veo operations, downloadable files, issued signatures."""
+"""Server-side state of the Google fake: requests, Veo operations, videos in Cloud Storage, issued signatures."""
 
 from __future__ import annotations
 
@@ -14,12 +14,13 @@ from mediagen.sandbox.records import RecordStore
 
 @attrs.frozen
 class ReceivedRequest:
-    """One request as the fake read it (field names camelCased), for tests to inspect."""
+    """One request, for tests to inspect: `body` as the fake read it (field names camelCased), `sent` as it came."""
 
     method: str
     path: str
     model: str
     body: Mapping[str, Any] = attrs.field(repr=False)
+    sent: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
 
 
 @attrs.define
@@ -34,20 +35,21 @@ class VeoOperation:
     height: int
     seed: int | None
     outcome: str  # "video", "never", "fail", "filtered"
-    delivery: str  # "inline" or "file"
     polls_needed: int
     poll_delay: float = 0.0
     fail_at: int | None = None
     fail_code: int = 13
     polls: int = 0
+    #: Where the request asked Veo to write the video (a gs:// URI), None for inline bytes.
+    storage_uri: str | None = None
+    #: The gs:// URI of the finished video, when it was written to storage_uri.
     video_uri: str | None = None
-    source: str | None = None  # the video it extends: a file URI, or "inline"
-    file_id: str | None = None  # the file its video is served as, once done (file delivery)
+    source: str | None = None  # the video it extends: a gs:// URI, or "inline"
 
 
 @attrs.frozen
 class VideoFile:
-    """What a downloadable Veo video is drawn from: the same values always give the same bytes."""
+    """What a Veo video written to Cloud Storage is drawn from: the same values always give the same bytes."""
 
     seconds: float
     width: int
@@ -66,17 +68,17 @@ class VideoFile:
 
 @attrs.define
 class GoogleState:
-    """Server-side state: requests, Veo operations, downloadable files, and issued thought signatures."""
+    """Server-side state: requests and answers, Veo operations, videos in Cloud Storage, issued thought signatures."""
 
     requests: list[ReceivedRequest] = attrs.field(factory=list)
+    #: Every JSON answer given (path, body), for tests to hold to the published response schemas.
+    answers: list[tuple[str, Mapping[str, Any]]] = attrs.field(factory=list)
     operations: dict[str, VeoOperation] = attrs.field(factory=dict)
     files: dict[str, media.Mp4Plan] = attrs.field(factory=dict)
     #: thoughtSignature values this server issued; a Gemini 3 chat must send them back with its images.
     #: Any sandbox accepts a signature another one issued (they are signed, not looked up), so a chat continued
     #: in a new process, against a new sandbox, works as it does against the real API.
     signatures: set[bytes] = attrs.field(factory=set)
-    #: How Veo videos come back when no prompt marker says otherwise: "inline" bytes or a "file" to download.
-    video_delivery: str = "inline"
     #: Where operations and files are also kept when the sandbox has a state_dir (None: memory only).
     records: RecordStore | None = attrs.field(default=None, repr=False)
 
@@ -100,7 +102,7 @@ class GoogleState:
             self.records.save(OPERATIONS, match[1], converter.unstructure(operation))
 
     def video_file(self, file_id: str) -> VideoFile | None:
-        """What a downloadable video kept in the shared state_dir is drawn from (None: no such file there)."""
+        """What a video kept in the shared state_dir is drawn from (None: no such video there)."""
         return None if self.records is None else read(self.records, FILES, file_id, VideoFile)
 
     def has_file(self, file_id: str) -> bool:

@@ -1,11 +1,18 @@
-"""Veo: predictLongRunning starts an operation, fetchPredictOperation polls it, files are downloaded."""
+"""Veo: predictLongRunning starts an operation, fetchPredictOperation polls it until the video is done.
+
+A finished video comes back as inline bytes, Vertex's normal answer; only when the request named a Cloud Storage
+`storageUri` does it come back as a `gs://` URI under it (the fake keeps what it "wrote" there, so a later request can
+extend the video by that URI). Operations carry no progress metadata: Vertex documents none for Veo
+(`Operation.metadata` is an `Any`), so the fake sends none.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -15,7 +22,6 @@ from mediagen.sandbox.google.catalog import (
     BLOCK_OUTPUT,
     BLOCK_PROMPT,
     FAIL_JOB,
-    FILE_DELIVERY,
     NEVER_FINISH,
     VEO_DURATIONS,
     VEO_SIZES,
@@ -31,7 +37,7 @@ from mediagen.sandbox.google.wire import (
     invalid,
     single_instance,
 )
-from mediagen.sandbox.vendor import fault_of, stream_bytes
+from mediagen.sandbox.vendor import fault_of
 
 if TYPE_CHECKING:
     from mediagen.sandbox.google.fake import GoogleFake
@@ -99,13 +105,21 @@ class VeoEndpoints:
         operation = VeoOperation(
             name, model, prompt, seconds, width, height, seed,
             outcome=outcome_of(prompt),
-            delivery="file" if FILE_DELIVERY in prompt else self.fake.state.video_delivery,
+            storage_uri=self._storage_uri(params),
             polls_needed=self.fake.context.settings.job_polls,
             source=None if video is None else (video if isinstance(video, str) else "inline"),
         )  # fmt: skip
         apply_job_fault(operation, fault_of(request))
         self.fake.state.keep_operation(operation)
         return {"name": name}
+
+    def _storage_uri(self, params: Mapping[str, Any]) -> str | None:
+        uri = params.get("storageUri")
+        if uri is None:
+            return None
+        if not isinstance(uri, str) or not re.fullmatch(r"gs://[a-z0-9][a-z0-9._-]{1,220}[a-z0-9](/.*)?", uri):
+            raise invalid(f"parameters.storageUri must be a Cloud Storage URI (gs://bucket/path), not {uri!r}")
+        return uri.rstrip("/")
 
     def _frame(self, holder: Mapping[str, Any], key: str, *, required: bool = False) -> bytes | None:
         value = holder.get(key)
@@ -125,10 +139,10 @@ class VeoEndpoints:
         video = as_object(value, "instances[0].video")
         uri = video.get("gcsUri")
         if uri is not None:
-            match = re.search(r"files/([A-Za-z0-9_-]+)", str(uri))
-            if match is None or not self.fake.state.has_file(match[1]):
-                raise invalid(f"instances[0].video.gcsUri {uri!r} is not a video this server made")
-            return str(uri)
+            # The sandbox has no Cloud Storage: it reads back only the videos it wrote under a storageUri.
+            if not isinstance(uri, str) or not self.fake.state.has_file(file_id_of(uri)):
+                raise invalid(f"instances[0].video.gcsUri {uri!r} cannot be read: no such object")
+            return uri
         data = decode(video.get("bytesBase64Encoded"))
         if data[4:8] != b"ftyp":
             raise invalid("instances[0].video is not an MP4 video")
@@ -145,58 +159,39 @@ class VeoEndpoints:
         self.fake.state.keep_operation(operation)
         failing = operation.outcome == "fail" and operation.fail_at is not None and operation.polls >= operation.fail_at
         if not failing and (operation.outcome == "never" or operation.polls < operation.polls_needed):
-            percent = 99 if operation.outcome == "never" else int(100 * operation.polls / operation.polls_needed)
-            return {"name": name, "done": False, "metadata": {"progressPercent": min(percent, 99)}}
-        done: dict[str, Any] = {"name": name, "done": True, "metadata": {"progressPercent": 100}}
+            return {"name": name}  # proto3 JSON leaves `done: false` out
+        done: dict[str, Any] = {"name": name, "done": True}
         if operation.outcome == "fail":
             error = {"code": operation.fail_code, "message": "Video generation failed (sandbox scripted failure)."}
             return {**done, "error": error}
         if operation.outcome == "filtered":
             reasons = ["The video was filtered by the sandbox's safety check (sandbox marker)."]
             return {**done, "response": {"raiMediaFilteredCount": 1, "raiMediaFilteredReasons": reasons}}
-        video = await self._video(request, operation)
+        video = await self._video(operation)
         response = {"@type": "type.googleapis.com/cloud.ai.large_models.vision.GenerateVideoResponse"}
         return {**done, "response": {**response, "videos": [video], "raiMediaFilteredCount": 0}}
 
-    async def _video(self, request: web.Request, operation: VeoOperation) -> dict[str, Any]:
+    async def _video(self, operation: VeoOperation) -> dict[str, Any]:
         settings = self.fake.context.settings
         drawn_from = VideoFile(
             operation.seconds, operation.width, operation.height, settings.video_fps, operation.prompt,
             operation.seed, settings.video_min_bytes,
         )  # fmt: skip
-        if operation.delivery == "file" and operation.file_id is not None:
-            plan = None  # already made: only its address is needed
-        else:
-            plan = await asyncio.to_thread(drawn_from.plan)
-        if operation.delivery == "file":
-            if operation.file_id is None:
-                assert plan is not None
-                operation.file_id = uuid.uuid4().hex[:16]
-                self.fake.state.keep_file(operation.file_id, plan, drawn_from)
+        if operation.storage_uri is not None:
+            if operation.video_uri is None:
+                operation.video_uri = f"{operation.storage_uri}/{operation.name.rsplit('/', 1)[-1]}/sample_0.mp4"
+                plan = await asyncio.to_thread(drawn_from.plan)
+                self.fake.state.keep_file(file_id_of(operation.video_uri), plan, drawn_from)
                 self.fake.state.keep_operation(operation)
-            # The address of this server, which may not be the one that made the file (they share a state_dir).
-            operation.video_uri = f"{request.url.origin()}/v1/files/{operation.file_id}:download?alt=media"
             return {"gcsUri": operation.video_uri, "mimeType": "video/mp4"}
-        assert plan is not None
+        plan = await asyncio.to_thread(drawn_from.plan)
         data = b"".join(bytes(chunk) for chunk in plan.chunks())
         return {"bytesBase64Encoded": encode(data), "mimeType": "video/mp4"}
 
-    async def download(self, request: web.Request) -> web.StreamResponse:
-        file_id = request.match_info["file_id"]
-        if request.query.get("alt") != "media":
-            raise invalid("Add alt=media to download the file's bytes")
-        plan = self.fake.state.files.get(file_id)
-        if plan is None:
-            drawn_from = self.fake.state.video_file(file_id)
-            if drawn_from is None:
-                raise GoogleApiError(404, f"File files/{file_id} was not found")
-            plan = self.fake.state.files[file_id] = await asyncio.to_thread(drawn_from.plan)
 
-        async def chunks() -> AsyncIterator[bytes | memoryview]:
-            for chunk in plan.chunks():
-                yield chunk
-
-        return await stream_bytes(request, chunks(), content_type="video/mp4", length=plan.size)
+def file_id_of(uri: str) -> str:
+    """The record a video written to Cloud Storage at `uri` is kept under."""
+    return hashlib.sha256(uri.encode()).hexdigest()[:32]
 
 
 def outcome_of(prompt: str) -> str:

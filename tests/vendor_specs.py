@@ -1,0 +1,108 @@
+"""The vendors' published API descriptions as JSON Schema validators, so the fakes' tests hold requests and answers
+to them mechanically.
+
+The documents live beside the repository (`../shared/specs/`, or the directory named by MEDIAGEN_VENDOR_SPECS);
+tests that need them skip when they are absent. OpenAPI 3.0 and Google discovery schemas are adapted to JSON Schema:
+`nullable` becomes a null type, Google's `required` (path-bound fields such as `model`) is dropped, int64 also takes
+its string form (proto3 JSON sends it so), discovery's `any` takes anything, and an object that lists its properties
+takes no others (what "no field the schema lacks" means).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+SPECS = Path(os.environ.get("MEDIAGEN_VENDOR_SPECS", Path(__file__).resolve().parents[1].parent / "shared" / "specs"))
+GEMINI = "generativelanguage.v1beta.openapi3.json"
+VERTEX = "aiplatform.v1beta1.discovery.json"
+OPENAI = "openai-openapi.json"
+
+
+@functools.cache
+def document(name: str) -> dict[str, Any]:
+    path = SPECS / name
+    if not path.is_file():
+        pytest.skip(f"the vendor's published description {path} is not here")
+    return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+def _adapt_openapi(node: Any, *, required: bool = True) -> Any:
+    if isinstance(node, list):
+        return [_adapt_openapi(item, required=required) for item in node]
+    if not isinstance(node, dict):
+        return node
+    dropped = ("discriminator", "example") if required else ("discriminator", "example", "required")
+    out = {key: _adapt_openapi(value, required=required) for key, value in node.items() if key not in dropped}
+    if out.pop("nullable", False):
+        out = {"anyOf": [out, {"type": "null"}]}
+        return out
+    if out.get("format") in ("int64", "uint64") and out.get("type") == "integer":
+        out = {"anyOf": [{"type": "integer"}, {"type": "string", "pattern": r"^-?\d+$"}]}
+    if "properties" in out and "additionalProperties" not in out and not _composed(out):
+        out["additionalProperties"] = False
+    return out
+
+
+def _composed(schema: dict[str, Any]) -> bool:
+    return any(key in schema for key in ("allOf", "anyOf", "oneOf"))
+
+
+def _adapt_discovery(node: Any) -> Any:
+    if isinstance(node, list):
+        return [_adapt_discovery(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: _adapt_discovery(value) for key, value in node.items() if key not in ("id", "description")}
+    if isinstance(out.get("$ref"), str) and not out["$ref"].startswith("#"):
+        return {"$ref": f"#/schemas/{out['$ref']}"}
+    if out.get("type") == "any":
+        out.pop("type")
+    if out.get("format") in ("int64", "uint64") and out.get("type") == "string":
+        out = {"anyOf": [{"type": "integer"}, {"type": "string", "pattern": r"^-?\d+$"}]}
+    if out.get("type") == "object" and "properties" in out and "additionalProperties" not in out:
+        out["additionalProperties"] = False
+    return out
+
+
+@functools.cache
+def _openapi_root(name: str) -> dict[str, Any]:
+    # Google's OpenAPI document marks path-bound fields (GenerateContentRequest.model) required in the body too.
+    return {"components": _adapt_openapi(document(name)["components"], required=name != GEMINI)}
+
+
+@functools.cache
+def _discovery_root(name: str) -> dict[str, Any]:
+    return {"schemas": {key: _adapt_discovery(value) for key, value in document(name)["schemas"].items()}}
+
+
+def openapi_validator(name: str, schema: str) -> jsonschema.protocols.Validator:
+    """A validator for the named schema of an OpenAPI 3.0 document (`components/schemas/<schema>`)."""
+    root = {**_openapi_root(name), "$ref": f"#/components/schemas/{schema}"}
+    return jsonschema.Draft202012Validator(root)
+
+
+def discovery_validator(name: str, schema: str) -> jsonschema.protocols.Validator:
+    """A validator for the named schema of a Google discovery document."""
+    root = {**_discovery_root(name), "$ref": f"#/schemas/{schema}"}
+    return jsonschema.Draft202012Validator(root)
+
+
+def problems(validator: jsonschema.protocols.Validator, instance: Any) -> list[str]:
+    """What in `instance` the schema refuses ([] when it conforms), each with its path."""
+    return [
+        f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message[:300]}" for e in _errors(validator, instance)
+    ]
+
+
+def _errors(validator: jsonschema.protocols.Validator, instance: Any) -> Iterator[jsonschema.ValidationError]:
+    for error in validator.iter_errors(instance):
+        # For a failed anyOf/oneOf, the alternative that came closest says more than "is not valid under any".
+        yield jsonschema.exceptions.best_match([error]) if error.context else error
