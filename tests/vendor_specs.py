@@ -3,17 +3,19 @@ to them mechanically.
 
 The documents live beside the repository (`../shared/specs/`, or the directory named by MEDIAGEN_VENDOR_SPECS);
 tests that need them skip when they are absent. OpenAPI 3.0 and Google discovery schemas are adapted to JSON Schema:
-`nullable` becomes a null type, Google's `required` (path-bound fields such as `model`) is dropped, int64 also takes
-its string form (proto3 JSON sends it so), discovery's `any` takes anything, and an object that lists its properties
-takes no others (what "no field the schema lacks" means).
+`nullable` becomes a null type, `oneOf` becomes `anyOf` (OpenAI's members overlap), Google's `required`
+(path-bound fields such as `model`) is dropped, int64 also takes its string form (proto3 JSON sends it so),
+discovery's `any` takes anything, and an object that lists its properties takes no others (what "no field the
+schema lacks" means).
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,21 +36,40 @@ def document(name: str) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
 
 
-def _adapt_openapi(node: Any, *, required: bool = True) -> Any:
+def _adapt_openapi(node: Any, *, required: bool = True, close: bool = True) -> Any:
+    """One schema node as JSON Schema. `close`: an object listing its properties takes no others; the parts of an
+    allOf stay open (they point at `components/open/...`) and the whole is closed with unevaluatedProperties."""
     if isinstance(node, list):
         return [_adapt_openapi(item, required=required) for item in node]
     if not isinstance(node, dict):
         return node
     dropped = ("discriminator", "example") if required else ("discriminator", "example", "required")
-    out = {key: _adapt_openapi(value, required=required) for key, value in node.items() if key not in dropped}
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in dropped:
+            continue
+        if key == "allOf":
+            out[key] = [_open_part(part, required) for part in value]
+        elif key == "oneOf":  # members overlap (e.g. the two message shapes of an input item): any one will do
+            out["anyOf"] = _adapt_openapi(value, required=required)
+        else:
+            out[key] = _adapt_openapi(value, required=required)
     if out.pop("nullable", False):
-        out = {"anyOf": [out, {"type": "null"}]}
-        return out
+        return {"anyOf": [out, {"type": "null"}]}
     if out.get("format") in ("int64", "uint64") and out.get("type") == "integer":
-        out = {"anyOf": [{"type": "integer"}, {"type": "string", "pattern": r"^-?\d+$"}]}
-    if "properties" in out and "additionalProperties" not in out and not _composed(out):
-        out["additionalProperties"] = False
+        return {"anyOf": [{"type": "integer"}, {"type": "string", "pattern": r"^-?\d+$"}]}
+    if close and "additionalProperties" not in out:
+        if "allOf" in out and any("properties" in p or "$ref" in p for p in out["allOf"]):
+            out["unevaluatedProperties"] = False
+        elif "properties" in out and not _composed(out):
+            out["additionalProperties"] = False
     return out
+
+
+def _open_part(part: Any, required: bool) -> Any:
+    if isinstance(part, dict) and set(part) == {"$ref"}:
+        return {"$ref": part["$ref"].replace("/components/schemas/", "/components/open/")}
+    return _adapt_openapi(part, required=required, close=False)
 
 
 def _composed(schema: dict[str, Any]) -> bool:
@@ -75,7 +96,11 @@ def _adapt_discovery(node: Any) -> Any:
 @functools.cache
 def _openapi_root(name: str) -> dict[str, Any]:
     # Google's OpenAPI document marks path-bound fields (GenerateContentRequest.model) required in the body too.
-    return {"components": _adapt_openapi(document(name)["components"], required=name != GEMINI)}
+    schemas = document(name)["components"]["schemas"]
+    required = name != GEMINI
+    closed = {key: _adapt_openapi(value, required=required) for key, value in schemas.items()}
+    opened = {key: _adapt_openapi(value, required=required, close=False) for key, value in schemas.items()}
+    return {"components": {"schemas": closed, "open": opened}}
 
 
 @functools.cache
@@ -83,10 +108,23 @@ def _discovery_root(name: str) -> dict[str, Any]:
     return {"schemas": {key: _adapt_discovery(value) for key, value in document(name)["schemas"].items()}}
 
 
-def openapi_validator(name: str, schema: str) -> jsonschema.protocols.Validator:
-    """A validator for the named schema of an OpenAPI 3.0 document (`components/schemas/<schema>`)."""
-    root = {**_openapi_root(name), "$ref": f"#/components/schemas/{schema}"}
-    return jsonschema.Draft202012Validator(root)
+def openapi_validator(
+    name: str, schema: str, sdk_fields: Mapping[str, Iterable[str]] | None = None
+) -> jsonschema.protocols.Validator:
+    """A validator for the named schema of an OpenAPI 3.0 document (`components/schemas/<schema>`).
+
+    `sdk_fields` names, per schema, the fields the SDK's response model has beyond the document (which lags the SDK):
+    those are allowed too, with any value.
+    """
+    root = _openapi_root(name)
+    if sdk_fields:
+        root = copy.deepcopy(root)
+        for target, fields in sdk_fields.items():
+            for kind in ("schemas", "open"):
+                properties = root["components"][kind][target].setdefault("properties", {})
+                for field in fields:
+                    properties.setdefault(field, {})
+    return jsonschema.Draft202012Validator({**root, "$ref": f"#/components/schemas/{schema}"})
 
 
 def discovery_validator(name: str, schema: str) -> jsonschema.protocols.Validator:

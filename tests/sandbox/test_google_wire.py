@@ -119,7 +119,7 @@ async def test_what_google_refuses_is_a_400_invalid_argument_in_its_envelope_and
     [bad_request] = error["details"]
     assert bad_request["@type"] == "type.googleapis.com/google.rpc.BadRequest"
     assert bad_request["fieldViolations"][0]["description"] == message
-    assert state(sandbox).answers == [] and state(sandbox).operations == {}
+    assert not state(sandbox).answers and state(sandbox).operations == {}
 
 
 async def test_snake_case_names_integer_strings_and_null_are_read_as_proto3_json_reads_them(

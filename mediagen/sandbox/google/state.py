@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
@@ -71,8 +72,8 @@ class GoogleState:
     """Server-side state: requests and answers, Veo operations, videos in Cloud Storage, issued thought signatures."""
 
     requests: list[ReceivedRequest] = attrs.field(factory=list)
-    #: Every JSON answer given (path, body), for tests to hold to the published response schemas.
-    answers: list[tuple[str, Mapping[str, Any]]] = attrs.field(factory=list)
+    #: The latest JSON answers given (path, body), for tests to hold to the published response schemas.
+    answers: deque[tuple[str, Mapping[str, Any]]] = attrs.field(factory=lambda: deque(maxlen=256), repr=False)
     operations: dict[str, VeoOperation] = attrs.field(factory=dict)
     files: dict[str, media.Mp4Plan] = attrs.field(factory=dict)
     #: thoughtSignature values this server issued; a Gemini 3 chat must send them back with its images.

@@ -43,7 +43,8 @@ _COMMON = (
     "frame_duration_ms",
 )
 GENERATE_PARAMS = (*_COMMON, "moderation")
-EDIT_PARAMS = (*_COMMON, "input_fidelity", "image", "image[]", "mask", "markup")
+# `style` is a dall-e-3 generation parameter: neither OpenAI's document nor the SDK names it for edits.
+EDIT_PARAMS = (*(p for p in _COMMON if p != "style"), "input_fidelity", "image", "image[]", "mask", "markup")
 IMAGE_MIME_TYPES = ("image/png", "image/jpeg", "image/webp")
 
 

@@ -27,6 +27,15 @@ from mediagen.sandbox.vendor import ApiError
 if TYPE_CHECKING:
     from mediagen.sandbox.openai.fake import OpenAIFake
 
+#: CreateResponse's parameters in OpenAI's OpenAPI document (2.3.0), and the three openai 3.57.0 sends beyond it.
+CREATE_PARAMS = (
+    "background", "context_management", "conversation", "include", "input", "instructions", "max_output_tokens",
+    "max_tool_calls", "metadata", "model", "moderation", "parallel_tool_calls", "previous_response_id", "prompt",
+    "prompt_cache_key", "prompt_cache_options", "prompt_cache_retention", "reasoning", "safety_identifier",
+    "service_tier", "store", "stream", "stream_options", "temperature", "text", "tool_choice", "tools",
+    "top_logprobs", "top_p", "truncation", "user",
+    "access_programs", "background_options", "image",
+)  # fmt: skip
 IMAGE_TOOL_PARAMS = (
     "type",
     "model",
@@ -79,6 +88,7 @@ class ResponsesEndpoints:
         state = self.fake.state
         state.requests.append(ReceivedRequest(request.method, request.path, body))
         params = Params(body)
+        params.reject_unknown(CREATE_PARAMS)
         model = params.string("model", required=True)
         assert model is not None
         if not catalog.RESPONSES_MODEL.match(model):
@@ -147,7 +157,6 @@ class ResponsesEndpoints:
             "previous_response_id": previous_id,
             "reasoning": {"effort": None, "summary": None},
             "service_tier": "default",
-            "store": store,
             "temperature": body.get("temperature", 1.0),
             "text": body.get("text") or {"format": {"type": "text"}, "verbosity": "medium"},
             "tool_choice": tool_choice,
@@ -162,8 +171,9 @@ class ResponsesEndpoints:
                 "output_tokens_details": {"reasoning_tokens": 0},
                 "total_tokens": input_tokens + output_tokens,
             },
-            "user": body.get("user"),
         }
+        if isinstance(body.get("user"), str):  # the document types Response.user as a string: absent when not given
+            response["user"] = body["user"]
         if store:
             state.keep_response(StoredResponse(response["id"], response, parsed.prompt, previous_id, image, call_id))
         if stream:
