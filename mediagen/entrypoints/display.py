@@ -130,6 +130,20 @@ def _escape(text: str) -> str:
     return escape(text)
 
 
+def local_time(timestamp: float) -> str:
+    """A Unix time as people read it: the local date and time, with the zone ("2026-12-07 06:01:05 CET")."""
+    import datetime
+
+    return datetime.datetime.fromtimestamp(timestamp).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def iso_time(timestamp: float) -> str:
+    """A Unix time as JSON carries it: ISO 8601 in UTC ("2026-12-07T05:01:05+00:00")."""
+    import datetime
+
+    return datetime.datetime.fromtimestamp(timestamp, datetime.timezone.utc).isoformat(timespec="seconds")
+
+
 def age(created_at: float, now: float | None = None) -> str:
     """How long ago a Unix time was, for people: "42 s ago", "5 min ago", "3 h ago", "2 d ago"."""
     import time
