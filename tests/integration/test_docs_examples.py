@@ -1,4 +1,5 @@
-"""The Python examples in docs/ run as written: embedding.md's scripts, and adding-a-backend.md's whole procedure.
+"""The Python examples in docs/ run as written: embedding.md's and sandbox.md's scripts (sandbox.md's pytest example
+under pytest), and adding-a-backend.md's whole procedure.
 
 Each example runs in a fresh interpreter in a temporary directory, with no key, no mediagen setting and the user
 data and config directories moved into that directory, so it shows what a new user would see.
@@ -67,6 +68,35 @@ def test_each_embedding_example_runs_and_writes_its_files(index: int, tmp_path: 
     assert made.is_file() and made.is_relative_to(tmp_path), f"{made} is not a file under the example's directory"
     if "container.store.override" in EMBEDDING[index]:
         assert not (tmp_path / "data" / "mediagen").exists(), "the overridden store still made the SQLite file"
+
+
+# -- sandbox.md -----------------------------------------------------------------------------------------------------
+
+SANDBOX = blocks("sandbox.md", "python")
+
+
+def test_sandbox_md_has_the_examples_this_file_runs() -> None:
+    assert len(SANDBOX) >= 4
+    assert any("asyncio.run(" in b and "Fault(" in b for b in SANDBOX)
+    assert any("SandboxThread" in b for b in SANDBOX)
+    assert any("mediagen_sandbox_env" in b for b in SANDBOX)
+    assert any("state_dir" in b for b in SANDBOX)
+
+
+@pytest.mark.parametrize("index", range(len(SANDBOX)))
+def test_each_sandbox_example_runs_as_written(index: int, tmp_path: Path) -> None:
+    example = SANDBOX[index]
+    named = _FILE_COMMENT.match(example)
+    if named is not None and Path(named[1]).name.startswith("test_"):
+        (tmp_path / named[1]).write_text(example)
+        done = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", named[1]], tmp_path)
+        assert re.search(r"\b1 passed\b", done.stdout), done.stdout
+        return
+    script = tmp_path / "example.py"
+    script.write_text(example)
+    done = run([sys.executable, str(script)], tmp_path)
+    assert done.stdout.strip(), "the example prints what it did"
+    assert "Traceback" not in done.stderr
 
 
 # -- adding-a-backend.md --------------------------------------------------------------------------------------------
