@@ -233,6 +233,18 @@ def test_the_guide_s_backend_passes_the_contract_suite_as_the_guide_runs_it(proj
     assert "failed" not in summary and "error" not in summary, done.stdout
 
 
+# -- architecture.md ------------------------------------------------------------------------------------------------
+
+
+def test_architecture_md_stands_on_its_own() -> None:
+    text = (DOCS / "architecture.md").read_text()
+    assert "../" not in text and "shared design" not in text.lower(), "it points at a document outside the repository"
+    for target in re.findall(r"\]\(([^)#]+)", text):
+        if "://" not in target:
+            assert (DOCS / target).resolve().is_relative_to(DOCS.parent), target
+            assert (DOCS / target).exists(), f"architecture.md links to {target}, which does not exist"
+
+
 # -- configuration.md -----------------------------------------------------------------------------------------------
 
 
