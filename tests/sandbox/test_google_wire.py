@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import inspect
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -12,7 +14,7 @@ from google import genai
 from google.genai import types
 
 from mediagen.sandbox import media
-from mediagen.sandbox.google import GoogleState
+from mediagen.sandbox.google import GoogleState, catalog
 from mediagen.sandbox.google.schema import extract, shipped
 from mediagen.sandbox.google.wire import camel_keys
 from mediagen.sandbox.server import Sandbox
@@ -47,6 +49,28 @@ def state(sandbox: Sandbox) -> GoogleState:
 
 def test_the_shipped_schema_is_extracted_from_googles_published_documents() -> None:
     assert shipped() == extract(document(GEMINI), document(VERTEX))
+
+
+def _sdk_sends(converter: str, under: str) -> set[str]:
+    """The field names a google-genai `_*_to_vertex` converter writes under `parameters` or `instances[0]`."""
+    from google.genai import models
+
+    source = inspect.getsource(getattr(models, converter))
+    return set(re.findall(rf"setv\(\s*\w+,\s*\[\s*'{re.escape(under)}',\s*'(\w+)'", source))
+
+
+def test_predict_instances_and_parameters_take_exactly_the_fields_google_genai_sends() -> None:
+    imagen = _sdk_sends("_GenerateImagesConfig_to_vertex", "parameters")
+    imagen |= _sdk_sends("_EditImageConfig_to_vertex", "parameters")
+    assert set(catalog.IMAGEN_PARAMETERS) == imagen
+    assert set(catalog.VEO_PARAMETERS) == _sdk_sends("_GenerateVideosConfig_to_vertex", "parameters")
+    veo_instance = _sdk_sends("_GenerateVideosConfig_to_vertex", "instances[0]")
+    for converter in ("_GenerateVideosParameters_to_vertex", "_GenerateVideosSource_to_vertex"):
+        veo_instance |= _sdk_sends(converter, "instances[0]")
+    assert set(catalog.VEO_INSTANCE_FIELDS) == veo_instance
+    imagen_instance = _sdk_sends("_GenerateImagesParameters_to_vertex", "instances[0]")
+    imagen_instance |= _sdk_sends("_EditImageParameters_to_vertex", "instances[0]")
+    assert set(catalog.IMAGEN_INSTANCE_FIELDS) == imagen_instance
 
 
 def gemini_body(**changes: Any) -> dict[str, Any]:
@@ -106,6 +130,21 @@ def gemini_body(**changes: Any) -> dict[str, Any]:
             SUBMIT_PATH,
             {"instances": [{"prompt": "x"}], "parameters": {}, "webhook": "https://example.com"},
             """Invalid JSON payload received. Unknown name "webhook": Cannot find field.""",
+        ),
+        (
+            PREDICT_PATH,
+            {"instances": [{"prompt": "x"}], "parameters": {"sampleCount": 1, "quality": "hd"}},
+            """Invalid JSON payload received. Unknown name "quality" at 'parameters': Cannot find field.""",
+        ),
+        (
+            SUBMIT_PATH,
+            {"instances": [{"prompt": "x", "audio": {}}], "parameters": {}},
+            """Invalid JSON payload received. Unknown name "audio" at 'instances[0]': Cannot find field.""",
+        ),
+        (
+            SUBMIT_PATH,
+            {"instances": [{"prompt": "x"}], "parameters": {"loop": True}},
+            """Invalid JSON payload received. Unknown name "loop" at 'parameters': Cannot find field.""",
         ),
     ],
 )

@@ -33,3 +33,17 @@ BLOCK_OUTPUT = "sandbox:block-output"
 NO_IMAGE = "sandbox:no-image"
 NEVER_FINISH = "sandbox:never-finish"
 FAIL_JOB = "sandbox:fail-job"
+
+# `:predict` and `:predictLongRunning` type instances and parameters as `any` in the discovery document; the fields
+# Vertex reads there are the ones google-genai 3.6.1's `_*_to_vertex` converters send, so the fake takes those.
+IMAGEN_INSTANCE_FIELDS = ("prompt", "referenceImages")
+IMAGEN_PARAMETERS = (
+    "addWatermark", "aspectRatio", "editConfig", "editMode", "enhancePrompt", "guidanceScale", "includeRaiReason",
+    "includeSafetyAttributes", "language", "negativePrompt", "outputOptions", "personGeneration", "safetySetting",
+    "sampleCount", "sampleImageSize", "seed", "storageUri",
+)  # fmt: skip
+VEO_INSTANCE_FIELDS = ("prompt", "image", "video", "lastFrame", "mask", "referenceImages")
+VEO_PARAMETERS = (
+    "aspectRatio", "compressionQuality", "durationSeconds", "enhancePrompt", "fps", "generateAudio", "negativePrompt",
+    "personGeneration", "pubsubTopic", "resizeMode", "resolution", "sampleCount", "seed", "storageUri",
+)  # fmt: skip

@@ -11,7 +11,16 @@ from aiohttp import web
 from PIL import Image
 
 from mediagen.sandbox import media
-from mediagen.sandbox.google.catalog import BLOCK_OUTPUT, BLOCK_PROMPT, EDIT_MODES, IMAGEN_SIZES, MASK_MODES
+from mediagen.sandbox.google.catalog import (
+    BLOCK_OUTPUT,
+    BLOCK_PROMPT,
+    EDIT_MODES,
+    IMAGEN_INSTANCE_FIELDS,
+    IMAGEN_PARAMETERS,
+    IMAGEN_SIZES,
+    MASK_MODES,
+)
+from mediagen.sandbox.google.schema import refuse_unknown
 from mediagen.sandbox.google.wire import as_list, as_object, check_image, decode, encode, invalid, single_instance
 
 if TYPE_CHECKING:
@@ -27,6 +36,8 @@ class PredictEndpoint:
     async def predict(self, request: web.Request, model: str, body: dict[str, Any]) -> dict[str, Any]:
         instance = single_instance(body)
         params = as_object(body.get("parameters", {}), "parameters")
+        refuse_unknown(instance, IMAGEN_INSTANCE_FIELDS, "instances[0]")
+        refuse_unknown(params, IMAGEN_PARAMETERS, "parameters")
         prompt = instance.get("prompt")
         if not isinstance(prompt, str) or not prompt.strip():
             raise invalid("instances[0].prompt is required and must not be empty")

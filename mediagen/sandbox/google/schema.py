@@ -16,7 +16,7 @@ import json
 import math
 import re
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from importlib import resources
 from typing import Any
 
@@ -226,16 +226,31 @@ def _scalar_ok(value: Any, field: Mapping[str, Any]) -> bool:
     return True
 
 
+def refuse_unknown(value: Mapping[str, Any], known: Iterable[str], where: str) -> None:
+    """Google's 400 for field names outside `known` in `value` (a JSON object found at `where`)."""
+    allowed = set(known)
+    violations = [
+        (where, f"Invalid JSON payload received. Unknown name \"{key}\" at '{where}': Cannot find field.")
+        for key in value
+        if key not in allowed
+    ]
+    _raise(violations)
+
+
+def _raise(violations: list[tuple[str, str]]) -> None:
+    if violations:
+        details = {
+            "@type": "type.googleapis.com/google.rpc.BadRequest",
+            "fieldViolations": [{"field": path, "description": text} for path, text in violations],
+        }
+        raise GoogleApiError(400, "\n".join(text for _, text in violations), details=[details])
+
+
 def check(body: Mapping[str, Any], api: str, message: str) -> None:
     """Raise Google's 400 INVALID_ARGUMENT when `body` does not read as `message` of `api` ("gemini" or "vertex")."""
     checker = _Checker(shipped()[api]["messages"])
     checker.message(dict(body), message, "")
-    if checker.violations:
-        details = {
-            "@type": "type.googleapis.com/google.rpc.BadRequest",
-            "fieldViolations": [{"field": path, "description": text} for path, text in checker.violations],
-        }
-        raise GoogleApiError(400, "\n".join(text for _, text in checker.violations), details=[details])
+    _raise(checker.violations)
 
 
 if __name__ == "__main__":  # pragma: no cover - regenerates schema.json from the vendors' documents

@@ -24,8 +24,11 @@ from mediagen.sandbox.google.catalog import (
     FAIL_JOB,
     NEVER_FINISH,
     VEO_DURATIONS,
+    VEO_INSTANCE_FIELDS,
+    VEO_PARAMETERS,
     VEO_SIZES,
 )
+from mediagen.sandbox.google.schema import refuse_unknown
 from mediagen.sandbox.google.state import VeoOperation, VideoFile
 from mediagen.sandbox.google.wire import (
     GoogleApiError,
@@ -54,6 +57,8 @@ class VeoEndpoints:
             raise invalid(f"{model} does not generate videos")
         instance = single_instance(body)
         params = as_object(body.get("parameters", {}), "parameters")
+        refuse_unknown(instance, VEO_INSTANCE_FIELDS, "instances[0]")
+        refuse_unknown(params, VEO_PARAMETERS, "parameters")
         prompt = instance.get("prompt", "")
         if not isinstance(prompt, str):
             raise invalid("instances[0].prompt must be a string")
