@@ -70,6 +70,26 @@ def test_the_fake_takes_every_documented_parameter_and_nothing_openai_does_not_n
     assert beyond <= sdk, f"named by neither the document nor the SDK: {sorted(beyond - sdk)}"
 
 
+def test_the_responses_scalar_parameters_are_typed_and_bounded_as_the_document_says() -> None:
+    schemas = document(OPENAI)["components"]["schemas"]
+
+    def members(name: str) -> dict[str, Any]:
+        found: dict[str, Any] = dict(schemas[name].get("properties", {}))
+        for part in schemas[name].get("allOf", []):
+            found |= members(part["$ref"].rsplit("/", 1)[-1]) if "$ref" in part else part.get("properties", {})
+        return found
+
+    documented = members("CreateResponse")
+    for name, (kind, low, high, choices) in responses.SCALAR_PARAMS.items():
+        [typed] = [m for m in documented[name].get("anyOf", [documented[name]]) if m.get("type") != "null"]
+        assert typed["type"] == kind, name
+        assert (typed.get("minimum"), typed.get("maximum", typed.get("maxLength"))) == (low, high), name
+        assert tuple(typed.get("enum", ())) == choices, name
+    scalar = {n for n, p in documented.items() if any(m.get("type") in ("boolean", "number", "integer", "string")
+              for m in p.get("anyOf", [p]))}  # fmt: skip
+    assert scalar <= set(responses.SCALAR_PARAMS), sorted(scalar - set(responses.SCALAR_PARAMS))
+
+
 @pytest.fixture
 async def recorded() -> AsyncIterator[tuple[Sandbox, AsyncOpenAI, list[tuple[str, str, int, Any]]]]:
     """A sandbox and an SDK client whose every JSON answer is recorded (method, path, status, body)."""
@@ -178,6 +198,10 @@ async def test_every_json_request_the_sdk_sends_conforms_to_the_published_schema
         ("/v1/images/generations", {"prompt": "x", "n": "two"}, "n", "invalid_type"),
         ("/v1/images/generations", {"prompt": "x", "n": 11}, "n", "integer_above_max_value"),
         ("/v1/audio/speech", {"model": "tts-1", "input": "x", "voice": "alloy", "speed": 9}, "speed", None),
+        ("/v1/responses", {"model": "gpt-4.1", "input": "x", "temperature": "hot"}, "temperature", "invalid_type"),
+        ("/v1/responses", {"model": "gpt-4.1", "input": "x", "top_p": 1.5}, "top_p", "decimal_above_max_value"),
+        ("/v1/responses", {"model": "gpt-4.1", "input": "x", "max_output_tokens": 8}, "max_output_tokens", None),
+        ("/v1/responses", {"model": "gpt-4.1", "input": "x", "store": "yes"}, "store", "invalid_type"),
     ],
 )
 async def test_unknown_wrong_typed_and_out_of_range_parameters_are_openais_400(

@@ -36,6 +36,25 @@ CREATE_PARAMS = (
     "top_logprobs", "top_p", "truncation", "user",
     "access_programs", "background_options", "image",
 )  # fmt: skip
+#: CreateResponse's scalar parameters as the document types and bounds them: (kind, minimum, maximum, choices).
+SCALAR_PARAMS: dict[str, tuple[str, float | None, float | None, tuple[str, ...]]] = {
+    "background": ("boolean", None, None, ()),
+    "parallel_tool_calls": ("boolean", None, None, ()),
+    "store": ("boolean", None, None, ()),
+    "stream": ("boolean", None, None, ()),
+    "instructions": ("string", None, None, ()),
+    "previous_response_id": ("string", None, None, ()),
+    "prompt_cache_key": ("string", None, None, ()),
+    "safety_identifier": ("string", None, 64, ()),
+    "user": ("string", None, None, ()),
+    "temperature": ("number", 0, 2, ()),
+    "top_p": ("number", 0, 1, ()),
+    "top_logprobs": ("integer", 0, 20, ()),
+    "max_output_tokens": ("integer", 16, None, ()),
+    "max_tool_calls": ("integer", None, None, ()),
+    "truncation": ("string", None, None, ("auto", "disabled")),
+    "prompt_cache_retention": ("string", None, None, ("in_memory", "24h")),
+}
 IMAGE_TOOL_PARAMS = (
     "type",
     "model",
@@ -54,6 +73,21 @@ IMAGE_TOOL_PARAMS = (
     "frame_duration_ms",
     "svg",
 )
+
+
+def check_scalars(params: Params) -> None:
+    """OpenAI's 400 for a scalar parameter of the wrong type, out of its range, or not one of its values."""
+    for name, (kind, low, high, choices) in SCALAR_PARAMS.items():
+        if kind == "boolean":
+            params.boolean(name, False)
+        elif kind == "integer":
+            params.integer(name, minimum=None if low is None else int(low), maximum=None if high is None else int(high))
+        elif kind == "number":
+            params.number(name, minimum=low, maximum=high)
+        elif choices:
+            params.choice(name, choices)
+        else:
+            params.string(name, max_length=None if high is None else int(high))
 
 
 @attrs.frozen
@@ -89,6 +123,7 @@ class ResponsesEndpoints:
         state.requests.append(ReceivedRequest(request.method, request.path, body))
         params = Params(body)
         params.reject_unknown(CREATE_PARAMS)
+        check_scalars(params)
         model = params.string("model", required=True)
         assert model is not None
         if not catalog.RESPONSES_MODEL.match(model):
