@@ -144,3 +144,14 @@ def _errors(validator: jsonschema.protocols.Validator, instance: Any) -> Iterato
     for error in validator.iter_errors(instance):
         # For a failed anyOf/oneOf, the alternative that came closest says more than "is not valid under any".
         yield jsonschema.exceptions.best_match([error]) if error.context else error
+
+
+def member_for(name: str, schema: str, type_value: str) -> str:
+    """The member of a discriminated union (`anyOf`/`oneOf` of refs, no mapping) whose `type` declares `type_value`."""
+    schemas = document(name)["components"]["schemas"]
+    for ref in schemas[schema].get("anyOf", []) + schemas[schema].get("oneOf", []):
+        member = ref["$ref"].rsplit("/", 1)[-1]
+        declared = schemas[member].get("properties", {}).get("type", {})
+        if type_value in declared.get("enum", ()) or declared.get("const") == type_value:
+            return member
+    raise AssertionError(f"no member of {schema} declares type {type_value!r}")

@@ -19,7 +19,7 @@ from openai.types.responses.response_output_item import ImageGenerationCall
 
 from mediagen.sandbox import Sandbox, SandboxSettings, media
 from mediagen.sandbox.openai import images, responses, speech, videos
-from tests.vendor_specs import OPENAI, document, openapi_validator, problems
+from tests.vendor_specs import OPENAI, document, member_for, openapi_validator, problems
 
 
 def spec_properties(schema: str) -> set[str]:
@@ -96,9 +96,16 @@ async def recorded() -> AsyncIterator[tuple[Sandbox, AsyncOpenAI, list[tuple[str
     answers: list[tuple[str, str, int, Any]] = []
 
     async def keep(response: httpx2.Response) -> None:
-        if response.headers.get("content-type", "").startswith("application/json"):
+        kind = response.headers.get("content-type", "")
+        where = (response.request.method, response.request.url.path, response.status_code)
+        if kind.startswith("application/json"):
             await response.aread()
-            answers.append((response.request.method, response.request.url.path, response.status_code, response.json()))
+            answers.append((*where, response.json()))
+        elif kind.startswith("text/event-stream"):  # each event's data, as its own answer
+            await response.aread()
+            for line in response.text.splitlines():
+                if line.startswith("data: ") and line != "data: [DONE]":
+                    answers.append((where[0], f"{where[1]}#event", where[2], json.loads(line[6:])))
 
     async with Sandbox(vendors=("openai",), settings=SandboxSettings(poll_after_ms=1, job_polls=2)) as sandbox:
         http = httpx2.AsyncClient(event_hooks={"response": [keep]})
@@ -116,6 +123,8 @@ _ANSWERS = {
     ("GET", "/v1/videos/{id}"): "VideoResource",
     ("DELETE", "/v1/videos/{id}"): "DeletedVideoResource",
     ("POST", "/v1/videos/{id}/remix"): "VideoResource",
+    ("POST", "/v1/images/generations#event"): "ImageGenStreamEvent",
+    ("POST", "/v1/responses#event"): "ResponseStreamEvent",
 }
 
 
@@ -144,6 +153,12 @@ async def test_every_answer_the_fake_gives_conforms_to_the_published_schemas(
         model="gpt-4.1", input="add snow", previous_response_id=first.id, tools=[{"type": "image_generation"}]
     )
     await client.responses.create(model="gpt-4.1", input="just words")
+    async for _ in await client.images.generate(model="gpt-image-1", prompt="a fox", stream=True, partial_images=1):
+        pass
+    async for _ in await client.responses.create(
+        model="gpt-4.1", input="a fox", tools=[{"type": "image_generation", "partial_images": 1}], stream=True
+    ):
+        pass
     await client.responses.retrieve(first.id)
     video = await client.videos.create(model="sora-2", prompt="waves", seconds="4", size="720x1280")
     while video.status not in ("completed", "failed"):
@@ -164,8 +179,11 @@ async def test_every_answer_the_fake_gives_conforms_to_the_published_schemas(
         if status >= 400:
             assert problems(errors, body) == [], (method, path, body)
             continue
-        validator = openapi_validator(OPENAI, _ANSWERS[_route(method, path)], _SDK_FIELDS)
-        assert problems(validator, body) == [], (method, path)
+        schema = _ANSWERS[_route(method, path)]
+        if path.endswith("#event"):  # a stream event: the union's member that declares its type
+            schema = member_for(OPENAI, schema, body["type"])
+        validator = openapi_validator(OPENAI, schema, _SDK_FIELDS)
+        assert problems(validator, body) == [], (method, path, body.get("type"))
 
 
 async def test_every_json_request_the_sdk_sends_conforms_to_the_published_schemas(

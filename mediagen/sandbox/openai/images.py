@@ -353,7 +353,9 @@ class ImagesEndpoints:
             for index in range(partial_images):
                 event = {"type": f"{prefix}.partial_image", "b64_json": b64, "partial_image_index": index, **common}
                 await response.write(_sse(event))
-            await response.write(_sse({"type": f"{prefix}.completed", "b64_json": b64, "usage": used, **common}))
+            # A completed event's usage has no output_tokens_details (ImageGenCompletedEvent), unlike ImagesResponse's.
+            event_usage = {key: value for key, value in used.items() if key != "output_tokens_details"}
+            await response.write(_sse({"type": f"{prefix}.completed", "b64_json": b64, "usage": event_usage, **common}))
         await response.write_eof()
         return response
 

@@ -380,7 +380,9 @@ async def _events(response: dict[str, Any], partial_images: int) -> AsyncIterato
         sequence += 1
         return {"type": kind, "sequence_number": sequence - 1, **fields}
 
-    pending = {**response, "status": "in_progress", "output": [], "completed_at": None, "usage": None}
+    # Response.usage is an object when present: a response still in progress has none yet, so the key is absent.
+    pending = {key: value for key, value in response.items() if key != "usage"}
+    pending |= {"status": "in_progress", "output": [], "completed_at": None}
     yield event("response.created", response=pending)
     yield event("response.in_progress", response=pending)
     for index, item in enumerate(response["output"]):
