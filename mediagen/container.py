@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 
 #: The dummy key every backend gets in sandbox mode; the fakes accept any non-empty key.
 SANDBOX_KEY = "sandbox-key"
-#: Seconds between job polls in sandbox mode (the built-in adapters take `poll_interval` in their extras).
+#: Seconds between job polls in sandbox mode, first and longest: the built-in adapters take `poll_interval` and
+#: `poll_max_interval` in their extras (backoff from 0.1 s up to a vendor's 30 s made a 25-poll fake job last minutes).
 SANDBOX_POLL_INTERVAL = 0.1
 
 
@@ -87,7 +88,11 @@ def backend_options(
                 options[plugin.spec.name] = attrs.evolve(configured, base_url=None)
                 continue
             # The fakes finish jobs within a few polls; polling them at a vendor's pace would only wait.
-            extra = {"poll_interval": SANDBOX_POLL_INTERVAL, **configured.extra}
+            extra = {
+                "poll_interval": SANDBOX_POLL_INTERVAL,
+                "poll_max_interval": SANDBOX_POLL_INTERVAL,
+                **configured.extra,
+            }
             base_url = sandbox.base_url(plugin.spec.name)
             options[plugin.spec.name] = attrs.evolve(configured, base_url=base_url, extra=extra)
             continue

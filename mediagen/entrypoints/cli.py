@@ -39,15 +39,36 @@ USAGE_ERRORS = (
     ContinuationNotFound, JobNotFound,
 )  # fmt: skip
 
+#: `-h` as well as `--help`, on every command (sub-commands inherit the root's context settings).
+HELP = {"help_option_names": ["-h", "--help"]}
+
 app = typer.Typer(
     name="mediagen",
     help="Generate images, video and audio with the best available backend.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings=HELP,
 )
-jobs_app = typer.Typer(help="Long-running vendor jobs (video, dubbing) that can be resumed.", no_args_is_help=True)
+jobs_app = typer.Typer(
+    help="Long-running vendor jobs (video, dubbing) that can be resumed.", no_args_is_help=True, context_settings=HELP
+)
 app.add_typer(jobs_app, name="jobs")
+
+
+def _flags_show_no_type() -> None:
+    """typer 0.29's help prints `<bool>` beside every on/off flag (--json, --help); a flag takes no value, so its
+    type column stays empty."""
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag and self.metavar is None else shown(self, ctx)
+
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_flags_show_no_type()
 
 
 def _print_version(wanted: bool) -> None:
@@ -548,14 +569,15 @@ def jobs_list(json_out: JsonOpt = False, sandbox: SandboxOpt = False, debug: Deb
     rows, freed = _run(common, work)
     if json_out:
         reclaimed = {"files": freed.files, "bytes": freed.bytes}
-        typer.echo(json.dumps({"success": True, "operation": "jobs", "jobs": rows, "reclaimed": reclaimed}, indent=2))
+        jobs = [_job_json(row) for row in rows]
+        typer.echo(json.dumps({"success": True, "operation": "jobs", "jobs": jobs, "reclaimed": reclaimed}, indent=2))
         return
     if not rows:
         typer.echo("no pending jobs")
     else:
-        from mediagen.entrypoints.display import age, table
+        from mediagen.entrypoints.display import age, local_time, table
 
-        shown = [{**row, "started": age(row["created_at"])} for row in rows]
+        shown = [{**row, "started": f"{local_time(row['created_at'])} ({age(row['created_at'])})"} for row in rows]
         table(shown, ["id", "backend", "started", "vendor_job_id", "model", "prompt"])
     if freed.files:
         typer.echo(
@@ -574,8 +596,20 @@ def _size(count: int) -> str:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def _job_json(row: dict[str, Any]) -> dict[str, Any]:
+    """A job as JSON: its time in ISO 8601."""
+    from mediagen.entrypoints.display import iso_time
+
+    return {**row, "created_at": iso_time(row["created_at"])}
+
+
+JobIdArg = Annotated[str, typer.Argument(metavar="JOB_ID", help="The id `mediagen jobs list` shows.")]
+
+
 @jobs_app.command("status")
-def jobs_status(job_id: str, json_out: JsonOpt = False, sandbox: SandboxOpt = False, debug: DebugOpt = False) -> None:
+def jobs_status(
+    job_id: JobIdArg, json_out: JsonOpt = False, sandbox: SandboxOpt = False, debug: DebugOpt = False
+) -> None:
     """What is recorded about one job."""
     import attrs
 
@@ -585,12 +619,17 @@ def jobs_status(job_id: str, json_out: JsonOpt = False, sandbox: SandboxOpt = Fa
         return attrs.asdict(await service.job(job_id))
 
     row = _run(common, work)
-    typer.echo(json.dumps({"success": True, "operation": "job", **row}, indent=2) if json_out else _kv(row))
+    if json_out:
+        typer.echo(json.dumps({"success": True, "operation": "job", **_job_json(row)}, indent=2))
+    else:
+        from mediagen.entrypoints.display import local_time
+
+        typer.echo(_kv({**row, "created_at": local_time(row["created_at"])}))
 
 
 @jobs_app.command("forget")
 def jobs_forget(
-    job_id: Annotated[str, typer.Argument(metavar="JOB_ID", help="The id `mediagen jobs list` shows.")],
+    job_id: JobIdArg,
     json_out: JsonOpt = False,
     sandbox: SandboxOpt = False,
     debug: DebugOpt = False,
@@ -612,7 +651,7 @@ def jobs_forget(
 
 @jobs_app.command("cancel")
 def jobs_cancel(
-    job_id: Annotated[str, typer.Argument(metavar="JOB_ID", help="The id `mediagen jobs list` shows.")],
+    job_id: JobIdArg,
     json_out: JsonOpt = False,
     sandbox: SandboxOpt = False,
     debug: DebugOpt = False,
@@ -635,7 +674,7 @@ def jobs_cancel(
 
 @jobs_app.command("resume")
 def jobs_resume(
-    job_id: Annotated[str, typer.Argument(metavar="JOB_ID", help="The id `mediagen jobs list` shows.")],
+    job_id: JobIdArg,
     timeout: Annotated[
         float | None,
         typer.Option(

@@ -65,8 +65,10 @@ class ProgressDisplay:
             self._progress.update(task, description=f"{prefix}{event.backend} job {event.job_id}")
         elif isinstance(event, Polling):
             description = f"{prefix}{event.backend} {event.status}"
-            if event.percent is None:  # the bar keeps pulsing (or its last figure) until the vendor says more
-                self._progress.update(task, description=description, amount="")
+            if event.percent is None:  # the bar keeps pulsing; what there is to show is how long the wait has been
+                waited = "" if event.elapsed_seconds is None else f"{event.elapsed_seconds:.0f} s"
+                polls = "" if event.polls is None else f"poll {event.polls}"
+                self._progress.update(task, description=description, amount=" · ".join(filter(None, (polls, waited))))
             else:
                 self._progress.update(
                     task, description=description, total=100, completed=event.percent, amount=f"{event.percent:.0f}%"
@@ -126,6 +128,20 @@ def _escape(text: str) -> str:
     from rich.markup import escape
 
     return escape(text)
+
+
+def local_time(timestamp: float) -> str:
+    """A Unix time as people read it: the local date and time, with the zone ("2026-12-07 06:01:05 CET")."""
+    import datetime
+
+    return datetime.datetime.fromtimestamp(timestamp).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def iso_time(timestamp: float) -> str:
+    """A Unix time as JSON carries it: ISO 8601 in UTC ("2026-12-07T05:01:05+00:00")."""
+    import datetime
+
+    return datetime.datetime.fromtimestamp(timestamp, datetime.timezone.utc).isoformat(timespec="seconds")
 
 
 def age(created_at: float, now: float | None = None) -> str:

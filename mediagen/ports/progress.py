@@ -30,8 +30,13 @@ class Submitted(_Event):
 
 @attrs.frozen(kw_only=True)
 class Polling(_Event):
+    """A vendor job was polled: its status, its percent when the vendor reports one, and always how many polls and
+    seconds the wait has taken so far (what there is to show when the vendor reports no progress, as Veo)."""
+
     status: str
     percent: float | None = None
+    polls: int | None = None
+    elapsed_seconds: float | None = None
 
 
 @attrs.frozen(kw_only=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import signal
 import sys
@@ -349,15 +350,39 @@ def start_in_thread(
     return SandboxThread(vendors, latency=latency, settings=settings, host=host, port=port).start()
 
 
+def is_loopback(host: str) -> bool:
+    """Whether `host` names only this machine (127.0.0.0/8, ::1, localhost)."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host.lower() == "localhost"
+
+
 def describe(sandbox: Sandbox) -> list[str]:
-    """The lines `mediagen sandbox` prints: each vendor's base URL, then the env lines."""
-    lines = ["mediagen sandbox: fake vendor APIs on loopback (no keys, no network needed)"]
+    """The lines `mediagen sandbox` prints: a warning off loopback, each vendor's base URL, the key the fakes accept,
+    then the env lines."""
+    accepts = (
+        "They accept only the key in the env lines below (api_key)."
+        if sandbox.settings.api_key is not None
+        else "They accept any non-empty key."
+    )
+    if is_loopback(sandbox.host):
+        lines = ["mediagen sandbox: fake vendor APIs on loopback (no keys, no network needed)"]
+    else:
+        lines = [
+            f"mediagen sandbox: fake vendor APIs on {sandbox.host}",
+            f"WARNING: {sandbox.host} is not loopback: anyone who can reach this machine can call the fakes. "
+            + accepts,
+        ]
     lines += [f"  {name:<10} {sandbox.base_url(name)}" for name in sandbox.vendors]
+    lines.append(accepts)
     lines.append("Point an app at it with these environment variables:")
     lines += [f"{key}={value}" for key, value in sandbox.env().items()]
     # mediagen polls video jobs at a real vendor's pace (seconds apart); the fakes finish theirs in a few polls.
     lines.append("For mediagen itself, also poll the fakes' jobs quickly:")
-    lines += [f"MEDIAGEN_BACKENDS__{name.upper()}__EXTRA__POLL_INTERVAL=0.1" for name in sandbox.vendors]
+    for name in sandbox.vendors:
+        lines.append(f"MEDIAGEN_BACKENDS__{name.upper()}__EXTRA__POLL_INTERVAL=0.1")
+        lines.append(f"MEDIAGEN_BACKENDS__{name.upper()}__EXTRA__POLL_MAX_INTERVAL=0.1")
     return lines
 
 

@@ -19,16 +19,29 @@ The suite generates one request per media type of the spec, with that type's def
 `default_requests`). Override the `requests` fixture to exercise other requests, `api_key` for a key your
 fake server accepts, or `make_context` to build the `GenerationContext` yourself. `aclose()` may be called
 twice: once by the suite, once by your fixture.
+
+It also points the generator at broken endpoints on 127.0.0.1 (a port that refuses connections, a server that
+resets the connection in the middle of its answer) and checks the failure is a mediagen error, not a library's
+exception or `internal_error`. It builds those generators with the `generator_for` fixture: by default the
+installed backend plugin of the spec's name (built in, or a `mediagen.backends` entry point) with that base URL;
+override it when your plugin is not installed where the suite runs::
+
+        @pytest.fixture
+        def generator_for(self):
+            return lambda base_url: PLUGIN.factory(BackendOptions(base_url=base_url))
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import secrets
+import socket
+import struct
 import traceback
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, Protocol
 
 import attrs
@@ -41,7 +54,7 @@ from mediagen.domain.request import MediaRequest
 from mediagen.domain.secret import Secret
 from mediagen.domain.sniff import SNIFF_BYTES, media_type_of, sniff
 from mediagen.ports.continuation import ContinuationState
-from mediagen.ports.generator import GeneratedMedia, GenerationContext, MediaGenerator
+from mediagen.ports.generator import BackendOptions, GeneratedMedia, GenerationContext, MediaGenerator
 from mediagen.ports.progress import (
     Downloading,
     Failed,
@@ -211,6 +224,46 @@ def _continuation_id(spec: BackendSpec, state: ContinuationState) -> str:
     return f"{spec.name}_{kind}_{secrets.token_hex(6)}"
 
 
+@contextlib.asynccontextmanager
+async def refusing_endpoint() -> AsyncIterator[str]:
+    """A base URL on 127.0.0.1 whose port refuses connections (bound, never listening, so no one else takes it)."""
+    holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        holder.bind(("127.0.0.1", 0))
+        yield f"http://127.0.0.1:{holder.getsockname()[1]}"
+    finally:
+        holder.close()
+
+
+@contextlib.asynccontextmanager
+async def resetting_endpoint() -> AsyncIterator[str]:
+    """A base URL on 127.0.0.1 whose server reads a request, starts a 200 answer promising 100000 bytes, sends a
+    few, then resets the connection."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+                b'{"data": [{"b64_json": "iVBORw0KGgo'
+            )
+            await writer.drain()
+        sock = writer.get_extra_info("socket")
+        if sock is not None:  # linger 0: close() sends a reset, not an orderly end
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.transport.abort()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    try:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+_BROKEN_ENDPOINTS = {"connection refused": refusing_endpoint, "reset mid-answer": resetting_endpoint}
+
+
 class MediaGeneratorContract:
     """Behaviour shared by every media generator; subclass it and provide the `generator` fixture."""
 
@@ -229,6 +282,21 @@ class MediaGeneratorContract:
     @pytest.fixture
     def requests(self, generator: MediaGenerator) -> Sequence[MediaRequest]:
         return default_requests(generator.spec)
+
+    @pytest.fixture
+    def generator_for(self, generator: MediaGenerator) -> Callable[[str], MediaGenerator] | None:
+        """Builds the generator pointed at another base URL (the suite's broken endpoints); None for a generator
+        that reaches no endpoint (an in-memory fake), which skips the transport checks."""
+        from mediagen.adapters.plugins import discover_plugins
+
+        name = generator.spec.name
+        plugin = next((p for p in discover_plugins() if p.spec.name == name), None)
+        if plugin is None:
+            pytest.fail(
+                f"no installed backend plugin is named {name!r}: override the `generator_for` fixture to build "
+                "your generator for a base URL"
+            )
+        return lambda base_url: plugin.factory(BackendOptions(base_url=base_url))
 
     # -- the spec --------------------------------------------------------------------------------------------------
 
@@ -409,6 +477,30 @@ class MediaGeneratorContract:
         chain = "".join(traceback.format_exception(failure))
         assert key not in chain, "the API key appears in the error's traceback (its cause or context)"
         assert failure.code and failure.message.strip(), "the error needs a code and a message"
+
+    @pytest.mark.asyncio
+    @pytest.mark.parametrize("failure", list(_BROKEN_ENDPOINTS))
+    async def test_a_transport_failure_is_a_mediagen_error_not_an_internal_error(
+        self,
+        generator_for: Callable[[str], MediaGenerator] | None,
+        make_context: ContextFactory,
+        requests: Sequence[MediaRequest],
+        failure: str,
+    ) -> None:
+        if generator_for is None:
+            pytest.skip("this generator reaches no endpoint")
+        async with _BROKEN_ENDPOINTS[failure]() as base_url:
+            broken = generator_for(base_url)
+            try:
+                for request in _requests_or_skip(requests):
+                    ctx = make_context(_model_for(broken.spec, request))
+                    with pytest.raises(MediaGenError) as caught:
+                        await _collect(await _generate(broken, request, ctx))
+                    error = caught.value
+                    assert error.code != "internal_error", f"{failure} surfaced as internal_error: {error.message}"
+                    assert error.message.strip() and ctx.credentials.reveal() not in str(error)
+            finally:
+                await broken.aclose()
 
     @pytest.mark.asyncio
     async def test_aclose_can_be_called_after_generating_and_again(

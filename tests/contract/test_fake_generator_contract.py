@@ -17,6 +17,10 @@ from mediagen.testing.media import png, wav
 class TestFakeGeneratorPerMediaType(MediaGeneratorContract):
     """One fake per media type, each with only that type's model, so every suite test sees one kind of output."""
 
+    @pytest.fixture
+    def generator_for(self) -> None:
+        return None  # the fake answers in memory: there is no transport to break
+
     @pytest.fixture(params=list(MediaType), ids=lambda m: m.value)
     async def generator(self, request: pytest.FixtureRequest) -> AsyncIterator[FakeGenerator]:
         media_type: MediaType = request.param
@@ -32,6 +36,10 @@ class TestFakeGeneratorPerMediaType(MediaGeneratorContract):
 
 class TestFakeGeneratorWithEveryModeAndParameter(MediaGeneratorContract):
     """One fake serving all three types, with edits, masks, image-to-video, audio transforms and vendor extras."""
+
+    @pytest.fixture
+    def generator_for(self) -> None:
+        return None  # the fake answers in memory: there is no transport to break
 
     @pytest.fixture
     async def generator(self) -> AsyncIterator[FakeGenerator]:

@@ -1,4 +1,5 @@
-"""The Python examples in docs/ run as written: embedding.md's scripts, and adding-a-backend.md's whole procedure.
+"""The Python examples in docs/ run as written: embedding.md's and sandbox.md's scripts (sandbox.md's pytest example
+under pytest), and adding-a-backend.md's whole procedure.
 
 Each example runs in a fresh interpreter in a temporary directory, with no key, no mediagen setting and the user
 data and config directories moved into that directory, so it shows what a new user would see.
@@ -69,60 +70,90 @@ def test_each_embedding_example_runs_and_writes_its_files(index: int, tmp_path: 
         assert not (tmp_path / "data" / "mediagen").exists(), "the overridden store still made the SQLite file"
 
 
+# -- sandbox.md -----------------------------------------------------------------------------------------------------
+
+SANDBOX = blocks("sandbox.md", "python")
+
+
+def test_sandbox_md_has_the_examples_this_file_runs() -> None:
+    assert len(SANDBOX) >= 4
+    assert any("asyncio.run(" in b and "Fault(" in b for b in SANDBOX)
+    assert any("SandboxThread" in b for b in SANDBOX)
+    assert any("mediagen_sandbox_env" in b for b in SANDBOX)
+    assert any("state_dir" in b for b in SANDBOX)
+
+
+@pytest.mark.parametrize("index", range(len(SANDBOX)))
+def test_each_sandbox_example_runs_as_written(index: int, tmp_path: Path) -> None:
+    example = SANDBOX[index]
+    named = _FILE_COMMENT.match(example)
+    if named is not None and Path(named[1]).name.startswith("test_"):
+        (tmp_path / named[1]).write_text(example)
+        done = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", named[1]], tmp_path)
+        assert re.search(r"\b1 passed\b", done.stdout), done.stdout
+        return
+    script = tmp_path / "example.py"
+    script.write_text(example)
+    done = run([sys.executable, str(script)], tmp_path)
+    assert done.stdout.strip(), "the example prints what it did"
+    assert "Traceback" not in done.stderr
+
+
 # -- adding-a-backend.md --------------------------------------------------------------------------------------------
 
-#: Stand-ins for what the guide leaves to the reader: the vendor's SDK and the error translation.
+#: The stand-in for what the guide leaves to the reader: the vendor's SDK, an async HTTP client of Acme's API.
 ACME_SDK = '''
-"""A stand-in for a vendor SDK: an async client whose images.create answers with a PNG."""
+"""A stand-in for a vendor SDK: images.create posts to the API and returns the image's bytes."""
 
-from mediagen.testing.media import png
+import base64
+
+import httpx
 
 
 class AcmeError(Exception):
-    pass
+    def __init__(self, message, status=None, retry_after=None):
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
 
 
 class _Images:
-    def __init__(self, client):
-        self._client = client
+    def __init__(self, http):
+        self._http = http
 
     async def create(self, *, model, prompt, size="1024x1024", seed=None):
-        if model != "acme-img-2":
-            raise AcmeError(f"model {model} not found (key {self._client.api_key})")
-        width, height = (int(side) // 64 for side in size.split("x"))
-        return png(width, height, seed=seed or 0)
+        try:
+            sent = {"model": model, "prompt": prompt, "size": size, "seed": seed}
+            answer = await self._http.post("images", json=sent)
+            body = answer.json()
+        except (httpx.TransportError, ValueError) as exc:
+            raise AcmeError(f"connection error: {exc!r}") from exc
+        if answer.status_code != 200:
+            raise AcmeError(body["error"], status=answer.status_code)
+        return base64.b64decode(body["b64"])
 
 
 class AsyncAcme:
     def __init__(self, *, api_key, base_url=None):
-        self.api_key = api_key
-        self.base_url = base_url
-        self.images = _Images(self)
+        base = (base_url or "https://api.acme.example/v1").rstrip("/") + "/"
+        self._http = httpx.AsyncClient(base_url=base, headers={"authorization": f"Bearer {api_key}"})
+        self.images = _Images(self._http)
 
     async def close(self):
-        pass
+        await self._http.aclose()
 '''
 
-ACME_ERRORS = """
-from mediagen.domain.errors import BackendError
 
-
-def translate_acme_error(exc, *, secret):
-    return BackendError(str(exc).replace(secret.reveal(), "**********"), backend="acme")
-"""
-
-CONFTEST = """
-import pytest
-
-
-class FakeServer:
-    url = "http://127.0.0.1:1/v1"
-
-
-@pytest.fixture
-def acme_fake_server():
-    return FakeServer()
-"""
+def test_the_guide_shows_every_function_of_the_reader_s_project_it_uses() -> None:
+    files = {m[1]: body for body in blocks("adding-a-backend.md", "python") if (m := _FILE_COMMENT.match(body))}
+    for body in files.values():
+        for module, names in re.findall(r"^from (mybackend[\w.]*) import (.+)$", body, re.MULTILINE):
+            path = module.replace(".", "/") + ("/__init__.py" if module == "mybackend" else ".py")
+            assert path in files, f"the guide imports {module} but shows no {path}"
+            for name in (n.strip() for n in names.split("#")[0].split(",")):
+                assert re.search(rf"^(async def|def|class) {name}\b|^{name} = ", files[path], re.MULTILINE), name
+    fixtures = set(re.findall(r"async def generator\(self, (\w+)\)", files["tests/test_acme_contract.py"]))
+    assert fixtures and all(f"def {f}(" in files["tests/conftest.py"] for f in fixtures)
 
 
 @pytest.fixture
@@ -137,11 +168,11 @@ def project(tmp_path: Path) -> Path:
         target.write_text(body)
         written.append(match[1])
     assert written == [
-        "mybackend/__init__.py", "mybackend/mapping.py", "mybackend/generator.py", "tests/test_acme_contract.py"
+        "mybackend/__init__.py", "mybackend/mapping.py", "mybackend/generator.py", "mybackend/errors.py",
+        "tests/conftest.py", "tests/test_acme_contract.py",
     ]  # fmt: skip
     (tmp_path / "acme_sdk.py").write_text(ACME_SDK)
-    (tmp_path / "mybackend" / "errors.py").write_text(ACME_ERRORS)
-    (tmp_path / "tests" / "conftest.py").write_text(CONFTEST)
+    (tmp_path / "tests" / "__init__.py").write_text("")
     (tmp_path / "pytest.ini").write_text("[pytest]\nasyncio_mode = auto\n")
     [toml] = blocks("adding-a-backend.md", "toml")
     (tmp_path / "entry_points.toml").write_text(toml)
@@ -162,9 +193,10 @@ def test_the_guide_s_backend_registers_through_its_entry_point_and_serves_throug
 
         from dependency_injector import providers
         from mediagen import Container, MediaRequest, MediaType
-        from mediagen.application.settings import Settings, StoreSettings
+        from mediagen.application.settings import BackendSettings, Settings, StoreSettings
         from mediagen.ports.generator import BackendPlugin
         from mediagen.testing import StaticCredentials
+        from tests.conftest import acme_api
 
         table = tomllib.load(open("entry_points.toml", "rb"))["project"]["entry-points"]["mediagen.backends"]
         [(name, value)] = table.items()
@@ -173,14 +205,17 @@ def test_the_guide_s_backend_registers_through_its_entry_point_and_serves_throug
         assert "acme_sdk" not in sys.modules, "the spec module must not import the SDK"
 
         async def main():
-            container = Container(settings=providers.Object(Settings(store=StoreSettings(kind="memory"))))
-            container.plugins.override(providers.Object([plugin]))
-            container.credentials.override(providers.Object(StaticCredentials({"acme": "acme-key"})))
-            async with container.service() as service:
-                made = await service.generate(
-                    MediaRequest(media_type=MediaType.IMAGE, prompt="a fox", size="1536x1024", seed=3,
-                                 negative_prompt="blur", output_dir="out")
-                )
+            async with acme_api() as url:
+                acme = BackendSettings(base_url=url)
+                settings = Settings(store=StoreSettings(kind="memory"), backends={"acme": acme})
+                container = Container(settings=providers.Object(settings))
+                container.plugins.override(providers.Object([plugin]))
+                container.credentials.override(providers.Object(StaticCredentials({"acme": "acme-key"})))
+                async with container.service() as service:
+                    made = await service.generate(
+                        MediaRequest(media_type=MediaType.IMAGE, prompt="a fox", size="1536x1024", seed=3,
+                                     negative_prompt="blur", output_dir="out")
+                    )
             print(made.artifact.path, made.backend, made.model)
             print(dict(made.applied), [(i.name, i.reason) for i in made.ignored])
 
@@ -201,6 +236,18 @@ def test_the_guide_s_backend_passes_the_contract_suite_as_the_guide_runs_it(proj
     passed = re.search(r"\b(\d+) passed\b", summary)
     assert passed and int(passed[1]) >= 8, done.stdout
     assert "failed" not in summary and "error" not in summary, done.stdout
+
+
+# -- architecture.md ------------------------------------------------------------------------------------------------
+
+
+def test_architecture_md_stands_on_its_own() -> None:
+    text = (DOCS / "architecture.md").read_text()
+    assert "../" not in text and "shared design" not in text.lower(), "it points at a document outside the repository"
+    for target in re.findall(r"\]\(([^)#]+)", text):
+        if "://" not in target:
+            assert (DOCS / target).resolve().is_relative_to(DOCS.parent), target
+            assert (DOCS / target).exists(), f"architecture.md links to {target}, which does not exist"
 
 
 # -- configuration.md -----------------------------------------------------------------------------------------------

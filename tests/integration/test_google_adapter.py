@@ -11,12 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from google import genai
+from google.genai import types
 
 from mediagen.adapters.credentials.env import StaticCredentialSource
 from mediagen.adapters.google import PLUGIN, SPEC
 from mediagen.adapters.google.generator import GoogleGenerator
 from mediagen.adapters.google.history import HISTORY_KIND
-from mediagen.adapters.google.video import VIDEO_KIND, file_name_from_uri, progress_percent
+from mediagen.adapters.google.video import VIDEO_KIND
 from mediagen.adapters.sinks.filesystem import FilesystemSink
 from mediagen.adapters.stores.memory import MemoryStore
 from mediagen.adapters.stores.sqlite import SqliteStore
@@ -175,6 +177,41 @@ async def test_a_three_turn_edit_continues_from_state_that_went_through_json(san
     assert len(model_parts) == 2 and all(p.get("thoughtSignature") for p in model_parts)
 
 
+def _keys(value: Any) -> set[str]:
+    if isinstance(value, dict):
+        return set(value) | {k for v in value.values() for k in _keys(v)}
+    if isinstance(value, list):
+        return {k for v in value for k in _keys(v)}
+    return set()
+
+
+async def test_restored_history_is_kept_in_googles_field_names_and_sent_as_the_sdk_sent_it(sandbox: Sandbox) -> None:
+    first = await PLUGIN.factory(options(sandbox)).generate(
+        MediaRequest(media_type=MediaType.IMAGE, prompt="a cabin"), ctx("gemini-3.1-flash-image-preview")
+    )
+    await read(first)
+    assert first.continuation is not None
+    history = first.continuation.data["history"]
+    assert {"inlineData", "mimeType", "thoughtSignature"} <= _keys(history)
+    assert not {k for k in _keys(history) if "_" in k}  # no snake_case name of mediagen's own
+    # An older state saved in snake_case still reads.
+    older = [types.Content.model_validate(c).model_dump(mode="json", exclude_none=True) for c in history]
+    assert "inline_data" in _keys(older)
+    for state in (
+        first.continuation,
+        ContinuationState(kind=HISTORY_KIND, data={**first.continuation.data, "history": older}),
+    ):
+        request = MediaRequest(media_type=MediaType.IMAGE, prompt="add snow", continue_from="prev")
+        await read(
+            await PLUGIN.factory(options(sandbox)).generate(
+                request, ctx("gemini-3.1-flash-image-preview", continuation=state)
+            )
+        )
+    opening, continued, _ = fake_state(sandbox).requests_to("generateContent")
+    # The restored user turn goes out exactly as google-genai sent it the first time.
+    assert continued.sent["contents"][0] == opening.sent["contents"][0]
+
+
 async def test_three_turns_through_fresh_services_on_one_sqlite_store(sandbox: Sandbox, tmp_path: Path) -> None:
     continuation: str | None = None
     paths = []
@@ -216,7 +253,10 @@ async def test_a_safety_block_is_content_rejected_with_the_vendors_reason(genera
             await generator.generate(
                 MediaRequest(media_type="image", prompt=prompt), ctx("gemini-3.1-flash-image-preview")
             )
-        assert ("sandbox" if reason == "SAFETY" else "HARM_CATEGORY_DANGEROUS_CONTENT") in caught.value.message
+        # The Gemini API gives a reason, not words (its PromptFeedback has no blockReasonMessage).
+        assert (
+            "blocked the prompt" if reason == "SAFETY" else "HARM_CATEGORY_DANGEROUS_CONTENT"
+        ) in caught.value.message
 
 
 async def test_an_answer_without_an_image_is_an_error_that_says_so(generator: GoogleGenerator) -> None:
@@ -323,7 +363,12 @@ async def test_veo_text_to_video_reports_the_operation_polls_and_streams_an_mp4(
     assert data[4:8] == b"ftyp" and generated.mime_type == "video/mp4"
     assert jobs == [generated.metadata["operation"]]
     polls = [e for e in events if isinstance(e, Polling)]
-    assert [p.percent for p in polls] == [33.0, 66.0, 100.0]
+    # Veo sends no progress figure: the events count the polls (and the time waited) until it is done.
+    assert [(p.status, p.percent, p.polls) for p in polls] == [
+        ("running", None, 1),
+        ("running", None, 2),
+        ("done", 100.0, 3),
+    ]
     [adapted] = generated.parameters.adapted
     assert (adapted.name, adapted.requested, adapted.used) == ("duration", 5.0, 6.0)
     [sent] = fake_state(sandbox).requests_to("predictLongRunning")
@@ -397,19 +442,43 @@ async def test_a_last_frame_from_extra_is_sent_with_the_starting_frame(
         await generator.generate(missing, ctx("veo-3.1-generate-preview"))
 
 
-async def test_a_video_given_as_a_file_is_downloaded_in_gemini_mode_and_streamed(
+async def test_a_video_written_to_cloud_storage_is_a_clear_error_saying_where_it_is(
     sandbox: Sandbox, generator: GoogleGenerator
 ) -> None:
-    generated = await generator.generate(
-        MediaRequest(media_type=MediaType.VIDEO, prompt="sandbox:file a city"), ctx("veo-3.1-generate-preview")
+    # mediagen never sends a storage URI; an operation made elsewhere with one is resumed to its gs:// answer.
+    client = genai.Client(
+        vertexai=True, api_key=KEY, http_options=types.HttpOptions(base_url=sandbox.base_url("google"))
     )
-    assert generated.metadata["delivery"] == "file"
-    chunks = [chunk async for chunk in generated.stream]
-    assert b"".join(chunks)[4:8] == b"ftyp"
-    assert any(call.method == "GET" and ":download" in call.path for call in sandbox.calls("google"))
+    operation = await client.aio.models.generate_videos(
+        model="veo-3.1-generate-preview",
+        source=types.GenerateVideosSource(prompt="a city"),
+        config=types.GenerateVideosConfig(output_gcs_uri="gs://their-bucket/veo"),
+    )
+    await client.aio.aclose()
+    request = MediaRequest(media_type=MediaType.VIDEO, prompt="a city")
+    with pytest.raises(BackendError) as caught:
+        await generator.generate(request, ctx("veo-3.1-generate-preview", resume_job_id=operation.name))
+    assert "gs://their-bucket/veo/" in caught.value.message
+    assert "storageUri" in caught.value.message and "output_gcs_uri" in caught.value.message
+    assert "gcloud storage cp" in caught.value.message and caught.value.code != "internal_error"
 
 
-@pytest.mark.parametrize("prompt", ["a river", "sandbox:file a river"])
+async def test_veo_progress_tells_the_time_waited_by_the_generators_clock(sandbox: Sandbox) -> None:
+    clock = FakeClock()
+    paced = GoogleGenerator(
+        SPEC, options(sandbox, poll_interval=5, poll_backoff=2, poll_max_interval=100), clock=clock, sleep=clock.sleep
+    )
+    events: list[ProgressEvent] = []
+    await read(
+        await paced.generate(
+            MediaRequest(media_type="video", prompt="x"), ctx("veo-3.1-generate-preview", progress=events.append)
+        )
+    )
+    assert [e.elapsed_seconds for e in events if isinstance(e, Polling)] == [5.0, 15.0, 35.0]
+    await paced.aclose()
+
+
+@pytest.mark.parametrize("prompt", ["a river"])
 async def test_extending_a_previous_veo_video_sends_it_back(
     sandbox: Sandbox, generator: GoogleGenerator, prompt: str
 ) -> None:
@@ -562,17 +631,6 @@ async def test_a_request_that_hangs_past_the_request_timeout_is_transient(sandbo
     await impatient.aclose()
 
 
-async def test_a_cut_short_download_is_transient_and_the_service_retries_it(sandbox: Sandbox, tmp_path: Path) -> None:
-    sandbox.faults.push("google", "truncated_download", times=1)
-    async with service(sandbox, tmp_path, MemoryStore()) as svc:
-        result = await svc.generate(MediaRequest(media_type="video", prompt="sandbox:file a storm"))
-    assert result.path.read_bytes()[4:8] == b"ftyp"
-    downloads = [c for c in sandbox.calls("google") if ":download" in c.path]
-    assert [c.fault for c in downloads] == ["truncated_download", None]
-    assert len(fake_state(sandbox).requests_to("predictLongRunning")) == 1  # the retry resumed, never resubmitted
-    assert files_in(tmp_path) == [result.path.name]  # no partial file from the cut-short attempt
-
-
 async def test_strict_mode_refuses_an_ignored_parameter_before_any_call(
     sandbox: Sandbox, generator: GoogleGenerator
 ) -> None:
@@ -590,15 +648,3 @@ async def test_continuing_from_another_kind_of_state_is_refused(generator: Googl
             MediaRequest(media_type="image", prompt="x"),
             ctx("gemini-3.1-flash-image-preview", continuation=video_state),
         )
-
-
-def test_file_references_and_progress_are_read_from_any_url_form() -> None:
-    assert file_name_from_uri("files/abc123") == "files/abc123"
-    assert (
-        file_name_from_uri("https://generativelanguage.googleapis.com/v1beta/files/x9:download?alt=media") == "files/x9"
-    )
-    assert file_name_from_uri("http://127.0.0.1:5/v1/files/k_1:download?alt=media") == "files/k_1"
-    assert file_name_from_uri("gs://bucket/video.mp4") is None
-    assert progress_percent({"progressPercent": 40}) == 40.0
-    assert progress_percent({"progressPercentage": 140}) == 100.0
-    assert progress_percent(None) is None and progress_percent({"progress": True}) is None

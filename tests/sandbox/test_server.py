@@ -57,13 +57,46 @@ async def test_env_lines_point_a_default_constructed_sdk_client_at_the_sandbox(
         async with AsyncOpenAI(max_retries=0) as client:
             result = await client.images.generate(model="gpt-image-1", prompt="a fox", size="1024x1024")
         assert result.data
-        assert describe(sb)[-5:] == [
+        assert describe(sb)[-7:] == [
+            "They accept any non-empty key.",
             "Point an app at it with these environment variables:",
             f"OPENAI_BASE_URL={sb.base_url('openai')}",
             "OPENAI_API_KEY=sandbox-key",
             "For mediagen itself, also poll the fakes' jobs quickly:",
             "MEDIAGEN_BACKENDS__OPENAI__EXTRA__POLL_INTERVAL=0.1",
+            "MEDIAGEN_BACKENDS__OPENAI__EXTRA__POLL_MAX_INTERVAL=0.1",
         ]
+
+
+async def test_with_an_api_key_set_the_env_lines_carry_the_key_the_fakes_accept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from google import genai
+
+    async with Sandbox(vendors=("openai", "google"), settings=SandboxSettings(api_key="only-this")) as sb:
+        env = sb.env()
+        assert env["OPENAI_API_KEY"] == env["GOOGLE_API_KEY"] == "only-this"
+        assert "They accept only the key in the env lines below (api_key)." in describe(sb)
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        async with AsyncOpenAI(max_retries=0) as client:
+            assert (await client.images.generate(model="gpt-image-1", prompt="a fox")).data
+        google = genai.Client().aio  # GOOGLE_API_KEY and GOOGLE_GEMINI_BASE_URL from the env lines
+        answer = await google.models.generate_content(model="gemini-2.5-flash", contents="hello")
+        await google.aclose()
+        assert answer.text
+
+
+async def test_off_loopback_the_sandbox_says_so_and_that_it_takes_any_key() -> None:
+    async with Sandbox(vendors=("openai",), host="0.0.0.0") as sb:
+        lines = describe(sb)
+    assert lines[0] == "mediagen sandbox: fake vendor APIs on 0.0.0.0"
+    assert lines[1] == (
+        "WARNING: 0.0.0.0 is not loopback: anyone who can reach this machine can call the fakes. "
+        "They accept any non-empty key."
+    )
+    async with Sandbox(vendors=("openai",)) as sb:
+        assert not any("WARNING" in line for line in describe(sb))
 
 
 async def test_unknown_vendors_are_refused_naming_the_known_ones() -> None:

@@ -99,11 +99,28 @@ def test_mediagen_help_lists_every_command(mediagen: Invoke) -> None:
         assert name in result.stdout
 
 
-@pytest.mark.parametrize("path", command_paths(), ids=" ".join)
-def test_every_command_has_working_help(mediagen: Invoke, path: list[str]) -> None:
-    result = mediagen(*path, "--help")
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+@pytest.mark.parametrize("path", [[], *command_paths()], ids=lambda p: " ".join(p) or "mediagen")
+def test_every_command_has_working_help_with_no_type_beside_its_flags(
+    mediagen: Invoke, path: list[str], flag: str
+) -> None:
+    result = mediagen(*path, flag)
     assert result.exit_code == EXIT_OK, result.output
     assert "Usage:" in result.stdout and result.stderr == ""
+    assert "<bool>" not in result.stdout  # --json, --sandbox, --help take no value
+
+
+def test_jobs_status_and_resume_name_their_argument_alike(mediagen: Invoke) -> None:
+    for command in ("status", "resume"):
+        shown = words(mediagen("jobs", command, "--help").stdout)
+        assert f"mediagen jobs {command} [OPTIONS] {{JOB_ID}}" in shown
+        assert "JOB_ID <str> The id `mediagen jobs list` shows." in shown
+
+
+def test_shell_completion_can_be_installed_or_shown(mediagen: Invoke) -> None:
+    assert "--install-completion" in mediagen("--help").stdout
+    shown = mediagen("--show-completion", "bash")
+    assert shown.exit_code == EXIT_OK and "_mediagen_completion" in shown.stdout
 
 
 def test_the_generating_commands_offer_json_sandbox_and_debug(mediagen: Invoke) -> None:
@@ -111,6 +128,32 @@ def test_the_generating_commands_offer_json_sandbox_and_debug(mediagen: Invoke) 
         shown = mediagen(command, "--help").stdout
         for option in ("--json", "--sandbox", "--debug"):
             assert option in shown, f"{command} --help lacks {option}"
+
+
+def test_job_times_are_local_dates_for_people_and_iso_8601_in_json(mediagen: Invoke, tmp_path: Path) -> None:
+    import asyncio
+    import datetime
+
+    from mediagen.adapters.stores.sqlite import SqliteStore
+    from mediagen.ports.continuation import JOB_KIND, ContinuationState
+
+    async def record() -> str:
+        store = SqliteStore(tmp_path / "jobs.sqlite3")
+        data = {"vendor_job_id": "operations/1", "model": "veo-3.1-generate-preview", "request": {"prompt": "x"}}
+        job_id = await store.save("google", ContinuationState(kind=JOB_KIND, data=data))
+        await store.aclose()
+        return job_id
+
+    job_id = asyncio.run(record())
+    store = {"MEDIAGEN_STORE__PATH": str(tmp_path / "jobs.sqlite3")}
+    [listed] = only_json(mediagen("jobs", "list", "--json", **store))["jobs"]
+    status = only_json(mediagen("jobs", "status", job_id, "--json", **store))
+    when = datetime.datetime.fromisoformat(listed["created_at"])
+    assert when.tzinfo is not None and status["created_at"] == listed["created_at"]
+    assert abs(when.timestamp() - datetime.datetime.now().timestamp()) < 600
+    local = when.astimezone().strftime("%Y-%m-%d %H:%M")
+    assert local in words(mediagen("jobs", "list", **store).stdout)
+    assert f"created_at: {local}" in mediagen("jobs", "status", job_id, **store).stdout
 
 
 def test_no_arguments_shows_the_help_as_a_usage_error(mediagen: Invoke) -> None:

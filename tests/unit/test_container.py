@@ -20,7 +20,7 @@ from mediagen.adapters.stores.redis import RedisStore
 from mediagen.adapters.stores.sqlite import SqliteStore
 from mediagen.application.service import MediaService
 from mediagen.application.settings import BackendSettings, Settings, StoreSettings
-from mediagen.container import SANDBOX_KEY, Container, backend_options
+from mediagen.container import SANDBOX_KEY, SANDBOX_POLL_INTERVAL, Container, backend_options
 from mediagen.domain.errors import AuthenticationFailed, ConfigurationError
 from mediagen.domain.media import MediaType
 from mediagen.domain.request import MediaRequest
@@ -250,6 +250,9 @@ def test_sandbox_mode_gives_each_faked_backend_a_dummy_key_and_the_fake_s_url(
             # an HTTP fake's base URL is a URL; a gRPC fake's (xAI's) is the host:port its SDK takes
             assert urlsplit(base_url if "//" in base_url else f"//{base_url}").hostname == "127.0.0.1"
             assert not spec.extra_env_vars.keys() & options[spec.name].extra.keys(), spec.name
+            # Jobs are polled at the sandbox's pace throughout: backoff never climbs to a vendor's 30 s.
+            extra = options[spec.name].extra
+            assert extra["poll_interval"] == extra["poll_max_interval"] == SANDBOX_POLL_INTERVAL, spec.name
 
 
 def test_sandbox_mode_never_hands_a_real_key_or_url_to_a_backend_it_does_not_fake(

@@ -33,6 +33,13 @@ def test_a_job_shows_its_status_and_percent_then_the_bytes_downloaded() -> None:
     assert not display._progress.tasks[0].visible
 
 
+def test_a_job_without_a_percent_shows_its_polls_and_the_time_waited() -> None:
+    display = ProgressDisplay(enabled=True)
+    display(Polling(backend="google", status="running", polls=3, elapsed_seconds=42.4))
+    assert line(display) == ("google running", "poll 3 · 42 s")
+    assert display._progress.tasks[0].total is None
+
+
 def test_batch_items_get_their_own_numbered_lines() -> None:
     display = ProgressDisplay(enabled=True, labels=["a fox", "a cat"])
     display(Selected(backend="google", model="m", explicit=True, item=1))

@@ -109,7 +109,8 @@ async def generate_gemini_image(
     chat = aio.chats.create(
         model=plan.model,
         config=types.GenerateContentConfig.model_validate(dict(plan.config)),
-        history=[dict(content) for content in restored.contents] if restored is not None else None,
+        # Saved turns read back as the SDK's own Content (camelCase as saved, or snake_case as older states were).
+        history=[types.Content.model_validate(dict(c)) for c in restored.contents] if restored is not None else None,
     )
     response: types.GenerateContentResponse = await vendor_call(
         chat.send_message(parts), deadline=deadline, secret=ctx.credentials
@@ -122,7 +123,8 @@ async def generate_gemini_image(
         raise no_output_error("image", reason, message, texts)
     image = images[-1]
     assert image.data is not None
-    contents = [content.model_dump(mode="json", exclude_none=True) for content in chat.get_history(curated=True)]
+    # Kept in Google's JSON field names (camelCase), as the API documents its Content.
+    contents = [c.model_dump(mode="json", exclude_none=True, by_alias=True) for c in chat.get_history(curated=True)]
     trimmed = trim_history(contents, max_turns=settings.max_history_turns, max_bytes=settings.max_history_bytes)
     dropped_before = restored.dropped_turns if restored is not None else 0
     metadata: dict[str, Any] = {

@@ -1,10 +1,10 @@
 """Which google-genai call works in which API mode (checked in the google-genai 3.6.1 source).
 
 Each Vertex-only method raises ValueError "only supported in Gemini Enterprise Agent Platform mode" on a
-Gemini-API client, and files.download raises "only supported in the Gemini Developer client" on a Vertex one,
-so the adapter picks the client per call from this table; no setting is needed. Vertex mode uses the same API
-key ("express mode": vertexai=True with api_key and no project); users on full Vertex set
-`extra.vertex_project` (and `extra.vertex_location`) and authenticate with application default credentials.
+Gemini-API client (and Gemini-only ones, such as files.download, raise on a Vertex one), so the adapter picks
+the client per call from this table; no setting is needed. Vertex mode uses the same API key ("express mode":
+vertexai=True with api_key and no project); users on full Vertex
+set `extra.vertex_project` (and `extra.vertex_location`) and authenticate with application default credentials.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ MODE_TABLE: Mapping[str, ModeRow] = {
     "models.generate_content": ModeRow(
         Mode.GEMINI, "POST /v1/models/{model}:generateContent", "Gemini images (also chats), Gemini speech"
     ),
-    "files.download": ModeRow(Mode.GEMINI, "GET /v1/files/{id}:download?alt=media", "Veo videos given as a file"),
     "models.generate_images": ModeRow(
         Mode.VERTEX, "POST /v1beta1/publishers/google/models/{model}:predict", "Imagen text to image"
     ),

@@ -1,10 +1,16 @@
-"""Veo: submit (or resume) the long-running operation, poll it with backoff, stream the video to the sink."""
+"""Veo: submit (or resume) the long-running operation, poll it with backoff, hand the video to the sink.
+
+Vertex answers a finished Veo video as inline bytes; only a request that names a Cloud Storage URI (Vertex
+`parameters.storageUri`, google-genai's `output_gcs_uri`) gets a `gs://` URI instead. mediagen never sends one, and it
+does not fetch such a URI: Cloud Storage needs OAuth credentials an API key does not give, so a `gs://` answer is a
+clear error that says where the video is and how to copy it.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from google.genai import types
@@ -14,7 +20,7 @@ from mediagen.adapters.google.client import GoogleClients, GoogleSettings
 from mediagen.adapters.google.errors import BACKEND, redact, timeout_error
 from mediagen.adapters.google.mapping import VeoPlan
 from mediagen.application.deadline import Deadline
-from mediagen.domain.errors import BackendError, ContentRejected, InvalidRequest, MediaGenError
+from mediagen.domain.errors import BackendError, ContentRejected, InvalidRequest
 from mediagen.domain.request import InputImage
 from mediagen.ports.continuation import ContinuationState
 from mediagen.ports.generator import GeneratedMedia, GenerationContext
@@ -22,27 +28,17 @@ from mediagen.ports.progress import Polling
 
 #: ContinuationState.kind of a finished Veo video, which a later request extends.
 VIDEO_KIND = "veo_video"
-_FILE_ID = re.compile(r"(?:^|/)files/([A-Za-z0-9_-]+)")
-_PROGRESS_KEYS = ("progressPercent", "progressPercentage", "progress_percent", "progress")
-_END = object()
 
 
-def file_name_from_uri(uri: str) -> str | None:
-    """`files/{id}` for a Gemini file reference (files/x, or any URL with /files/x[:download...]); None otherwise.
-
-    The SDK's own parser only takes https URLs, so a loopback (http) sandbox URL would not download.
-    """
-    match = _FILE_ID.search(uri)
-    return f"files/{match[1]}" if match else None
-
-
-def progress_percent(metadata: Mapping[str, Any] | None) -> float | None:
-    """The percentage an operation's metadata reports, when it reports one."""
-    for key in _PROGRESS_KEYS:
-        value = (metadata or {}).get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(min(max(value, 0), 100))
-    return None
+def storage_error(uri: str, operation: str) -> BackendError:
+    """What a `gs://` answer means for a caller: where the video is, why mediagen stops, how to get it."""
+    return BackendError(
+        f"Veo operation {operation} wrote the video to Cloud Storage at {uri} instead of returning it. Vertex does "
+        "that only when the request sets a storage URI (parameters.storageUri, google-genai's output_gcs_uri), "
+        "which mediagen does not send: check for a proxy adding it. mediagen cannot read Cloud Storage with an API "
+        f"key; copy the video with `gcloud storage cp {uri} .`",
+        backend=BACKEND,
+    )
 
 
 async def _image(image: InputImage) -> types.Image:
@@ -124,6 +120,7 @@ class VeoRunner:
         interval = self._settings.poll_interval
         aio = self._clients.for_call("operations.get", ctx.credentials)
         first = ctx.resume_job_id is not None
+        started, polls = deadline.clock(), 0
         while first or not operation.done:
             if not first:
                 remaining = deadline.remaining()
@@ -135,9 +132,15 @@ class VeoRunner:
             operation = await vendor_call(
                 aio.operations.get(operation), deadline=deadline, secret=ctx.credentials, job_id=name
             )
-            status = "done" if operation.done else "running"
+            polls += 1
+            # Veo's operations carry no progress figure: the wait is told by its polls and elapsed time.
             ctx.progress(
-                Polling(status=status, percent=100.0 if operation.done else progress_percent(operation.metadata))
+                Polling(
+                    status="done" if operation.done else "running",
+                    percent=100.0 if operation.done else None,
+                    polls=polls,
+                    elapsed_seconds=deadline.clock() - started,
+                )
             )
         return operation
 
@@ -170,57 +173,4 @@ class VeoRunner:
                 video.video_bytes, mime_type=mime, model=plan.model, metadata=metadata,
                 continuation=state, parameters=plan.parameters,
             )  # fmt: skip
-        assert video.uri is not None
-        file_name = file_name_from_uri(video.uri)
-        if file_name is None:
-            raise BackendError(
-                f"Veo stored the video at {video.uri}, which mediagen cannot fetch with an API key; "
-                "download it with your cloud credentials",
-                backend=BACKEND,
-            )
-        metadata["delivery"] = "file"
-        metadata["uri"] = video.uri
-        return GeneratedMedia(
-            stream=self._download(file_name, ctx, deadline),
-            mime_type=mime,
-            model=plan.model,
-            metadata=metadata,
-            continuation=ContinuationState(kind=VIDEO_KIND, data={**state_data, "uri": video.uri}),
-            parameters=plan.parameters,
-        )
-
-    async def _download(self, file_name: str, ctx: GenerationContext, deadline: Deadline) -> AsyncIterator[bytes]:
-        """Stream a file through files.download (Gemini mode) in constant memory: chunks pass a small queue."""
-        queue: asyncio.Queue[object] = asyncio.Queue(maxsize=4)
-
-        class _Writer:
-            # files.download awaits what write() returns, so a full queue holds the download back.
-            async def write(self, chunk: bytes) -> None:
-                await queue.put(chunk)
-
-        aio = self._clients.for_call("files.download", ctx.credentials)
-
-        async def fetch() -> None:
-            try:
-                await vendor_call(
-                    aio.files.download(file=file_name, destination=_Writer()), deadline=deadline, secret=ctx.credentials
-                )
-            except MediaGenError as error:
-                await queue.put(error)
-                return
-            await queue.put(_END)
-
-        task = asyncio.ensure_future(fetch())
-        try:
-            while True:
-                item = await queue.get()
-                if item is _END:
-                    return
-                if isinstance(item, MediaGenError):
-                    raise item
-                assert isinstance(item, bytes)
-                yield item
-        finally:
-            if not task.done():
-                task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        raise storage_error(str(video.uri), name)

@@ -41,6 +41,10 @@ def _header_value(read: ExtraReader, name: str) -> str | None:
     return value
 
 
+#: Job-polling extras other backends take; accepted (and checked as numbers) so one sandbox setting fits all.
+_POLL_KEYS = ("poll_interval", "poll_max_interval")
+
+
 @attrs.frozen(kw_only=True)
 class OpenRouterSettings:
     """What `backends.openrouter` settings may set: base_url and these extras, checked when the generator is built."""
@@ -61,10 +65,11 @@ class OpenRouterSettings:
     @classmethod
     def from_options(cls, options: BackendOptions) -> OpenRouterSettings:
         read = ExtraReader(BACKEND, options.extra)
-        # poll_interval: sandbox mode (and `mediagen sandbox`'s printout) gives every faked backend one, for video
-        # jobs; OpenRouter images come back in one call, so there is nothing to poll and it is accepted unused.
-        read.reject_unknown((attrs.fields_dict(cls).keys() - {"base_url"}) | {"poll_interval"})
-        read.optional_number("poll_interval")
+        # poll_interval and poll_max_interval: sandbox mode (and `mediagen sandbox`'s printout) gives every faked
+        # backend both, for video jobs; OpenRouter images come back in one call, so they are accepted unused.
+        read.reject_unknown((attrs.fields_dict(cls).keys() - {"base_url"}) | set(_POLL_KEYS))
+        for key in _POLL_KEYS:
+            read.optional_number(key)
         return cls(
             base_url=options.base_url,
             http_referer=_header_value(read, "http_referer"),

@@ -70,7 +70,7 @@ class OpenAIFake(VendorFake):
         return f"{origin}/v1"
 
     def env(self, base_url: str) -> dict[str, str]:
-        return {"OPENAI_BASE_URL": base_url, "OPENAI_API_KEY": SANDBOX_KEY}
+        return {"OPENAI_BASE_URL": base_url, "OPENAI_API_KEY": self.context.settings.api_key or SANDBOX_KEY}
 
     def authenticate(self, request: web.Request) -> None:
         scheme, _, key = request.headers.get("Authorization", "").partition(" ")

@@ -43,7 +43,8 @@ _COMMON = (
     "frame_duration_ms",
 )
 GENERATE_PARAMS = (*_COMMON, "moderation")
-EDIT_PARAMS = (*_COMMON, "input_fidelity", "image", "image[]", "mask", "markup")
+# `style` is a dall-e-3 generation parameter: neither OpenAI's document nor the SDK names it for edits.
+EDIT_PARAMS = (*(p for p in _COMMON if p != "style"), "input_fidelity", "image", "image[]", "mask", "markup")
 IMAGE_MIME_TYPES = ("image/png", "image/jpeg", "image/webp")
 
 
@@ -352,7 +353,9 @@ class ImagesEndpoints:
             for index in range(partial_images):
                 event = {"type": f"{prefix}.partial_image", "b64_json": b64, "partial_image_index": index, **common}
                 await response.write(_sse(event))
-            await response.write(_sse({"type": f"{prefix}.completed", "b64_json": b64, "usage": used, **common}))
+            # A completed event's usage has no output_tokens_details (ImageGenCompletedEvent), unlike ImagesResponse's.
+            event_usage = {key: value for key, value in used.items() if key != "output_tokens_details"}
+            await response.write(_sse({"type": f"{prefix}.completed", "b64_json": b64, "usage": event_usage, **common}))
         await response.write_eof()
         return response
 

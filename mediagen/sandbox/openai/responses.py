@@ -27,6 +27,34 @@ from mediagen.sandbox.vendor import ApiError
 if TYPE_CHECKING:
     from mediagen.sandbox.openai.fake import OpenAIFake
 
+#: CreateResponse's parameters in OpenAI's OpenAPI document (2.3.0), and the three openai 3.57.0 sends beyond it.
+CREATE_PARAMS = (
+    "background", "context_management", "conversation", "include", "input", "instructions", "max_output_tokens",
+    "max_tool_calls", "metadata", "model", "moderation", "parallel_tool_calls", "previous_response_id", "prompt",
+    "prompt_cache_key", "prompt_cache_options", "prompt_cache_retention", "reasoning", "safety_identifier",
+    "service_tier", "store", "stream", "stream_options", "temperature", "text", "tool_choice", "tools",
+    "top_logprobs", "top_p", "truncation", "user",
+    "access_programs", "background_options", "image",
+)  # fmt: skip
+#: CreateResponse's scalar parameters as the document types and bounds them: (kind, minimum, maximum, choices).
+SCALAR_PARAMS: dict[str, tuple[str, float | None, float | None, tuple[str, ...]]] = {
+    "background": ("boolean", None, None, ()),
+    "parallel_tool_calls": ("boolean", None, None, ()),
+    "store": ("boolean", None, None, ()),
+    "stream": ("boolean", None, None, ()),
+    "instructions": ("string", None, None, ()),
+    "previous_response_id": ("string", None, None, ()),
+    "prompt_cache_key": ("string", None, None, ()),
+    "safety_identifier": ("string", None, 64, ()),
+    "user": ("string", None, None, ()),
+    "temperature": ("number", 0, 2, ()),
+    "top_p": ("number", 0, 1, ()),
+    "top_logprobs": ("integer", 0, 20, ()),
+    "max_output_tokens": ("integer", 16, None, ()),
+    "max_tool_calls": ("integer", None, None, ()),
+    "truncation": ("string", None, None, ("auto", "disabled")),
+    "prompt_cache_retention": ("string", None, None, ("in_memory", "24h")),
+}
 IMAGE_TOOL_PARAMS = (
     "type",
     "model",
@@ -45,6 +73,21 @@ IMAGE_TOOL_PARAMS = (
     "frame_duration_ms",
     "svg",
 )
+
+
+def check_scalars(params: Params) -> None:
+    """OpenAI's 400 for a scalar parameter of the wrong type, out of its range, or not one of its values."""
+    for name, (kind, low, high, choices) in SCALAR_PARAMS.items():
+        if kind == "boolean":
+            params.boolean(name, False)
+        elif kind == "integer":
+            params.integer(name, minimum=None if low is None else int(low), maximum=None if high is None else int(high))
+        elif kind == "number":
+            params.number(name, minimum=low, maximum=high)
+        elif choices:
+            params.choice(name, choices)
+        else:
+            params.string(name, max_length=None if high is None else int(high))
 
 
 @attrs.frozen
@@ -79,6 +122,8 @@ class ResponsesEndpoints:
         state = self.fake.state
         state.requests.append(ReceivedRequest(request.method, request.path, body))
         params = Params(body)
+        params.reject_unknown(CREATE_PARAMS)
+        check_scalars(params)
         model = params.string("model", required=True)
         assert model is not None
         if not catalog.RESPONSES_MODEL.match(model):
@@ -147,7 +192,6 @@ class ResponsesEndpoints:
             "previous_response_id": previous_id,
             "reasoning": {"effort": None, "summary": None},
             "service_tier": "default",
-            "store": store,
             "temperature": body.get("temperature", 1.0),
             "text": body.get("text") or {"format": {"type": "text"}, "verbosity": "medium"},
             "tool_choice": tool_choice,
@@ -162,8 +206,9 @@ class ResponsesEndpoints:
                 "output_tokens_details": {"reasoning_tokens": 0},
                 "total_tokens": input_tokens + output_tokens,
             },
-            "user": body.get("user"),
         }
+        if isinstance(body.get("user"), str):  # the document types Response.user as a string: absent when not given
+            response["user"] = body["user"]
         if store:
             state.keep_response(StoredResponse(response["id"], response, parsed.prompt, previous_id, image, call_id))
         if stream:
@@ -335,7 +380,9 @@ async def _events(response: dict[str, Any], partial_images: int) -> AsyncIterato
         sequence += 1
         return {"type": kind, "sequence_number": sequence - 1, **fields}
 
-    pending = {**response, "status": "in_progress", "output": [], "completed_at": None, "usage": None}
+    # Response.usage is an object when present: a response still in progress has none yet, so the key is absent.
+    pending = {key: value for key, value in response.items() if key != "usage"}
+    pending |= {"status": "in_progress", "output": [], "completed_at": None}
     yield event("response.created", response=pending)
     yield event("response.in_progress", response=pending)
     for index, item in enumerate(response["output"]):

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from mediagen.sandbox.openai.fake import OpenAIFake
 
 CREATE_PARAMS = ("prompt", "model", "seconds", "size", "input_reference")
+REMIX_PARAMS = ("prompt",)
 
 
 async def _aiter(chunks: Iterator[bytes | memoryview]) -> AsyncIterator[bytes | memoryview]:
@@ -181,7 +182,7 @@ class VideoEndpoints:
         body = await json_body(request)
         self.fake.state.requests.append(ReceivedRequest(request.method, request.path, body))
         params = Params(body)
-        params.reject_unknown(("prompt",))
+        params.reject_unknown(REMIX_PARAMS)
         prompt = params.string("prompt", required=True, max_length=catalog.MAX_PROMPT_CHARS)
         assert prompt is not None
         if source.status != "completed":
