@@ -12,7 +12,11 @@ from mediagen.ports.generator import BackendPlugin
 ENTRY_POINT_GROUP = "mediagen.backends"
 
 #: Built-in vendor packages; each exposes `PLUGIN` and imports its SDK only inside the factory.
-BUILTIN_MODULES: tuple[str, ...] = ("mediagen.adapters.openai", "mediagen.adapters.google")
+BUILTIN_MODULES: tuple[str, ...] = (
+    "mediagen.adapters.openai",
+    "mediagen.adapters.google",
+    "mediagen.adapters.elevenlabs",
+)
 
 
 def builtin_plugins(modules: Iterable[str] = BUILTIN_MODULES) -> list[BackendPlugin]:
