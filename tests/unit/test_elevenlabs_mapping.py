@@ -400,3 +400,14 @@ def test_a_422_is_an_invalid_request_naming_the_vendors_field() -> None:
         ApiError(status_code=422, body={"detail": [{"loc": ["body", "text"], "msg": "too long"}]})
     )
     assert isinstance(text, InvalidRequest) and text.field == "prompt" and "(text)" in text.message
+
+
+# --- docs ----------------------------------------------------------------------------------------------------------
+
+
+def test_the_backend_page_is_current_with_the_spec() -> None:
+    from mediagen.adapters.elevenlabs import docs
+
+    page = Path(__file__).resolve().parents[2] / "docs" / "backends" / "elevenlabs.md"
+    text = page.read_text(encoding="utf-8")
+    assert docs.PAGE.rewrite(text) == text, "run: python -m mediagen.adapters.elevenlabs.docs"
