@@ -50,6 +50,12 @@ FAULT_KINDS: Mapping[str, FaultKind] = {
             "short (503) when the sandbox stops, so servers always stop.",
             {"seconds": "how long to hold (default: the hang_seconds setting, 30)"},
         ),
+        FaultKind(
+            "quota_exceeded",
+            FaultScope.REQUEST,
+            "The vendor's answer when the account's credits or quota are used up (ElevenLabs: 401 with "
+            "detail.status quota_exceeded; vendors that answer it as a rate limit: their rate_limit answer).",
+        ),
         FaultKind("malformed", FaultScope.REQUEST, "200 with a Content-Type of JSON and a body that is not JSON."),
         FaultKind(
             "retired",

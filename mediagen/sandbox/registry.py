@@ -11,6 +11,7 @@ from mediagen.sandbox.vendor import VendorFake
 VENDORS: Final[dict[str, str]] = {
     "openai": "mediagen.sandbox.openai:OpenAIFake",
     "google": "mediagen.sandbox.google:GoogleFake",
+    "elevenlabs": "mediagen.sandbox.elevenlabs:ElevenLabsFake",
 }
 
 
