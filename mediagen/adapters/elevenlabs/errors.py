@@ -36,7 +36,9 @@ _MASK = "**********"
 #: ElevenLabs keys: sk_ followed by hex (newer keys), or 32 hex characters (older ones).
 _KEY_LIKE = re.compile(r"\bsk_[A-Za-z0-9]{8,}|\b[a-f0-9]{32}\b")
 _QUOTA = frozenset({"quota_exceeded", "payment_required", "insufficient_credits", "credits_exhausted"})
-_POLICY = frozenset({"content_policy_violation", "voice_not_allowed", "safety_violation", "terms_violation"})
+_POLICY = frozenset(
+    {"bad_prompt", "content_policy_violation", "voice_not_allowed", "safety_violation", "terms_violation"}
+)
 #: Body fields whose 422 is really about mediagen's request fields, so the error names what the caller set.
 _OUR_FIELD = {
     "text": "prompt",
@@ -131,6 +133,8 @@ def _status_error(status: int, headers: Mapping[str, str] | None, body: Any, sec
         return InvalidRequest(f"ElevenLabs refused it{where}: {scrub(problem, secret)}", field=field)
     if status in (408, 409) or status >= 500:
         return TransientBackendError(f"{said}; retrying usually helps", backend=BACKEND, status=status)
+    if code == "voice_not_found":
+        return InvalidRequest(f"ElevenLabs has no such voice: {message}", field="voice")
     if code in _POLICY:
         return ContentRejected(f"ElevenLabs refused the request: {message}", backend=BACKEND, status=status)
     if status == 422:
