@@ -7,8 +7,11 @@ from typing import Any, ClassVar
 
 from aiohttp import web
 
+from mediagen.sandbox.elevenlabs.design import DesignEndpoints
+from mediagen.sandbox.elevenlabs.dubbing import DubbingEndpoints
 from mediagen.sandbox.elevenlabs.inputs import blocked, quota_exceeded
 from mediagen.sandbox.elevenlabs.persist import ElevenLabsRecords
+from mediagen.sandbox.elevenlabs.sound import SoundEndpoints
 from mediagen.sandbox.elevenlabs.speech import SpeechEndpoints
 from mediagen.sandbox.elevenlabs.state import ElevenLabsState
 from mediagen.sandbox.elevenlabs.voices import VoiceEndpoints
@@ -33,15 +36,18 @@ class ElevenLabsFake(VendorFake):
         store = RecordStore.of(context)
         self._state = ElevenLabsState(records=None if store is None else ElevenLabsRecords(store))
         self.speech = SpeechEndpoints(self)
+        self.sound = SoundEndpoints(self)
         self.voices = VoiceEndpoints(self)
+        self.design = DesignEndpoints(self)
+        self.dubbing = DubbingEndpoints(self)
 
     @property
     def state(self) -> ElevenLabsState:
         return self._state
 
     def routes(self) -> Iterable[Route]:
-        download = frozenset({FaultScope.DOWNLOAD})
-        speech, voices = self.speech, self.voices
+        job, download = frozenset({FaultScope.JOB}), frozenset({FaultScope.DOWNLOAD})
+        speech, sound, voices, design, dubbing = self.speech, self.sound, self.voices, self.design, self.dubbing
         return (
             Route("POST", "/v1/text-to-speech/{voice_id}", speech.text_to_speech, "tts", download),
             Route("POST", "/v1/text-to-speech/{voice_id}/stream", speech.text_to_speech_stream, "tts.stream", download),
@@ -49,6 +55,16 @@ class ElevenLabsFake(VendorFake):
             Route("POST", "/v1/voice-changer/{voice_id}/stream", speech.voice_changer_stream, "sts.stream", download),
             Route("POST", "/v1/audio-isolation", speech.audio_isolation, "isolation", download),
             Route("POST", "/v1/audio-isolation/stream", speech.audio_isolation_stream, "isolation.stream", download),
+            Route("POST", "/v1/music", sound.music, "music", download),
+            Route("POST", "/v1/music/stream", sound.music_stream, "music.stream", download),
+            Route("POST", "/v1/sound-generation", sound.sound_effect, "sound", download),
+            Route("POST", "/v1/text-to-voice/design", design.design, "design"),
+            Route("POST", "/v1/text-to-voice/create-previews", design.create_previews, "design.previews"),
+            Route("POST", "/v1/text-to-voice", design.create, "design.create"),
+            Route("POST", "/v1/dubbing", dubbing.create, "dubbing.create", job),
+            Route("GET", "/v1/dubbing/{dubbing_id}", dubbing.get, "dubbing.get"),
+            Route("DELETE", "/v1/dubbing/{dubbing_id}", dubbing.delete, "dubbing.delete"),
+            Route("GET", "/v1/dubbing/{dubbing_id}/audio/{language_code}", dubbing.audio, "dubbing.audio", download),
             Route("GET", "/v1/voices", voices.list_v1, "voices.list"),
             Route("GET", "/v2/voices", voices.search, "voices.search"),
             Route("POST", "/v1/voices/add", voices.add, "voices.add"),
