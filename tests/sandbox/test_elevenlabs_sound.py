@@ -166,3 +166,14 @@ async def test_sound_effects_refuse_what_the_api_refuses(
     error = await refusal(elevenlabs.text_to_sound_effects.convert(**{"text": "boom", **kwargs}))
     assert error.status_code == 422
     assert (error.body["detail"][0]["loc"], error.body["detail"][0]["type"]) == (loc, kind)
+
+
+async def test_music_streams_from_its_stream_route(elevenlabs: AsyncElevenLabs) -> None:
+    data = await collect(elevenlabs.music.stream(prompt="drums", music_length_ms=3000, output_format="pcm_8000"))
+    assert len(data) == 3 * 8_000 * 2
+    error = await refusal(
+        elevenlabs.music.stream(
+            prompt="drums", request_options={"additional_body_parameters": {"sign_with_c2pa": True}}
+        )
+    )
+    assert error.body["detail"][0]["loc"] == ["body", "sign_with_c2pa"]  # the stream route has no such field

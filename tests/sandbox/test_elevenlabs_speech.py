@@ -62,8 +62,7 @@ async def test_speech_comes_back_in_every_output_format(elevenlabs: AsyncElevenL
     codec, rate = fmt.split("_")[:2]
     if codec in SNIFFED:
         assert sniff(data[:64]) == SNIFFED[codec]
-    else:
-        assert sniff(data[:64]) is None
+    else:  # headerless: only the length tells
         bytes_per_second = int(rate) * (2 if codec == "pcm" else 1)
         assert len(data) == pytest.approx(bytes_per_second * len("Hello from the sandbox.") / 15, rel=0.01)
 
@@ -315,3 +314,10 @@ def test_sync_client_speaks_too() -> None:
         data = b"".join(client.text_to_speech.convert(RACHEL, text="sync", output_format="ulaw_8000"))
         assert len(data) == round(8_000 * 0.5)  # four characters: the half-second minimum
         assert [v.name for v in client.voices.search(search="adam").voices] == ["Adam"]
+
+
+async def test_the_voice_changer_streams_from_its_stream_route(elevenlabs: AsyncElevenLabs) -> None:
+    data = await collect(elevenlabs.speech_to_speech.stream(RACHEL, audio=wav_bytes(1.0), output_format="alaw_8000"))
+    assert len(data) == 8_000
+    error = await refusal(elevenlabs.speech_to_speech.stream(RACHEL, audio=wav_bytes(1.0), output_format="wav_8000"))  # type: ignore[arg-type]
+    assert error.body["detail"][0]["loc"] == ["query", "output_format"]

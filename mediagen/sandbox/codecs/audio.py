@@ -379,12 +379,14 @@ def _full_flac_block(cycles: int) -> tuple[bytes, Callable[[int], int]]:
 
 
 def _ulaw(sample: int) -> int:
-    """One 16-bit linear sample as a mu-law byte."""
-    sign = 0x80 if sample < 0 else 0
-    magnitude = min(-sample if sample < 0 else sample, 32_635) + 0x84
-    exponent = magnitude.bit_length() - 8
-    mantissa = (magnitude >> (exponent + 3)) & 0x0F
-    return ~(sign | exponent << 4 | mantissa) & 0xFF
+    """One 16-bit linear sample as a mu-law byte (the reference encoder's steps: 14 bits, bias, segment)."""
+    value = sample >> 2
+    mask = 0x7F if value < 0 else 0xFF
+    value = min(-value if value < 0 else value, 8159) + 0x21
+    segment = max(0, value.bit_length() - 6)
+    if segment > 7:  # past the last segment: the loudest code
+        return 0x7F ^ mask
+    return (segment << 4 | (value >> (segment + 1)) & 0x0F) ^ mask
 
 
 def _alaw(sample: int) -> int:

@@ -37,13 +37,16 @@ def output_format(params: Fields, options: Sequence[str], default: str = catalog
     return chosen
 
 
-def voice_settings(fields: Fields | None) -> dict[str, object] | None:
+VoiceSettings = dict[str, "float | bool"]
+
+
+def voice_settings(fields: Fields | None) -> VoiceSettings | None:
     """Validate a VoiceSettings object: stability, similarity_boost, style and clone_strength in 0-1, speed in
     0.7-1.2, use_speaker_boost a boolean."""
     if fields is None:
         return None
     fields.reject_unknown(VOICE_SETTINGS)
-    out: dict[str, object] = {}
+    out: VoiceSettings = {}
     for name in ("stability", "similarity_boost", "style", "clone_strength"):
         value = fields.number(name, ge=0.0, le=1.0)
         if value is not None:
@@ -57,7 +60,7 @@ def voice_settings(fields: Fields | None) -> dict[str, object] | None:
     return out
 
 
-def voice_settings_text(raw: str | None) -> dict[str, object] | None:
+def voice_settings_text(raw: str | None) -> VoiceSettings | None:
     """The voice changer's voice_settings form field: a JSON-encoded VoiceSettings object."""
     if raw is None:
         return None
@@ -117,6 +120,12 @@ def voice_not_found(voice_id: str, param: str = "voice_id") -> ElevenLabsError:
 def seed_of(*parts: str) -> int:
     """A stable number from text (voice ids, prompts), so the same request sounds the same."""
     return int.from_bytes(hashlib.sha256("\0".join(parts).encode()).digest()[:4], "big")
+
+
+def speed_of(settings: VoiceSettings | None) -> float:
+    """The speaking speed voice settings ask for (1.0 when they do not)."""
+    speed = (settings or {}).get("speed", 1.0)
+    return float(speed)
 
 
 def speech_seconds(text: str, speed: float) -> float:

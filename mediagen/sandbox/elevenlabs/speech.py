@@ -17,6 +17,7 @@ from mediagen.sandbox.elevenlabs.inputs import (
     seed_of,
     single_file,
     speech_seconds,
+    speed_of,
     stream_audio,
     voice_not_found,
     voice_seed,
@@ -140,8 +141,7 @@ class SpeechEndpoints:
         if not text.strip():
             raise ElevenLabsError(400, "invalid_parameters", "The text must not be empty.", param="text")
         check_markers(text, "text")
-        speed = float(settings.get("speed", 1.0)) if settings else 1.0  # type: ignore[arg-type]
-        return await stream_audio(request, fmt, speech_seconds(text, speed), voice_seed(voice, text))
+        return await stream_audio(request, fmt, speech_seconds(text, speed_of(settings)), voice_seed(voice, text))
 
     def _effects(self, effects: Fields | None, fmt: str) -> None:
         """audio_effects: ids the account does not have are 404s naming the field (the sandbox has none); a pan
@@ -204,8 +204,7 @@ class SpeechEndpoints:
             raise _bad_model(model_id, "voice conversion (speech to speech)")
         kind = media_kind(audio, allow_video=True, raw_pcm=file_format == "pcm_s16le_16")
         seconds = input_seconds(audio, kind)
-        speed = float(settings.get("speed", 1.0)) if settings else 1.0  # type: ignore[arg-type]
-        return await stream_audio(request, fmt, seconds / speed, seed_of(voice.voice_id, audio.sha256))
+        return await stream_audio(request, fmt, seconds / speed_of(settings), seed_of(voice.voice_id, audio.sha256))
 
     async def audio_isolation(self, request: web.Request) -> web.StreamResponse:
         return await self._audio_isolation(request, ISOLATION_FIELDS)
