@@ -28,8 +28,9 @@ if TYPE_CHECKING:
     from elevenlabs.core.request_options import RequestOptions
 
 T = TypeVar("T")
-#: Bytes per chunk the SDK hands over while streaming audio (its default is 1 KiB).
-CHUNK_BYTES = 64 * 1024
+#: Bytes per chunk the SDK hands over while streaming audio (its default is 1 KiB). A speech clip then arrives as
+#: one chunk, which the sink writes in one worker-thread hop; a long dub streams in constant memory all the same.
+CHUNK_BYTES = 1024 * 1024
 
 
 @attrs.frozen(kw_only=True)
