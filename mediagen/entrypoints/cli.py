@@ -155,6 +155,7 @@ _FLAGS = {
     "extra.prompt_influence": "--prompt-influence",
     "extra.keep_voice": "--keep-voice",
     "extra.save_voice": "--save-voice",
+    "extra.voice_name": "--voice-name",
     "output_dir": "--output-dir",
     "max_concurrent": "--max-concurrent",
 }
@@ -383,8 +384,9 @@ def audio(
             "--voice",
             "-v",
             metavar="VOICE",
-            help="A voice the backend offers (ElevenLabs: a name or id from the account; voice-clone and "
-            "voice-design: the new voice's name); an unknown one is an error listing the valid or close ones.",
+            help="A voice the backend offers (ElevenLabs: a voice id, or a name from the account, found by name "
+            "only with --backend elevenlabs unless it is a premade voice); an unknown one is an error listing the "
+            "valid or close ones.",
         ),
     ] = None,
     audio_format: Annotated[
@@ -436,9 +438,13 @@ def audio(
         bool | None,
         typer.Option("--keep-voice", help="Voice clone: keep the new voice (deleted afterwards otherwise)."),
     ] = None,
+    voice_name: Annotated[
+        str | None,
+        typer.Option("--voice-name", metavar="NAME", help="Voice clone, voice design: the new voice's name."),
+    ] = None,
     save_voice: Annotated[
         bool | None,
-        typer.Option("--save-voice", help="Voice design: save the first preview as a voice (--voice names it)."),
+        typer.Option("--save-voice", help="Voice design: save the first preview as a voice (--voice-name names it)."),
     ] = None,
     seed: SeedOpt = None,
     filename: FilenameOpt = None,
@@ -457,6 +463,7 @@ def audio(
     options = {
         "stability": stability, "similarity": similarity, "style": style, "instrumental": instrumental,
         "loop": loop, "prompt_influence": prompt_influence, "keep_voice": keep_voice, "save_voice": save_voice,
+        "voice_name": voice_name,
     }  # fmt: skip
     pairs = [f"{name}={json.dumps(value)}" for name, value in options.items() if value is not None]
     fields = dict(

@@ -41,7 +41,7 @@ _FIELDS: dict[str, dict[str, Any]] = {
     "negative_prompt": {"type": "string"},
     "voice": {
         "type": "string",
-        "description": "Voice name or id for speech and voice_conversion; the new voice's name for voice_clone.",
+        "description": "Voice name or id for speech and voice_conversion.",
     },
     "instructions": {"type": "string", "description": "Delivery instructions for speech."},
     "speed": {"type": "number", "exclusiveMinimum": 0},
@@ -58,7 +58,8 @@ _FIELDS: dict[str, dict[str, Any]] = {
         "type": "object",
         "description": "Vendor-specific parameters. ElevenLabs: stability, similarity, style (0..1 voice settings), "
         "use_speaker_boost; instrumental (music); prompt_influence (0..1), loop (sound_effect); save_voice, "
-        "preview_text (voice_design); keep_voice (voice_clone); source_language, num_speakers (dubbing).",
+        "preview_text (voice_design); keep_voice (voice_clone); voice_name (the new voice of voice_clone or a saved "
+        "voice_design); source_language, num_speakers (dubbing).",
     },
 }
 

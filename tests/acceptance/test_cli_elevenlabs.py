@@ -79,7 +79,8 @@ def speech_with_settings(ws: Workspace) -> dict[str, Run]:
     return {
         "named": audio(ws, "Named voice.", "--voice", "george", "--stability", "0.4", "--similarity", "0.9",
                        "--speed", "1.1", "--seed", "3"),
-        "unknown": audio(ws, "Unknown voice.", "--voice", "Georg"),
+        "unknown": audio(ws, "Unknown voice.", "--voice", "Georg", "-b", "elevenlabs"),
+        "alloy": audio(ws, "Another vendor's voice.", "--voice", "alloy"),
         "range": ws.mediagen("audio", "Too unstable.", "--stability", "2", "--sandbox"),
     }  # fmt: skip
 
@@ -92,6 +93,7 @@ def test_voice_names_settings_and_ranges_are_checked_before_any_call(outcome: di
     unknown = outcome["unknown"]
     assert unknown.returncode == 2 and unknown.json()["field"] == "voice"
     assert "George" in unknown.json()["error"]
+    assert succeeded(outcome["alloy"])["backend"] == "openai", "a voice only OpenAI has goes to OpenAI"
     bad = outcome["range"]
     assert bad.returncode == 2 and "--stability" in bad.stderr and "0..1" in bad.stderr
 
@@ -199,7 +201,7 @@ def voice_clones(ws: Workspace) -> CloneRuns:
     with SandboxThread(("elevenlabs",), settings=SandboxSettings(job_polls=1)) as sandbox:
         ws.env.update(sandbox.env("elevenlabs"))
         args = ("audio", "Spoken in my own voice.", "--kind", "voice-clone", "--json")
-        ok = ws.mediagen(*args, "--input-audio", str(first), "--input-audio", str(second), "--voice", "Me")
+        ok = ws.mediagen(*args, "--input-audio", str(first), "--input-audio", str(second), "--voice-name", "Me")
         sandbox.faults.push("elevenlabs", "content_policy", route="POST /v1/text-to-speech/*")
         refused = ws.mediagen(*args, "--input-audio", str(first))
         state = sandbox.state("elevenlabs")

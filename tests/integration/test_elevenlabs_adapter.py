@@ -173,7 +173,7 @@ async def test_a_voice_name_is_resolved_once_per_process_and_an_unknown_one_list
     assert calls_to(sandbox, "GET", "/v1/voices") == 1
     spoken = calls_to(sandbox, "POST", "/v1/text-to-speech")
     with pytest.raises(InvalidRequest) as caught:
-        await svc.generate(speech(prompt="Three.", voice="Georgy"))
+        await svc.generate(speech(prompt="Three.", voice="Georgy", backend="elevenlabs"))
     assert caught.value.field == "voice" and "George" in caught.value.message
     assert calls_to(sandbox, "POST", "/v1/text-to-speech") == spoken, "no paid call for an unknown voice"
 
@@ -288,7 +288,7 @@ async def test_voice_design_writes_the_first_preview_and_lists_every_generated_v
     assert len(ids) >= 1 and result.metadata["generated_voice_id"] == ids[0]
     assert len(state(sandbox).own_voices()) == before, "nothing is saved unless asked"
     saved = await svc.generate(
-        speech(audio_kind="voice_design", prompt=DESCRIPTION, voice="Sailor", extra={"save_voice": True})
+        speech(audio_kind="voice_design", prompt=DESCRIPTION, extra={"save_voice": True, "voice_name": "Sailor"})
     )
     assert [v.voice_id for v in state(sandbox).own_voices()] == [saved.metadata["voice_id"]]
 
@@ -325,8 +325,7 @@ async def test_voice_clone_keeps_the_voice_when_asked(svc: MediaService, sandbox
             audio_kind="voice_clone",
             prompt="Keep me.",
             input_audio=voice_sample,
-            voice="Mine",
-            extra={"keep_voice": True},
+            extra={"keep_voice": True, "voice_name": "Mine"},
         )
     )
     assert [v.voice_id for v in state(sandbox).own_voices()] == [result.metadata["cloned_voice_id"]]

@@ -283,8 +283,8 @@ def test_only_a_voice_clone_takes_several_input_files(clip: Path, mp3_clip: Path
     with pytest.raises(InvalidRequest) as caught:
         audio(audio_kind="audio_isolation", input_audio=[clip, mp3_clip])
     assert caught.value.field == "input_audio"
-    request = audio(audio_kind="voice_clone", prompt="hi there", input_audio=[clip, mp3_clip], voice="Me",
-                    extra={"keep_voice": True})  # fmt: skip
+    request = audio(audio_kind="voice_clone", prompt="hi there", input_audio=[clip, mp3_clip],
+                    extra={"keep_voice": True, "voice_name": "Me"})  # fmt: skip
     plan = map_voice_clone(request, "eleven_multilingual_v2", SPEC.model("eleven_multilingual_v2"))
     assert [s.path for s in plan.samples] == [clip, mp3_clip]
     assert plan.name == "Me" and plan.keep_voice
@@ -309,7 +309,7 @@ def test_voice_design_checks_the_description_length_and_saves_only_when_asked() 
     plain = map_voice_design(audio(audio_kind="voice_design", prompt=description), "eleven_ttv_v3", None)
     assert plain.save_as is None and plain.kwargs["auto_generate_text"] is True
     saved = map_voice_design(
-        audio(audio_kind="voice_design", prompt=description, voice="Sailor", extra={"save_voice": True}),
+        audio(audio_kind="voice_design", prompt=description, extra={"save_voice": True, "voice_name": "Sailor"}),
         "eleven_ttv_v3",
         None,
     )
@@ -411,3 +411,19 @@ def test_the_backend_page_is_current_with_the_spec() -> None:
     page = Path(__file__).resolve().parents[2] / "docs" / "backends" / "elevenlabs.md"
     text = page.read_text(encoding="utf-8")
     assert docs.PAGE.rewrite(text) == text, "run: python -m mediagen.adapters.elevenlabs.docs"
+
+
+def test_a_voice_given_for_a_new_voice_is_reported_ignored_pointing_at_voice_name(clip: Path) -> None:
+    request = audio(audio_kind="voice_clone", prompt="hi", input_audio=clip, voice="Me")
+    plan = map_voice_clone(request, "eleven_multilingual_v2", None)
+    [ignored] = plan.speech.parameters.ignored
+    assert ignored.name == "voice" and "voice_name" in ignored.reason
+    assert plan.name == "mediagen clone"
+
+
+def test_auto_selection_sends_premade_names_and_ids_to_elevenlabs_and_other_vendors_names_elsewhere() -> None:
+    speech = SPEC.model("eleven_multilingual_v2")
+    assert speech is not None
+    accepts = speech.constraints.accepts_voice
+    assert accepts("george") and accepts("JBFqnCBsd6RMkjVDRZzb") and accepts("AbCdEfGhIjKlMnOpQrSt")
+    assert not accepts("alloy") and not accepts("Kore") and not accepts("AbCdEfGhIjKlMnOpQrS")

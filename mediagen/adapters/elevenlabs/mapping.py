@@ -441,8 +441,12 @@ class DesignPlan:
     parameters: ParameterReport
 
 
-def _voice_name(request: MediaRequest, fallback: str) -> str:
-    name = request.voice.strip() if request.voice is not None else ""
+def _voice_name(report: ReportBuilder, request: MediaRequest, fallback: str) -> str:
+    """The new voice's name: `extra.voice_name` (`voice` names an existing voice to speak with, so not this)."""
+    name = _extra_text(request, "voice_name")
+    if name is not None:
+        report.apply("extra.voice_name")
+    report.ignore("voice", "names an existing voice; the new voice's name is extra.voice_name (--voice-name)")
     return name or fallback
 
 
@@ -481,11 +485,10 @@ def map_voice_design(
     if save is not None:
         report.apply("extra.save_voice")
     if save:
-        save_as = _voice_name(request, "mediagen " + " ".join(description.split()[:4]))
-        if request.voice is not None:
-            report.apply("voice", save_as)
-    elif request.voice is not None:
-        report.ignore("voice", "names the designed voice only when extra.save_voice is true")
+        save_as = _voice_name(report, request, "mediagen " + " ".join(description.split()[:4]))
+    else:
+        report.ignore("voice", "voice design makes a new voice rather than speaking with one")
+        report.ignore("extra.voice_name", "names the saved voice only with extra.save_voice")
     return DesignPlan(model_name, out, kwargs, save_as, report.finish(strict=strict))
 
 
@@ -526,9 +529,7 @@ def map_voice_clone(
     if denoise is not None:
         create["remove_background_noise"] = denoise
         report.apply("extra.remove_background_noise")
-    name = _voice_name(request, "mediagen clone")
-    if request.voice is not None:
-        report.apply("voice", name)
+    name = _voice_name(report, request, "mediagen clone")
     parameters = report.finish(strict=strict)
     speech = SpeechPlan(None, model_name, out, kwargs, parameters)
     return ClonePlan(name, samples, bool(keep), create, speech)

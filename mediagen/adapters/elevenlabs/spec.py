@@ -104,6 +104,16 @@ MAX_DUBBING_INPUT_BYTES: Final = 2 * 1024 * 1024 * 1024
 MAX_CLONE_SAMPLES: Final = 25
 #: A premade voice every account has (George); used when a speech request names none.
 DEFAULT_VOICE_ID: Final = "JBFqnCBsd6RMkjVDRZzb"
+#: The premade voices' names (current and legacy defaults; George, the default, first). Auto-selection sends a
+#: voice to ElevenLabs when it is one of these or a voice id; a voice of the account's own, by name, needs
+#: --backend elevenlabs (or its id), so another vendor's voice name (alloy, Kore) goes to that vendor.
+PREMADE_VOICES: Final = (
+    "George", "Aria", "Roger", "Sarah", "Laura", "Charlie", "Callum", "River", "Liam", "Charlotte", "Alice",
+    "Matilda", "Will", "Jessica", "Eric", "Chris", "Brian", "Daniel", "Lily", "Bill", "Rachel", "Adam", "Antoni",
+    "Domi", "Elli", "Josh", "Arnold", "Sam",
+)  # fmt: skip
+#: What every ElevenLabs voice id looks like: 20 letters and digits.
+VOICE_ID_PATTERN: Final = "[A-Za-z0-9]{20}"
 
 
 class Area(enum.Enum):
@@ -138,7 +148,12 @@ def _speech(name: str, max_chars: int, about: str) -> ModelSpec:
         name,
         MediaType.AUDIO,
         _SPEECH_CAPS,
-        Constraints(audio_formats=SPEECH_OUTPUT_FORMATS, max_prompt_chars=max_chars),
+        Constraints(
+            audio_formats=SPEECH_OUTPUT_FORMATS,
+            max_prompt_chars=max_chars,
+            voices=PREMADE_VOICES,
+            voice_id_pattern=VOICE_ID_PATTERN,
+        ),
         about,
     )
 
@@ -175,14 +190,14 @@ SPEC = BackendSpec(
             "eleven_multilingual_sts_v2",
             MediaType.AUDIO,
             frozenset({Capability.VOICE_CONVERSION, Capability.SEED}),
-            Constraints(audio_formats=SPEECH_OUTPUT_FORMATS),
+            Constraints(audio_formats=SPEECH_OUTPUT_FORMATS, voices=PREMADE_VOICES, voice_id_pattern=VOICE_ID_PATTERN),
             "Voice changer: the input audio spoken again in another voice, in 29 languages",
         ),
         ModelSpec(
             "eleven_english_sts_v2",
             MediaType.AUDIO,
             frozenset({Capability.VOICE_CONVERSION, Capability.SEED}),
-            Constraints(audio_formats=SPEECH_OUTPUT_FORMATS),
+            Constraints(audio_formats=SPEECH_OUTPUT_FORMATS, voices=PREMADE_VOICES, voice_id_pattern=VOICE_ID_PATTERN),
             "Voice changer for English",
         ),
         ModelSpec(

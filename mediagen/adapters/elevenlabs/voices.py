@@ -20,16 +20,16 @@ import attrs
 from mediagen.adapters.elevenlabs.client import ElevenLabsClients, ElevenLabsSettings, vendor_call
 from mediagen.adapters.elevenlabs.files import opened
 from mediagen.adapters.elevenlabs.mapping import ClonePlan, DesignPlan
-from mediagen.adapters.elevenlabs.spec import BACKEND, DEFAULT_VOICE_ID, MAX_INPUT_AUDIO_BYTES
+from mediagen.adapters.elevenlabs.spec import BACKEND, DEFAULT_VOICE_ID, MAX_INPUT_AUDIO_BYTES, VOICE_ID_PATTERN
 from mediagen.application.deadline import Deadline
 from mediagen.domain.errors import BackendError, InvalidRequest, MediaGenError
 from mediagen.domain.secret import Secret
 from mediagen.domain.sniff import SNIFF_BYTES, sniff
 from mediagen.ports.generator import GeneratedMedia, GenerationContext
 
-#: What an ElevenLabs voice id looks like (20 letters and digits), so an id the list lacks (a library voice shared
-#: into the account, a voice made a moment ago) still goes through as given.
-_VOICE_ID = re.compile(r"^[A-Za-z0-9]{20}$")
+#: What an ElevenLabs voice id looks like, so an id the list lacks (a library voice shared into the account, a voice
+#: made a moment ago) still goes through as given.
+_VOICE_ID = re.compile(VOICE_ID_PATTERN)
 
 
 @attrs.frozen
@@ -57,7 +57,7 @@ def resolve_voice(wanted: str, voices: Sequence[VoiceEntry], *, field: str = "vo
         if len(found) > 1:
             ids = ", ".join(f"{v.name} ({v.voice_id})" for v in found)
             raise InvalidRequest(f"{text!r} names more than one voice: {ids}; give the voice id", field=field)
-    if _VOICE_ID.match(text):
+    if _VOICE_ID.fullmatch(text):
         return text
     names = sorted({v.name for v in voices} | {v.short_name for v in voices})
     close = difflib.get_close_matches(text, names, n=5, cutoff=0.5) or difflib.get_close_matches(
