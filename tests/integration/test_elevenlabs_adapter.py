@@ -4,6 +4,8 @@ MediaService with the real FilesystemSink: every kind, voice names, clone cleanu
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import traceback
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -442,3 +444,25 @@ async def test_a_body_cut_short_is_a_transient_error_and_no_file_is_left(sandbox
             await service.generate(speech(prompt="A long enough sentence to make some audio. " * 20))
     assert caught.value.retryable
     assert files_in(out) == []
+
+
+async def test_an_input_file_over_the_upload_cap_is_refused_before_any_call(
+    sandbox: Sandbox, out: Path, wav_sample: Path
+) -> None:
+    async with build(sandbox, out, max_upload_bytes=1000) as service:
+        with pytest.raises(InvalidRequest) as caught:
+            await service.generate(speech(audio_kind="audio_isolation", input_audio=wav_sample))
+    assert caught.value.field == "input_audio" and "at most" in caught.value.message
+    assert sandbox.calls("elevenlabs") == []
+
+
+def test_building_the_generator_imports_no_sdk_the_first_call_does_that_in_a_worker_thread() -> None:
+    code = (
+        "import sys\n"
+        "from mediagen.adapters.elevenlabs import PLUGIN\n"
+        "from mediagen.ports.generator import BackendOptions\n"
+        "PLUGIN.factory(BackendOptions())\n"
+        "print(sorted(m for m in ('elevenlabs', 'httpx', 'pydantic') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]", done.stdout

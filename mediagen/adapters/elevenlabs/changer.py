@@ -5,7 +5,6 @@ from __future__ import annotations
 from mediagen.adapters.elevenlabs.client import ElevenLabsClients, ElevenLabsSettings
 from mediagen.adapters.elevenlabs.files import opened
 from mediagen.adapters.elevenlabs.mapping import ConversionPlan, IsolationPlan
-from mediagen.adapters.elevenlabs.spec import MAX_INPUT_AUDIO_BYTES
 from mediagen.adapters.elevenlabs.speech import streamed
 from mediagen.application.deadline import Deadline
 from mediagen.ports.generator import GeneratedMedia, GenerationContext
@@ -22,7 +21,7 @@ async def change_voice(
     client = await clients.get(ctx.credentials)
     # The upload is read while the request is sent, which `streamed` does by taking the first chunk of the answer;
     # the file can be closed once the answer has begun.
-    async with opened([plan.source], cap=MAX_INPUT_AUDIO_BYTES) as [upload]:
+    async with opened([plan.source], cap=settings.max_upload_bytes) as [upload]:
         chunks = client.speech_to_speech.convert(
             voice_id,
             audio=upload,
@@ -49,7 +48,7 @@ async def isolate_audio(
     deadline: Deadline,
 ) -> GeneratedMedia:
     client = await clients.get(ctx.credentials)
-    async with opened([plan.source], cap=MAX_INPUT_AUDIO_BYTES) as [upload]:
+    async with opened([plan.source], cap=settings.max_upload_bytes) as [upload]:
         chunks = client.audio_isolation.convert(audio=upload, request_options=settings.request_options())
         return await streamed(
             chunks,

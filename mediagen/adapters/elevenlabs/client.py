@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, TypeVar
 import attrs
 
 from mediagen.adapters.elevenlabs.errors import timeout_error, translate_elevenlabs_error
-from mediagen.adapters.elevenlabs.spec import API_BASE_URL
+from mediagen.adapters.elevenlabs.spec import API_BASE_URL, MAX_DUBBING_INPUT_BYTES, MAX_INPUT_AUDIO_BYTES
 from mediagen.adapters.extras import ExtraReader
 from mediagen.application.deadline import Deadline, within
 from mediagen.domain.errors import MediaGenError
@@ -44,6 +44,9 @@ class ElevenLabsSettings:
     poll_interval: float = 5.0
     poll_backoff: float = 1.5
     poll_max_interval: float = 30.0
+    #: The largest input file sent (bytes): audio to convert, isolate or clone, and media to dub.
+    max_upload_bytes: int = MAX_INPUT_AUDIO_BYTES
+    max_dubbing_upload_bytes: int = MAX_DUBBING_INPUT_BYTES
 
     @classmethod
     def from_options(cls, options: BackendOptions) -> ElevenLabsSettings:
@@ -56,6 +59,8 @@ class ElevenLabsSettings:
             poll_interval=interval,
             poll_backoff=read.number("poll_backoff", 1.5, above=1.0 - 1e-9),
             poll_max_interval=max(read.number("poll_max_interval", 30.0), interval),
+            max_upload_bytes=read.whole("max_upload_bytes", MAX_INPUT_AUDIO_BYTES),
+            max_dubbing_upload_bytes=read.whole("max_dubbing_upload_bytes", MAX_DUBBING_INPUT_BYTES),
         )
 
     def request_options(self) -> RequestOptions:

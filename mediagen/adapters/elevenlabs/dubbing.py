@@ -15,7 +15,7 @@ from mediagen.adapters.elevenlabs.client import AudioStream, ElevenLabsClients, 
 from mediagen.adapters.elevenlabs.errors import timeout_error
 from mediagen.adapters.elevenlabs.files import opened
 from mediagen.adapters.elevenlabs.mapping import DubbingPlan
-from mediagen.adapters.elevenlabs.spec import BACKEND, MAX_DUBBING_INPUT_BYTES
+from mediagen.adapters.elevenlabs.spec import BACKEND
 from mediagen.application.deadline import Deadline
 from mediagen.domain.errors import BackendError
 from mediagen.domain.sniff import SNIFF_BYTES, sniff
@@ -51,7 +51,7 @@ class DubbingRunner:
 
     async def _submit(self, plan: DubbingPlan, ctx: GenerationContext, deadline: Deadline) -> str:
         client = await self._clients.get(ctx.credentials)
-        async with opened([plan.source], cap=MAX_DUBBING_INPUT_BYTES, video=True) as [upload]:
+        async with opened([plan.source], cap=self._settings.max_dubbing_upload_bytes, video=True) as [upload]:
             answer = await vendor_call(
                 client.dubbing.create(
                     file=upload, **dict(plan.kwargs), request_options=self._settings.request_options()

@@ -97,8 +97,8 @@ DESIGN_DESCRIPTION_CHARS: Final = (20, 1000)
 DESIGN_TEXT_CHARS: Final = (100, 1000)
 LOUDNESS_RANGE: Final = (-1.0, 1.0)
 GUIDANCE_SCALE_RANGE: Final = (0.0, 100.0)
-#: Input files mediagen uploads: a guard against sending the wrong file, not the API's own limit (which depends on
-#: the plan). Dubbing takes whole videos, so its cap is higher.
+#: Input files mediagen uploads, by default (`extra.max_upload_bytes`, `extra.max_dubbing_upload_bytes`): a guard
+#: against sending the wrong file, not the API's own limit (which depends on the plan). Dubbing takes whole videos.
 MAX_INPUT_AUDIO_BYTES: Final = 500 * 1024 * 1024
 MAX_DUBBING_INPUT_BYTES: Final = 2 * 1024 * 1024 * 1024
 MAX_CLONE_SAMPLES: Final = 25

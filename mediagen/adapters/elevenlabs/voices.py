@@ -20,7 +20,7 @@ import attrs
 from mediagen.adapters.elevenlabs.client import ElevenLabsClients, ElevenLabsSettings, vendor_call
 from mediagen.adapters.elevenlabs.files import opened
 from mediagen.adapters.elevenlabs.mapping import ClonePlan, DesignPlan
-from mediagen.adapters.elevenlabs.spec import BACKEND, DEFAULT_VOICE_ID, MAX_INPUT_AUDIO_BYTES, VOICE_ID_PATTERN
+from mediagen.adapters.elevenlabs.spec import BACKEND, DEFAULT_VOICE_ID, VOICE_ID_PATTERN
 from mediagen.application.deadline import Deadline
 from mediagen.domain.errors import BackendError, InvalidRequest, MediaGenError
 from mediagen.domain.secret import Secret
@@ -175,7 +175,7 @@ class CreatedVoice:
 
     async def create(self, ctx: GenerationContext, deadline: Deadline) -> str:
         client = await self._clients.get(ctx.credentials)
-        async with opened(self._plan.samples, cap=MAX_INPUT_AUDIO_BYTES) as uploads:
+        async with opened(self._plan.samples, cap=self._settings.max_upload_bytes) as uploads:
             answer = await vendor_call(
                 client.voices.ivc.create(
                     name=self._plan.name,
