@@ -53,8 +53,9 @@ FAULT_KINDS: Mapping[str, FaultKind] = {
         FaultKind(
             "quota_exceeded",
             FaultScope.REQUEST,
-            "The vendor's answer when the account's credits or quota are used up (ElevenLabs: 401 with "
-            "detail.status quota_exceeded; vendors that answer it as a rate limit: their rate_limit answer).",
+            "The vendor's answer when the account's credits or quota are used up, which waiting does not cure "
+            "(ElevenLabs: 401 with detail.status quota_exceeded; OpenAI: 429 with code insufficient_quota; "
+            "Google: its 429 RESOURCE_EXHAUSTED).",
         ),
         FaultKind("malformed", FaultScope.REQUEST, "200 with a Content-Type of JSON and a body that is not JSON."),
         FaultKind(
