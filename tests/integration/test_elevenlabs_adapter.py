@@ -466,3 +466,36 @@ def test_building_the_generator_imports_no_sdk_the_first_call_does_that_in_a_wor
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]", done.stdout
+
+
+AFTER_FIRST_CALL = """
+import asyncio, sys
+from mediagen.adapters.elevenlabs import PLUGIN
+from mediagen.domain.request import MediaRequest
+from mediagen.domain.secret import Secret
+from mediagen.ports.generator import BackendOptions, GenerationContext
+from mediagen.sandbox import Sandbox
+
+async def main():
+    async with Sandbox(vendors=("elevenlabs",)) as sandbox:
+        generator = PLUGIN.factory(BackendOptions(base_url=sandbox.base_url("elevenlabs")))
+        async def run(model, **fields):
+            ctx = GenerationContext(credentials=Secret("k"), model=model, timeout=30)
+            media = await generator.generate(MediaRequest(media_type="audio", **fields), ctx)
+            async for _ in media.stream:
+                pass
+        await run("eleven_multilingual_v2", prompt="first")
+        before = {m for m in sys.modules if m.startswith("elevenlabs")}
+        await run("eleven_v3", prompt="again", extra={"stability": 0.5})
+        await run("music_v1", audio_kind="music", prompt="a march", duration=3)
+        await run("eleven_text_to_sound_v2", audio_kind="sound_effect", prompt="rain")
+        await generator.aclose()
+        print(sorted({m for m in sys.modules if m.startswith("elevenlabs")} - before))
+
+asyncio.run(main())
+"""
+
+
+def test_after_the_client_is_built_no_call_imports_an_sdk_module_on_the_event_loop() -> None:
+    done = subprocess.run([sys.executable, "-c", AFTER_FIRST_CALL], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout

@@ -78,7 +78,21 @@ def _build(settings: ElevenLabsSettings, key: str) -> tuple[AsyncElevenLabs, htt
     client = AsyncElevenLabs(
         api_key=key, base_url=settings.base_url or API_BASE_URL, timeout=timeout, httpx_client=transport
     )
+    # The SDK imports each API area's module on first access (about 100 modules): touch every area mediagen uses
+    # here, in the worker thread, so no first call imports them on the event loop.
+    for area in AREAS:
+        target: object = client
+        for name in area.split("."):
+            target = getattr(target, name)
+    import elevenlabs.types.voice_settings  # noqa: F401 - used by speech.py
     return client, transport
+
+
+#: The SDK client attributes the adapter calls into.
+AREAS = (
+    "text_to_speech", "music", "text_to_sound_effects", "speech_to_speech", "audio_isolation", "text_to_voice",
+    "voices", "voices.ivc", "dubbing", "dubbing.audio",
+)  # fmt: skip
 
 
 class ElevenLabsClients:

@@ -47,7 +47,7 @@ async def generate_speech(
     client = await clients.get(ctx.credentials)
     kwargs: dict[str, Any] = dict(plan.kwargs)
     if "voice_settings" in kwargs:
-        from elevenlabs.types import VoiceSettings
+        from elevenlabs.types.voice_settings import VoiceSettings  # loaded with the client, off the loop
 
         kwargs["voice_settings"] = VoiceSettings(**kwargs["voice_settings"])
     chunks = client.text_to_speech.convert(
