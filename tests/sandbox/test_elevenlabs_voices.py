@@ -155,3 +155,18 @@ async def test_voices_outlive_a_sandbox_through_its_state_dir(tmp_path: Path) ->
         client = AsyncElevenLabs(api_key="k", base_url=three.base_url("elevenlabs"), httpx_client=http)
         assert (await client.voices.get(kept.voice_id)).name == "kept"
         assert [v.voice_id for v in (await client.voices.search(category="cloned")).voices] == [kept.voice_id]
+
+
+async def test_a_file_under_a_name_the_endpoint_lacks_is_refused(elevenlabs_sandbox: Sandbox) -> None:
+    async with httpx.AsyncClient(base_url=elevenlabs_sandbox.base_url("elevenlabs"), headers={"xi-api-key": "k"}) as h:
+        stray = await h.post("/v1/voices/add", data={"name": "x"}, files={"samples": sample()})
+        as_text = await h.post("/v1/voices/add", data={"name": "x"}, files={"files": sample(), "description": sample()})
+        text_for_file = await h.post("/v1/voices/add", data={"name": "x", "files": "not a file"})
+    assert stray.json()["detail"][0] == {
+        "loc": ["body", "samples"],
+        "msg": "Extra inputs are not permitted",
+        "type": "extra_forbidden",
+    }
+    assert as_text.json()["detail"][0]["loc"] == ["body", "description"]
+    assert as_text.json()["detail"][0]["type"] == "string_type"
+    assert text_for_file.json()["detail"][0]["loc"] == ["body", "files"]

@@ -65,7 +65,7 @@ class DubbingEndpoints:
 
     async def create(self, request: web.Request) -> web.StreamResponse:
         query(request, ())
-        form = await form_body(request, FILE_FIELDS)
+        form = await form_body(request, FILE_FIELDS, CREATE_FIELDS)
         uploads = tuple(f for files in form.files.values() for f in files)
         self.fake.state.requests.append(ReceivedRequest(request.method, request.path, form.scalars(), uploads))
         fields = Fields(form.scalars(), ("body",), textual=True)

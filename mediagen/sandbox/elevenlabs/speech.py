@@ -176,7 +176,7 @@ class SpeechEndpoints:
         params = query(request, TTS_QUERY)
         fmt = output_format(params, formats)
         latency_and_logging(params)
-        form = await form_body(request, ("audio",))
+        form = await form_body(request, ("audio",), STS_FIELDS)
         uploads = tuple(f for files in form.files.values() for f in files)
         self.fake.state.requests.append(
             ReceivedRequest(request.method, request.path, {**form.scalars(), **params.values}, uploads)
@@ -214,7 +214,7 @@ class SpeechEndpoints:
 
     async def _audio_isolation(self, request: web.Request, known: tuple[str, ...]) -> web.StreamResponse:
         query(request, ())
-        form = await form_body(request, ("audio",))
+        form = await form_body(request, ("audio",), known)
         uploads = tuple(f for files in form.files.values() for f in files)
         self.fake.state.requests.append(ReceivedRequest(request.method, request.path, form.scalars(), uploads))
         fields = Fields(form.scalars(), ("body",), textual=True)

@@ -146,7 +146,7 @@ class VoiceEndpoints:
     async def add(self, request: web.Request) -> web.StreamResponse:
         """POST /v1/voices/add: an instant voice clone from 1-25 audio samples."""
         query(request, ())
-        form = await form_body(request, ("files",))
+        form = await form_body(request, ("files",), ADD_FIELDS)
         uploads = tuple(f for files in form.files.values() for f in files)
         self.fake.state.requests.append(ReceivedRequest(request.method, request.path, form.scalars(), uploads))
         fields = Fields(form.scalars(), ("body",), textual=True)

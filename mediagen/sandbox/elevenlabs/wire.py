@@ -122,11 +122,13 @@ class Form:
         return {name: values[-1] for name, values in self.fields.items()}
 
 
-async def form_body(request: web.Request, file_fields: Iterable[str]) -> Form:
-    """The request's multipart form; a text value where a file belongs, or a file where text belongs, is a 422."""
+async def form_body(request: web.Request, file_fields: Iterable[str], text_fields: Iterable[str] = ()) -> Form:
+    """The request's multipart form; a text value where a file belongs, or a file where text belongs, is a 422, and
+    so is a file under a name the endpoint does not have."""
     if not request.content_type.startswith("multipart/"):
         raise invalid(("body",), "Expected a multipart/form-data body", "model_attributes_type")
     files_allowed = set(file_fields)
+    text_allowed = set(text_fields)
     fields: dict[str, list[str]] = {}
     files: dict[str, list[Upload]] = {}
     reader = await request.multipart()
@@ -135,8 +137,10 @@ async def form_body(request: web.Request, file_fields: Iterable[str]) -> Form:
             raise invalid(("body",), "Nested or unnamed multipart parts are not supported", "model_attributes_type")
         data = bytes(await part.read(decode=False))
         if part.filename is not None:
-            if part.name not in files_allowed:
+            if part.name in text_allowed:
                 raise invalid(("body", part.name), "Input should be a valid string", "string_type")
+            if part.name not in files_allowed:
+                raise invalid(("body", part.name), "Extra inputs are not permitted", "extra_forbidden")
             files.setdefault(part.name, []).append(
                 Upload(part.name, part.filename, part.headers.get("Content-Type"), data)
             )
