@@ -161,7 +161,10 @@ async def test_a_file_under_a_name_the_endpoint_lacks_is_refused(elevenlabs_sand
     async with httpx.AsyncClient(base_url=elevenlabs_sandbox.base_url("elevenlabs"), headers={"xi-api-key": "k"}) as h:
         stray = await h.post("/v1/voices/add", data={"name": "x"}, files={"samples": sample()})
         as_text = await h.post("/v1/voices/add", data={"name": "x"}, files={"files": sample(), "description": sample()})
-        text_for_file = await h.post("/v1/voices/add", data={"name": "x", "files": "not a file"})
+        text_for_file = await h.post(  # multipart (httpx sends the text parts first)
+            "/v1/voices/add", data={"name": "x", "files": "not a file"}, files={"samples": sample()}
+        )
+        not_multipart = await h.post("/v1/voices/add", data={"name": "x"})
     assert stray.json()["detail"][0] == {
         "loc": ["body", "samples"],
         "msg": "Extra inputs are not permitted",
@@ -170,3 +173,4 @@ async def test_a_file_under_a_name_the_endpoint_lacks_is_refused(elevenlabs_sand
     assert as_text.json()["detail"][0]["loc"] == ["body", "description"]
     assert as_text.json()["detail"][0]["type"] == "string_type"
     assert text_for_file.json()["detail"][0]["loc"] == ["body", "files"]
+    assert not_multipart.status_code == 422
