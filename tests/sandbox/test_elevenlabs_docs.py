@@ -38,3 +38,14 @@ def test_every_route_is_in_the_table() -> None:
     for route in fake.routes():
         documented = route.path.removeprefix("/v1").removeprefix("/v2").removesuffix("/stream").split("/{")[0]
         assert documented in table, route.path
+
+
+async def test_mediagen_sandbox_prints_the_base_url_and_key_lines() -> None:
+    from mediagen.sandbox import Sandbox, describe
+
+    async with Sandbox(vendors=("elevenlabs",)) as sb:
+        lines = describe(sb)
+        origin = sb.origin("elevenlabs")
+    assert f"  elevenlabs {origin}" in lines
+    assert f"MEDIAGEN_BACKENDS__ELEVENLABS__BASE_URL={origin}" in lines  # no /v1: the SDK's paths carry it
+    assert "ELEVENLABS_API_KEY=sandbox-elevenlabs-key" in lines
