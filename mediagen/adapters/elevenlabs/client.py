@@ -85,6 +85,7 @@ def _build(settings: ElevenLabsSettings, key: str) -> tuple[AsyncElevenLabs, htt
         for name in area.split("."):
             target = getattr(target, name)
     import elevenlabs.types.voice_settings  # noqa: F401 - used by speech.py
+
     return client, transport
 
 
