@@ -20,9 +20,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# Run as a script, this folder heads sys.path and this very file would shadow the OpenAI SDK.
+# Run as a script, this folder heads sys.path and this very file would shadow the OpenAI SDK: it goes last.
 HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(HERE)]
 
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
@@ -31,73 +31,33 @@ import contextlib  # noqa: E402
 import gc  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
-import secrets  # noqa: E402
-import signal  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence  # noqa: E402
+from collections.abc import AsyncIterator, Awaitable  # noqa: E402
 from typing import Any  # noqa: E402
+
+from measure import (  # noqa: E402
+    MIB,
+    SandboxProcess,
+    Timings,
+    default_dir,
+    percentile,
+    reset_peak,
+    row,
+    sandbox_process,
+    serve_sandbox,
+    status,
+    verdict,
+    write_atomic,
+)
 
 KEY = "sandbox-key"
 PROMPT = "a red fox in snow"
-MIB = 1024 * 1024
 
 
 # --- the sandbox, in its own process --------------------------------------------------------------------------
-
-
-def serve_sandbox(options: dict[str, Any]) -> None:
-    """Child process: serve the OpenAI fake with these SandboxSettings until SIGTERM."""
-    from mediagen.sandbox import SandboxSettings, serve_forever
-
-    serve_forever(("openai",), settings=SandboxSettings(**options))
-
-
-class SandboxProcess:
-    """The OpenAI fake's base URL and the child process serving it."""
-
-    def __init__(self, url: str, pid: int) -> None:
-        self.url = url
-        self.pid = pid
-
-    def cpu_seconds(self) -> float | None:
-        """CPU time the sandbox process has used so far (Linux /proc; None elsewhere)."""
-        try:
-            fields = Path(f"/proc/{self.pid}/stat").read_text().rpartition(")")[2].split()
-        except OSError:
-            return None
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
-
-
-@contextlib.contextmanager
-def sandbox_process(**options: Any) -> Iterator[SandboxProcess]:
-    """Start the OpenAI fake in a child process; yields its URL and pid, stops it on exit."""
-    proc = subprocess.Popen(
-        [sys.executable, __file__, "--serve-sandbox", json.dumps(options)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        base_url = None
-        for line in proc.stdout:
-            if line.startswith("OPENAI_BASE_URL="):
-                base_url = line.strip().partition("=")[2]
-                break
-        if base_url is None:
-            raise RuntimeError(f"the sandbox process exited ({proc.wait()}) without printing its URL")
-        yield SandboxProcess(base_url, proc.pid)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
 
 
 # --- the two clients ------------------------------------------------------------------------------------------
@@ -150,23 +110,6 @@ def raw_kwargs(request: Any) -> dict[str, Any]:
     return plan.kwargs(plan.prompt)
 
 
-def write_atomic(directory: Path, name: str, data: bytes) -> Path:
-    """What a careful app does with the bytes: temp file beside the target, fsync, rename, fsync the directory."""
-    temp = directory / f".{name}.part-{secrets.token_hex(8)}"
-    with open(temp, "xb") as out:
-        out.write(data)
-        out.flush()
-        os.fsync(out.fileno())
-    final = directory / name
-    os.rename(temp, final)
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    return final
-
-
 class RawClient:
     """The baseline: one AsyncOpenAI, the same request, the image decoded and written like mediagen writes it."""
 
@@ -191,26 +134,6 @@ class RawClient:
 
 
 # --- measurements ---------------------------------------------------------------------------------------------
-
-
-def percentile(values: Sequence[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
-class Timings:
-    """Per-call wall seconds, and the CPU seconds the event loop's thread spent on each call."""
-
-    def __init__(self) -> None:
-        self.wall: list[float] = []
-        self.cpu: list[float] = []
-
-    async def run(self, call: Callable[[], Awaitable[Any]], count: int) -> None:
-        for _ in range(count):
-            cpu, start = time.thread_time(), time.perf_counter()
-            await call()
-            self.wall.append(time.perf_counter() - start)
-            self.cpu.append(time.thread_time() - cpu)
 
 
 async def per_call(base_url: str, workdir: Path, rounds: int, per_round: int) -> tuple[Timings, Timings]:
@@ -303,34 +226,17 @@ async def bare_http_batch(sandbox: SandboxProcess, n: int, concurrency: int) -> 
     body = raw_kwargs(request)
     headers = {"Authorization": f"Bearer {KEY}"}
     async with httpx2.AsyncClient(base_url=sandbox.url, headers=headers, timeout=60) as client:
-        (await client.post("/responses", json=body)).raise_for_status()  # connect and warm
+        (await client.post("/responses", json=body)).raise_forstatus()  # connect and warm
         gate = asyncio.Semaphore(concurrency)
 
         async def one() -> None:
             async with gate:
-                (await client.post("/responses", json=body)).raise_for_status()
+                (await client.post("/responses", json=body)).raise_forstatus()
 
         async def run() -> None:
             await asyncio.gather(*(one() for _ in range(n)))
 
         return await _timed(sandbox, run())
-
-
-def _status(field: str) -> int:
-    """A /proc/self/status memory figure, in bytes."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError(f"/proc/self/status has no {field}")
-
-
-def _reset_peak() -> bool:
-    """Reset VmHWM to the current RSS (Linux >= 4.0: write 5 to clear_refs); False where that is refused."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        return False
-    return True
 
 
 def measure_video(base_url: str, workdir: str) -> None:
@@ -344,9 +250,9 @@ def measure_video(base_url: str, workdir: str) -> None:
         async with mediagen_service(base_url, Path(workdir)) as service:
             await service.generate(image_request())  # loads the SDK, the client, the sink and the store
             gc.collect()
-            reset = _reset_peak()
-            idle = _status("VmRSS")
-            idle_peak = _status("VmHWM")
+            reset = reset_peak()
+            idle = status("VmRSS")
+            idle_peak = status("VmHWM")
             start = time.perf_counter()
             result = await service.generate(
                 MediaRequest(media_type=MediaType.VIDEO, prompt="a slow pan over snow", backend="openai")
@@ -356,7 +262,7 @@ def measure_video(base_url: str, workdir: str) -> None:
                 "reset": reset,
                 "idle": idle,
                 "idle_peak": idle_peak,
-                "peak": _status("VmHWM"),
+                "peak": status("VmHWM"),
                 "maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
                 "bytes": result.artifact.size_bytes,
                 "seconds": seconds,
@@ -380,23 +286,6 @@ def video_memory(base_url: str, workdir: Path) -> dict[str, Any]:
 # --- the report -----------------------------------------------------------------------------------------------
 
 
-def verdict(met: bool) -> str:
-    return "goal met" if met else "goal MISSED"
-
-
-def row(name: str, timings: Timings) -> str:
-    samples = timings.wall
-    mean, p50, p95 = statistics.fmean(samples), percentile(samples, 0.5), percentile(samples, 0.95)
-    cpu = statistics.fmean(timings.cpu)
-    return f"   {name:<44} {mean * 1e3:7.2f}ms {p50 * 1e3:7.2f}ms {p95 * 1e3:7.2f}ms {cpu * 1e3:7.2f}ms"
-
-
-def default_dir() -> Path | None:
-    """A tmpfs when there is one: fsync is then nearly free, so the figures show CPU overhead, not disk noise."""
-    shm = Path("/dev/shm")
-    return shm if shm.is_dir() and os.access(shm, os.W_OK) else None
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer calls and a 128 MiB video (a smoke test)")
@@ -413,7 +302,7 @@ def main() -> None:
               f"the sandbox runs in its own process; files go to {workdir}\n")  # fmt: skip
         os.environ["XDG_DATA_HOME"] = str(workdir / "xdg")  # any state mediagen keeps goes here, not the user's
 
-        with sandbox_process() as sandbox:
+        with sandbox_process(__file__, "openai", "OPENAI_BASE_URL") as sandbox:
             raw, ours = asyncio.run(per_call(sandbox.url, workdir / "calls", rounds, per_round))
         ratio = statistics.fmean(ours.wall) / statistics.fmean(raw.wall)
         p50_ratio = percentile(ours.wall, 0.5) / percentile(raw.wall, 0.5)
@@ -433,7 +322,7 @@ def main() -> None:
         print(f"\n2. {n} images, {latency * 1e3:.0f} ms sandbox latency, concurrency {concurrency}: "
               f"ideal {ideal:.2f} s, {batches} run(s)")  # fmt: skip
         ratios = []
-        with sandbox_process(latency=latency) as sandbox:
+        with sandbox_process(__file__, "openai", "OPENAI_BASE_URL", latency=latency) as sandbox:
             for run_no in range(batches):
                 raw_run, ours_run = asyncio.run(
                     batch(sandbox, workdir / f"batch{run_no}", n, concurrency, raw_first=run_no % 2 == 0)
@@ -446,7 +335,7 @@ def main() -> None:
         batch_ratio = statistics.median(ratios)
         results.append((f"mediagen batch ideal/measured {batch_ratio:.3f} (median; goal >= 0.95)", batch_ratio >= 0.95))
 
-        with sandbox_process(video_min_bytes=video_mib * MIB) as sandbox:
+        with sandbox_process(__file__, "openai", "OPENAI_BASE_URL", video_min_bytes=video_mib * MIB) as sandbox:
             found = video_memory(sandbox.url, workdir / "video")
         added = (found["peak"] - found["idle"]) / MIB
         print(f"\n3. a {found['bytes'] / MIB:.0f} MiB sandbox video downloaded by mediagen in a child process "
@@ -464,8 +353,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--serve-sandbox":
-        serve_sandbox(json.loads(sys.argv[2]))
+    if len(sys.argv) == 4 and sys.argv[1] == "--serve-sandbox":
+        serve_sandbox(sys.argv[2], json.loads(sys.argv[3]))
     elif len(sys.argv) == 4 and sys.argv[1] == "--measure-video":
         measure_video(sys.argv[2], sys.argv[3])
     else:

@@ -17,6 +17,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "mediagen.adapters.google",
     "mediagen.adapters.xai",
     "mediagen.adapters.openrouter",
+    "mediagen.adapters.elevenlabs",
 )
 
 

@@ -35,6 +35,11 @@ def _structure_file(kind: type[InputImage] | type[InputAudio], field: str) -> An
     return structure
 
 
+def _unstructure_audio(files: tuple[InputAudio, ...]) -> str | list[str]:
+    paths = [str(audio.path) for audio in files]
+    return paths[0] if len(paths) == 1 else paths
+
+
 def _enum_value(member: enum.Enum) -> Any:
     return member.value
 
@@ -59,6 +64,8 @@ def request_converter() -> cattrs.Converter:
             media_type=override(omit_if_default=False),
             prompt=override(omit_if_default=False),
             extra=override(unstruct_hook=lambda extra: dict(extra)),
+            # One file as its path (as before several were allowed), several as a list of paths.
+            input_audio=override(unstruct_hook=_unstructure_audio),
         ),
     )
 
@@ -77,6 +84,11 @@ def request_converter() -> cattrs.Converter:
             kwargs["mask"] = _structure_file(InputImage, "mask")(kwargs["mask"], InputImage)
         if "input_audio" in kwargs and isinstance(kwargs["input_audio"], Mapping):
             kwargs["input_audio"] = converter.structure(kwargs["input_audio"], InputAudio)
+        sounds = kwargs.get("input_audio")
+        if isinstance(sounds, (list, tuple)):
+            kwargs["input_audio"] = [
+                converter.structure(item, InputAudio) if isinstance(item, Mapping) else item for item in sounds
+            ]
         images = kwargs.get("input_images")
         if isinstance(images, (list, tuple)):
             kwargs["input_images"] = [

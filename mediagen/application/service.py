@@ -31,6 +31,7 @@ from mediagen.domain.errors import (
     RateLimited,
     UnsupportedParameter,
 )
+from mediagen.domain.media import AudioKind, MediaType
 from mediagen.domain.request import MediaRequest
 from mediagen.domain.result import (
     Adapted,
@@ -399,7 +400,7 @@ class MediaService:
                 backend=candidate.backend,
             )
         target = ArtifactTarget(
-            media_type=request.media_type,
+            media_type=_output_media_type(request, media.mime_type),
             backend=candidate.backend,
             prompt=request.prompt,
             output_dir=request.output_dir or self._settings.output_dir,
@@ -661,6 +662,13 @@ def _renamed(asked: str | None, artifact: Artifact) -> Adapted | None:
     if name.rsplit(".", 1)[0] != written.rsplit(".", 1)[0]:
         reason += ", with only the characters safe in a file name"
     return Adapted("filename", asked, written, reason)
+
+
+def _output_media_type(request: MediaRequest, mime_type: str) -> MediaType:
+    """What the file must be: the request's media type, except that dubbing a video gives a video."""
+    if request.effective_audio_kind is AudioKind.DUBBING and mime_type.startswith("video/"):
+        return MediaType.VIDEO
+    return request.media_type
 
 
 async def _close(stream: AsyncIterator[bytes]) -> None:

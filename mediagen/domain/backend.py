@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Iterable, Mapping
 
 import attrs
@@ -44,6 +45,8 @@ class Constraints:
     max_prompt_chars: int | None = None
     #: Voices starting with one of these are the user's own voice ids, accepted besides `voices`.
     voice_id_prefixes: tuple[str, ...] = attrs.field(default=(), converter=_tuple_of_str)
+    #: A regular expression voice ids match in full (for vendors whose ids have no prefix), accepted besides `voices`.
+    voice_id_pattern: str | None = None
 
     def summary(self, *, max_voices: int | None = None) -> str:
         """Every listed value, grouped ("sizes 1024x1024, ...; seconds 4, 8"), as `mediagen backends NAME` and
@@ -60,7 +63,8 @@ class Constraints:
             "audio formats": _listed(self.audio_formats),
             "input images": "" if self.max_input_images is None else f"up to {self.max_input_images}",
             "voices": (f"({len(self.voices)})" if counted else _listed(self.voices))
-            + (f" (or ids starting {_listed(self.voice_id_prefixes)})" if self.voice_id_prefixes else ""),
+            + (f" (or ids starting {_listed(self.voice_id_prefixes)})" if self.voice_id_prefixes else "")
+            + (f" (or ids matching `{self.voice_id_pattern}`)" if self.voice_id_pattern else ""),
         }
         return "; ".join(f"{name} {value}" for name, value in groups.items() if value)
 
@@ -68,6 +72,8 @@ class Constraints:
         """Whether `voice` is one of the listed voices (case-insensitive), a custom voice id, or unrestricted."""
         wanted = voice.strip()
         if not self.voices or wanted.startswith(self.voice_id_prefixes):
+            return True
+        if self.voice_id_pattern is not None and re.fullmatch(self.voice_id_pattern, wanted):
             return True
         return wanted.lower() in {v.lower() for v in self.voices}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final, Union
 
@@ -197,10 +197,21 @@ def _convert_mask(value: ImagePath | None) -> InputImage | None:
     return None if value is None else _to_image(value, "mask")
 
 
-def _convert_audio(value: InputAudio | PathText | None) -> InputAudio | None:
-    if value is None or isinstance(value, InputAudio):
-        return value if value is None or value.mime_type else InputAudio.from_path(value.path)
+def _to_audio(value: InputAudio | PathText) -> InputAudio:
+    if isinstance(value, InputAudio):
+        return value if value.mime_type else InputAudio.from_path(value.path)
     return InputAudio.from_path(check_path(value, "input_audio"))
+
+
+def _convert_audio(value: InputAudio | PathText | Sequence[InputAudio | PathText] | None) -> tuple[InputAudio, ...]:
+    """One file or several (a voice clone takes several samples); none is the empty tuple."""
+    if value is None:
+        return ()
+    if isinstance(value, (str, os.PathLike, InputAudio)):
+        value = [value]
+    if not isinstance(value, (list, tuple)):
+        raise InvalidRequest(f"expected a file path or a list of them, got {type(value).__name__}", field="input_audio")
+    return tuple(_to_audio(item) for item in value)
 
 
 def _enum(enum_type: type[Any], field: str) -> Any:
@@ -313,7 +324,8 @@ class MediaRequest:
     model: str | None = attrs.field(default=None, converter=_optional_text)
     input_images: tuple[InputImage, ...] = attrs.field(default=(), converter=_convert_images)
     mask: InputImage | None = attrs.field(default=None, converter=_convert_mask)
-    input_audio: InputAudio | None = attrs.field(default=None, converter=_convert_audio)
+    #: Input audio (or video, for dubbing): one file, or several samples for a voice clone.
+    input_audio: tuple[InputAudio, ...] = attrs.field(default=(), converter=_convert_audio)
     aspect_ratio: str | None = attrs.field(default=None, converter=_optional_text)
     size: str | None = attrs.field(default=None, converter=_optional_text)
     quality: str | None = attrs.field(default=None, converter=_optional_text)
@@ -391,8 +403,10 @@ class MediaRequest:
             params["input_images"] = len(self.input_images)
         if self.mask is not None:
             params["mask"] = str(self.mask.path)
-        if self.input_audio is not None:
-            params["input_audio"] = str(self.input_audio.path)
+        if len(self.input_audio) == 1:
+            params["input_audio"] = str(self.input_audio[0].path)
+        elif self.input_audio:
+            params["input_audio"] = len(self.input_audio)
         for key, value in self.extra.items():
             params[f"extra.{key}"] = value
         return params
@@ -416,11 +430,17 @@ def _validate(request: MediaRequest) -> None:
             _check_text(value, name)
     if not has_visible_text(request.prompt) and (kind is None or kind.needs_prompt):
         raise InvalidRequest("must not be empty; describe what to generate", field="prompt")
-    if kind is not None and kind.needs_input_audio and request.input_audio is None:
+    if kind is not None and kind.needs_input_audio and not request.input_audio:
         raise InvalidRequest(f"{kind.value} needs an input audio file", field="input_audio")
-    if request.input_audio is not None and (kind is None or not kind.needs_input_audio):
+    if request.input_audio and (kind is None or not kind.needs_input_audio):
         what = kind.value if kind else request.media_type.value
         raise InvalidRequest(f"{what} takes no input audio", field="input_audio")
+    if len(request.input_audio) > 1 and kind is not AudioKind.VOICE_CLONE:
+        what = kind.value if kind else request.media_type.value
+        raise InvalidRequest(
+            f"{what} takes one input file, not {len(request.input_audio)} (only voice_clone takes several samples)",
+            field="input_audio",
+        )
     if request.duration is not None and request.duration <= 0:
         raise InvalidRequest(f"{request.duration:g} is not a positive number of seconds", field="duration")
     if request.speed is not None and request.speed <= 0:

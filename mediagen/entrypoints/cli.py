@@ -174,6 +174,15 @@ _FLAGS = {
     "negative_prompt": "--negative-prompt",
     "continue_from": "--continue-from",
     "audio_kind": "--kind",
+    "extra.stability": "--stability",
+    "extra.similarity": "--similarity",
+    "extra.style": "--style",
+    "extra.instrumental": "--instrumental",
+    "extra.loop": "--loop",
+    "extra.prompt_influence": "--prompt-influence",
+    "extra.keep_voice": "--keep-voice",
+    "extra.save_voice": "--save-voice",
+    "extra.voice_name": "--voice-name",
     "output_dir": "--output-dir",
     "max_concurrent": "--max-concurrent",
 }
@@ -383,10 +392,20 @@ def video(
 @app.command()
 def audio(
     text: Annotated[
-        str, typer.Argument(metavar="TEXT", help="Text to speak, or a description of the music or sound.")
+        str,
+        typer.Argument(
+            metavar="TEXT", help="Text to speak; a description of the music, sound or voice to design; a dub's name."
+        ),
     ] = "",
     kind: Annotated[
-        str | None, typer.Option("--kind", "-k", help="speech, music, sound-effect, voice-conversion, ...")
+        str | None,
+        typer.Option(
+            "--kind",
+            "-k",
+            help="speech (default), music, sound-effect, voice-conversion (--input-audio, --voice), audio-isolation "
+            "(--input-audio, no text), voice-design (TEXT describes the voice), voice-clone (--input-audio samples, "
+            "TEXT spoken in the new voice), dubbing (--input-audio file, --language target).",
+        ),
     ] = None,
     backend: BackendOpt = None,
     model: ModelOpt = None,
@@ -396,11 +415,20 @@ def audio(
             "--voice",
             "-v",
             metavar="VOICE",
-            help="A voice the backend offers; an unknown one is an error listing the valid ones.",
+            help="A voice the backend offers (ElevenLabs: a voice id, or a name from the account, found by name "
+            "only with --backend elevenlabs unless it is a premade voice); an unknown one is an error listing the "
+            "valid or close ones.",
         ),
     ] = None,
     audio_format: Annotated[
-        str | None, typer.Option("--format", "-f", metavar="FORMAT", help="mp3, wav, opus, aac, flac or pcm.")
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="FORMAT",
+            help="mp3, wav, opus, aac, flac or pcm; ElevenLabs also ulaw, alaw and its full names such as "
+            "mp3_22050_32 or pcm_16000.",
+        ),
     ] = None,
     instructions: Annotated[str | None, typer.Option("--instructions", metavar="TEXT", help="How to speak.")] = None,
     speed: Annotated[
@@ -411,7 +439,43 @@ def audio(
     ] = None,
     language: Annotated[str | None, typer.Option("--language", metavar="CODE", help="Language, e.g. en or de.")] = None,
     input_audio: Annotated[
-        Path | None, typer.Option("--input-audio", metavar="PATH", help="Audio to convert or isolate.")
+        list[Path] | None,
+        typer.Option(
+            "--input-audio",
+            metavar="PATH",
+            help="Audio to convert, isolate or dub (dubbing takes video too); repeat for a voice clone's samples.",
+        ),
+    ] = None,
+    stability: Annotated[
+        float | None,
+        typer.Option("--stability", metavar="0..1", help="ElevenLabs voice setting: steadier when higher."),
+    ] = None,
+    similarity: Annotated[
+        float | None,
+        typer.Option("--similarity", metavar="0..1", help="ElevenLabs voice setting: closeness to the original voice."),
+    ] = None,
+    style: Annotated[
+        float | None, typer.Option("--style", metavar="0..1", help="ElevenLabs voice setting: style exaggeration.")
+    ] = None,
+    instrumental: Annotated[
+        bool | None, typer.Option("--instrumental/--vocals", help="Music: force an instrumental (or allow vocals).")
+    ] = None,
+    loop: Annotated[bool | None, typer.Option("--loop", help="Sound effect: make it loop smoothly.")] = None,
+    prompt_influence: Annotated[
+        float | None,
+        typer.Option("--prompt-influence", metavar="0..1", help="Sound effect: how closely to follow the text."),
+    ] = None,
+    keep_voice: Annotated[
+        bool | None,
+        typer.Option("--keep-voice", help="Voice clone: keep the new voice (deleted afterwards otherwise)."),
+    ] = None,
+    voice_name: Annotated[
+        str | None,
+        typer.Option("--voice-name", metavar="NAME", help="Voice clone, voice design: the new voice's name."),
+    ] = None,
+    save_voice: Annotated[
+        bool | None,
+        typer.Option("--save-voice", help="Voice design: save the first preview as a voice (--voice-name names it)."),
     ] = None,
     seed: SeedOpt = None,
     filename: FilenameOpt = None,
@@ -424,12 +488,20 @@ def audio(
     strict: StrictOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    """Generate speech, music or sound effects, or transform audio."""
+    """Generate speech, music or sound effects, design or clone a voice, or transform audio (convert a voice,
+    isolate it, dub it)."""
     common = Common(json_out=json_out, debug=debug, sandbox=sandbox, strict=strict, output_dir=output_dir)
+    options = {
+        "stability": stability, "similarity": similarity, "style": style, "instrumental": instrumental,
+        "loop": loop, "prompt_influence": prompt_influence, "keep_voice": keep_voice, "save_voice": save_voice,
+        "voice_name": voice_name,
+    }  # fmt: skip
+    pairs = [f"{name}={json.dumps(value)}" for name, value in options.items() if value is not None]
     fields = dict(
             media_type=MediaType.AUDIO, prompt=text, audio_kind=kind, backend=backend, model=model, voice=voice,
             audio_format=audio_format, instructions=instructions, speed=speed, duration=duration, language=language,
-            input_audio=input_audio, seed=seed, filename=filename, overwrite=overwrite, timeout=timeout, extra=extra,
+            input_audio=input_audio, seed=seed, filename=filename, overwrite=overwrite, timeout=timeout,
+            extra=[*(extra or []), *pairs],
     )  # fmt: skip
     _generate(common, fields)
 

@@ -27,7 +27,11 @@ _FIELDS: dict[str, dict[str, Any]] = {
         "description": "Mask image for the first input image: transparent pixels (or, "
         "with no transparency, white ones) mark what may change; needs input_images.",
     },
-    "input_audio": {"type": "string", "description": "Audio path for voice conversion, isolation, dubbing."},
+    "input_audio": {
+        "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}],
+        "description": "Audio path for voice_conversion, audio_isolation or dubbing (a video too); a list of "
+        "sample paths for voice_clone.",
+    },
     "aspect_ratio": {"type": "string", "pattern": r"^\d+:\d+$", "description": "e.g. 16:9 (or give size)."},
     "size": {"type": "string", "pattern": r"^\d+x\d+$", "description": "e.g. 1024x1024 (or give aspect_ratio)."},
     "quality": {"type": "string"},
@@ -35,19 +39,31 @@ _FIELDS: dict[str, dict[str, Any]] = {
     "duration": {"type": "number", "exclusiveMinimum": 0, "description": "Seconds (video, music, effects)."},
     "seed": {"type": "integer"},
     "negative_prompt": {"type": "string"},
-    "voice": {"type": "string", "description": "Voice name or id for speech."},
+    "voice": {
+        "type": "string",
+        "description": "Voice name or id for speech and voice_conversion.",
+    },
     "instructions": {"type": "string", "description": "Delivery instructions for speech."},
     "speed": {"type": "number", "exclusiveMinimum": 0},
-    "language": {"type": "string"},
+    "language": {"type": "string", "description": "Language code, e.g. en; for dubbing, the target language."},
     "audio_kind": {"type": "string", "enum": [k.value for k in AudioKind]},
-    "audio_format": {"type": "string", "description": "mp3, wav, opus, aac, flac or pcm."},
+    "audio_format": {
+        "type": "string",
+        "description": "mp3, wav, opus, aac, flac or pcm; ElevenLabs also ulaw, alaw and full names like mp3_22050_32.",
+    },
     "output_format": {"type": "string", "description": "png, jpeg, webp for images."},
     "continue_from": {"type": "string", "description": "continuation_id of an earlier result to build on."},
     "filename": {
         "type": "string",
         "description": "File name without directories; the extension is set. A taken name is a file_exists error.",
     },
-    "extra": {"type": "object", "description": "Vendor-specific parameters passed through."},
+    "extra": {
+        "type": "object",
+        "description": "Vendor-specific parameters. ElevenLabs: stability, similarity, style (0..1 voice settings), "
+        "use_speaker_boost; instrumental (music); prompt_influence (0..1), loop (sound_effect); save_voice, "
+        "preview_text (voice_design); keep_voice (voice_clone); voice_name (the new voice of voice_clone or a saved "
+        "voice_design); source_language, num_speakers (dubbing).",
+    },
 }
 
 

@@ -50,6 +50,13 @@ FAULT_KINDS: Mapping[str, FaultKind] = {
             "short (503) when the sandbox stops, so servers always stop.",
             {"seconds": "how long to hold (default: the hang_seconds setting, 30)"},
         ),
+        FaultKind(
+            "quota_exceeded",
+            FaultScope.REQUEST,
+            "The vendor's answer when the account's credits or quota are used up, which waiting does not cure "
+            "(ElevenLabs: 401 with detail.status quota_exceeded; OpenAI: 429 with code insufficient_quota; "
+            "Google: its 429 RESOURCE_EXHAUSTED).",
+        ),
         FaultKind("malformed", FaultScope.REQUEST, "200 with a Content-Type of JSON and a body that is not JSON."),
         FaultKind(
             "retired",

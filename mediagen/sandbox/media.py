@@ -282,6 +282,44 @@ def speech_chunks(fmt: str, seconds: float, *, seed: int = 0) -> Iterator[bytes]
     return encoder(seconds, seed)
 
 
+@attrs.frozen
+class AudioFormat:
+    """An audio encoding with its sample rate and, for the lossy codecs, its bitrate in bits per second."""
+
+    codec: str = attrs.field(validator=attrs.validators.in_(("mp3", "opus", "pcm", "wav", "ulaw", "alaw")))
+    sample_rate: int
+    bitrate: int | None = None
+
+    @property
+    def content_type(self) -> str:
+        return AUDIO_CONTENT_TYPES[self.codec]
+
+
+AUDIO_CONTENT_TYPES = {
+    "mp3": "audio/mpeg",
+    "opus": "audio/opus",
+    "pcm": "audio/pcm",
+    "wav": "audio/wav",
+    "ulaw": "audio/basic",
+    "alaw": "audio/x-alaw-basic",
+}
+
+
+def audio_chunks(fmt: AudioFormat, seconds: float, *, seed: int = 0) -> Iterator[bytes]:
+    """`seconds` of audio truly in `fmt` (codec, sample rate, bitrate), as a stream of chunks."""
+    if seconds <= 0:
+        raise ValueError(f"audio needs a positive duration, got {seconds}")
+    if fmt.codec == "mp3":
+        return audio.mp3(seconds, seed, sample_rate=fmt.sample_rate, bitrate=fmt.bitrate or 128_000)
+    if fmt.codec == "opus":
+        return audio.opus(seconds, seed, bitrate=fmt.bitrate, input_rate=fmt.sample_rate)
+    if fmt.codec in ("ulaw", "alaw"):
+        return audio.g711(seconds, seed, law=fmt.codec, sample_rate=fmt.sample_rate)
+    if fmt.codec == "wav":
+        return audio.wav(seconds, seed, sample_rate=fmt.sample_rate)
+    return audio.pcm(seconds, seed, sample_rate=fmt.sample_rate)
+
+
 def speech(fmt: str, seconds: float, *, seed: int = 0) -> bytes:
     """Speech-length audio that truly is `fmt`: WAV/PCM/FLAC carry a tone, MP3/AAC/Opus framed silence."""
     return b"".join(speech_chunks(fmt, seconds, seed=seed))

@@ -103,6 +103,13 @@ class RecordStore:
             return None
         return Record(data, blob)
 
+    def ids(self, kind: str) -> list[str]:
+        """The ids of a kind's records (those whose JSON is in place), sorted; none when the kind has no directory."""
+        if not is_safe_id(kind):
+            raise ValueError(f"record kind {kind!r} is not a safe directory name")
+        found = (_RECORD_FILE.fullmatch(entry.name) for entry in _entries(self.root / kind))
+        return sorted(match["id"] for match in found if match is not None and match["suffix"] == "json")
+
     def delete(self, kind: str, record_id: str) -> None:
         """Remove a record and its attachment, if they exist."""
         if not is_safe_id(record_id):

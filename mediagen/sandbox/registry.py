@@ -13,6 +13,7 @@ VENDORS: Final[dict[str, str]] = {
     "google": "mediagen.sandbox.google:GoogleFake",
     "xai": "mediagen.sandbox.xai:XaiFake",
     "openrouter": "mediagen.sandbox.openrouter:OpenRouterFake",
+    "elevenlabs": "mediagen.sandbox.elevenlabs:ElevenLabsFake",
 }
 
 

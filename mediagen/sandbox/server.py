@@ -26,6 +26,7 @@ from mediagen.sandbox.vendor import FAULT_KEY, ApiError, Call, FakeContext, Hand
 if TYPE_CHECKING:
     from types import TracebackType
 
+    from mediagen.sandbox.elevenlabs import ElevenLabsState
     from mediagen.sandbox.openai import OpenAIState
     from mediagen.sandbox.xai import XaiState
 
@@ -91,6 +92,8 @@ async def _handle(request: web.Request, handler: Handler, fake: VendorFake) -> w
         return web.Response(status=200, body=fake.malformed_body(), content_type="application/json")
     if fault.name == "retired":
         raise fake.not_found(request)
+    if fault.name == "quota_exceeded":
+        raise fake.quota_error(request)
     raise fake.fault_error(fault, request)
 
 
@@ -221,6 +224,8 @@ class Sandbox:
     @overload
     def state(self, vendor: Literal["xai"]) -> XaiState: ...
     @overload
+    def state(self, vendor: Literal["elevenlabs"]) -> ElevenLabsState: ...
+    @overload
     def state(self, vendor: str) -> object: ...
     def state(self, vendor: str) -> object:
         """The fake's server-side state (response ids, jobs, recorded requests)."""
@@ -329,6 +334,8 @@ class SandboxThread:
     def state(self, vendor: Literal["openai"]) -> OpenAIState: ...
     @overload
     def state(self, vendor: Literal["xai"]) -> XaiState: ...
+    @overload
+    def state(self, vendor: Literal["elevenlabs"]) -> ElevenLabsState: ...
     @overload
     def state(self, vendor: str) -> object: ...
     def state(self, vendor: str) -> object:

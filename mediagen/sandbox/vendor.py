@@ -155,6 +155,11 @@ class VendorFake(abc.ABC):
         """Stop what start_servers started (the stopping event is already set); idempotent. Nothing by default."""
         return None
 
+    def quota_error(self, request: web.Request) -> ApiError:
+        """The vendor's answer when the account's quota is used up (the `quota_exceeded` fault); by default its
+        rate-limit answer (OpenAI and Google both answer an exhausted quota with a 429)."""
+        return self.fault_error(Fault("rate_limit"), request)
+
     def not_found(self, request: web.Request) -> ApiError:
         """The vendor's answer for a route it does not serve (also the `retired` fault's)."""
         return ApiError(404, f"Invalid URL ({request.method} {request.path})")

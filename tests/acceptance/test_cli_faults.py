@@ -49,7 +49,7 @@ def retries_shown(run: Run, backend: str, code: str) -> list[float]:
 #: The fault kinds each test below drives through the CLI; a new kind in the sandbox must get a test here.
 COVERED = {
     "rate_limit", "server_error", "unavailable", "hang", "malformed", "content_policy", "job_fails",
-    "job_never_finishes", "truncated_download", "slow_poll", "retired",
+    "job_never_finishes", "truncated_download", "slow_poll", "retired", "quota_exceeded",
 }  # fmt: skip
 
 
@@ -196,6 +196,17 @@ def test_content_policy_refusal_is_content_rejected_and_not_retried(outcome: Run
     error = failed_cleanly(outcome, "content_rejected")
     assert error["backend"] == "openai"
     assert retries_shown(outcome, "openai", "content_rejected") == []  # a retry would have passed (times=1)
+
+
+def elevenlabs_quota_spent_once(ws: Workspace) -> Run:
+    return faulted(ws, "elevenlabs:quota_exceeded;times=1", "audio", "a calm piano piece", "--kind", "music")
+
+
+@scenario(elevenlabs_quota_spent_once)
+def test_a_spent_quota_is_a_backend_error_saying_so_and_not_retried(outcome: Run) -> None:
+    error = failed_cleanly(outcome, "backend_error")
+    assert error["backend"] == "elevenlabs" and "quota" in error["error"]
+    assert retries_shown(outcome, "elevenlabs", "backend_error") == []  # a retry would have passed (times=1)
 
 
 def google_refuses_once(ws: Workspace) -> Run:

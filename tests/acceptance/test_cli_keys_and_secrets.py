@@ -108,6 +108,7 @@ def test_with_only_a_google_key_explain_video_says_why_openai_is_skipped(outcome
 def sandbox_with_openai_disabled(ws: Workspace) -> tuple[Run, ...]:
     ws.env["MEDIAGEN_BACKENDS__OPENAI__ENABLED"] = "false"
     ws.env["MEDIAGEN_BACKENDS__XAI__ENABLED"] = "false"  # else video would go to xAI, first for video
+    ws.env["MEDIAGEN_BACKENDS__ELEVENLABS__ENABLED"] = "false"  # speech would go to ElevenLabs first
     return (
         ws.mediagen("image", "a red fox in snow", "--sandbox", "--json"),
         ws.mediagen("video", "waves at dusk", "--sandbox", "--json"),

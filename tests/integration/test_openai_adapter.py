@@ -684,6 +684,7 @@ FAULT_CASES = {
     "speech download always cut short": FaultCase("truncated_download", None, SPEECH, TransientBackendError),
     "slow polling": FaultCase("slow_poll;polls=3;delay=0.01", 1, VIDEO, None),
     "video endpoint retired": FaultCase("retired", 1, VIDEO, BackendError, route="POST /v1/videos"),
+    "quota spent": FaultCase("quota_exceeded", 1, IMAGE, BackendError),
 }
 
 

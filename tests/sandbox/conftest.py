@@ -1,4 +1,4 @@
-"""Shared fixtures for the sandbox tests: an OpenAI sandbox, a real AsyncOpenAI client on it, ffprobe."""
+"""Shared fixtures for the sandbox tests: OpenAI and ElevenLabs sandboxes with real SDK clients on them, ffprobe."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import xai_sdk
+from elevenlabs import AsyncElevenLabs
 from openai import AsyncOpenAI
 
 from mediagen.sandbox import Sandbox, SandboxSettings
@@ -72,8 +74,26 @@ async def xai_sandbox() -> AsyncIterator[Sandbox]:
 
 
 @pytest.fixture
+async def elevenlabs_sandbox() -> AsyncIterator[Sandbox]:
+    settings = SandboxSettings(poll_after_ms=1, hang_seconds=5, job_polls=2)
+    async with Sandbox(vendors=("elevenlabs",), settings=settings) as sb:
+        yield sb
+
+
+@pytest.fixture
 async def xai_client(xai_sandbox: Sandbox) -> AsyncIterator[xai_sdk.AsyncClient]:
     """The real xai_sdk.AsyncClient on the xAI fake (insecure channel: it is loopback)."""
     client = xai_sdk.AsyncClient(api_key="k", api_host=xai_sandbox.base_url("xai"), use_insecure_channel=True)
     yield client
     await client.close()
+
+
+@pytest.fixture
+async def elevenlabs(elevenlabs_sandbox: Sandbox) -> AsyncIterator[AsyncElevenLabs]:
+    """A real AsyncElevenLabs client on the ElevenLabs fake (its own httpx client, closed after the test)."""
+    async with httpx.AsyncClient(timeout=30) as http:
+        yield AsyncElevenLabs(api_key="k", base_url=elevenlabs_sandbox.base_url("elevenlabs"), httpx_client=http)
+
+
+#: Per-call options that turn off the SDK's own retries (it retries 429 and 5xx twice by default).
+NO_RETRIES: Any = {"max_retries": 0}

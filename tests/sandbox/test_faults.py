@@ -98,3 +98,37 @@ def test_standing_faults_read_vendor_times_and_route() -> None:
 def test_the_docs_fault_table_is_the_catalogue() -> None:
     docs = Path(__file__).parents[2] / "docs" / "sandbox.md"
     assert markdown_table() in docs.read_text(encoding="utf-8")
+
+
+#: A route of each fake, its auth header, and how that vendor says its quota is spent.
+QUOTA_ANSWERS = {
+    "openai": (
+        "GET",
+        "/v1/videos",
+        {"Authorization": "Bearer k"},
+        429,
+        lambda b: b["error"]["code"] == "insufficient_quota",
+    ),
+    "google": (
+        "POST",
+        "/v1/models/gemini-2.5-flash-image:generateContent",
+        {"x-goog-api-key": "k"},
+        429,
+        lambda b: b["error"]["status"] == "RESOURCE_EXHAUSTED",
+    ),
+    "elevenlabs": ("GET", "/v1/models", {"xi-api-key": "k"}, 401, lambda b: b["detail"]["status"] == "quota_exceeded"),
+}
+
+
+@pytest.mark.parametrize("vendor", list(QUOTA_ANSWERS))
+async def test_every_fake_answers_a_spent_quota_in_its_vendors_form(vendor: str) -> None:
+    import httpx
+
+    from mediagen.sandbox import Sandbox
+
+    method, path, headers, status, says_quota = QUOTA_ANSWERS[vendor]
+    async with Sandbox(vendors=(vendor,)) as sb, httpx.AsyncClient() as http:
+        sb.faults.push(vendor, "quota_exceeded")
+        answer = await http.request(method, sb.origin(vendor) + path, headers=headers, json={})
+    assert answer.status_code == status
+    assert says_quota(answer.json())

@@ -78,6 +78,16 @@ def test_audio_kinds_and_input_audio_encode_as_text(files: Files) -> None:
     assert type(data["audio_kind"]) is str
 
 
+def test_several_voice_clone_samples_encode_as_a_list_and_come_back(files: Files) -> None:
+    samples = [files.audio, files.audio]
+    request = MediaRequest(
+        media_type=MediaType.AUDIO, audio_kind=AudioKind.VOICE_CLONE, prompt="hi", input_audio=samples
+    )
+    data = encode_request(request)
+    assert data["input_audio"] == [str(files.audio), str(files.audio)]
+    assert_same(decode_request(data), request)
+
+
 def test_files_may_also_be_given_as_objects_with_a_path(files: Files) -> None:
     data = {
         "media_type": "image",

@@ -76,7 +76,7 @@ def test_audio_kinds_that_make_sound_from_text_need_a_prompt(kind: AudioKind) ->
 def test_audio_kinds_that_transform_input_audio_accept_no_prompt(kind: AudioKind, files: Files) -> None:
     request = MediaRequest(media_type=MediaType.AUDIO, audio_kind=kind, input_audio=files.audio)
     assert request.prompt == ""
-    assert request.input_audio is not None and request.input_audio.mime_type == "audio/wav"
+    assert [audio.mime_type for audio in request.input_audio] == ["audio/wav"]
 
 
 @pytest.mark.parametrize("kind", [k for k in AudioKind if k.needs_input_audio])

@@ -1,9 +1,11 @@
-"""Speech-shaped audio in six real formats, written in pure Python.
+"""Speech-shaped audio in real formats, written in pure Python.
 
-Lossless formats (WAV, PCM, FLAC) carry a quiet sine tone; the lossy ones (MP3, AAC, Opus)
-carry correctly framed silence, whose frames need no psychoacoustic encoder: an MPEG-2 Layer III
-frame with zeroed side info, an AAC-LC block with no spectral bands, and the 3-byte CELT
-silence packet. Every stream decodes in ffmpeg and any player.
+Lossless formats (WAV, PCM, FLAC) and G.711 (mu-law, A-law) carry a quiet sine tone; the lossy ones
+(MP3, AAC, Opus) carry correctly framed silence, whose frames need no psychoacoustic encoder: an
+MPEG Layer III frame with zeroed side info, an AAC-LC block with no spectral bands, and the CELT
+silence packet (padded to the asked bitrate). Sample rates and bitrates are parameters (PCM, WAV and
+G.711 at any rate, MP3 at the MPEG-1 and MPEG-2 rates and bitrates). Every stream decodes in ffmpeg
+and any player.
 """
 
 from __future__ import annotations
@@ -36,56 +38,115 @@ def _cycles_for(seed: int) -> int:
     return 60 + seed % 40
 
 
-def pcm_samples(seconds: float, seed: int = 0) -> Iterator[bytes]:
-    """Signed 16-bit little-endian mono samples at 24 kHz, in blocks of 4096 samples (the last one shorter)."""
-    total = round(seconds * SAMPLE_RATE)
+def pcm_samples(seconds: float, seed: int = 0, sample_rate: int = SAMPLE_RATE) -> Iterator[bytes]:
+    """Signed 16-bit little-endian mono samples (24 kHz unless asked), in blocks of 4096 samples (the last one
+    shorter)."""
+    total = round(seconds * sample_rate)
     block = _tone_block(_cycles_for(seed))
     for start in range(0, total, _FLAC_BLOCK):
         n = min(_FLAC_BLOCK, total - start)
         yield block if n == _FLAC_BLOCK else block[: 2 * n]
 
 
-def pcm(seconds: float, seed: int = 0) -> Iterator[bytes]:
-    """Raw PCM as OpenAI sends it: 24 kHz, 16-bit signed little-endian, mono, no header."""
-    yield from pcm_samples(seconds, seed)
+def pcm(seconds: float, seed: int = 0, *, sample_rate: int = SAMPLE_RATE) -> Iterator[bytes]:
+    """Raw PCM: 16-bit signed little-endian, mono, no header; 24 kHz (as OpenAI sends it) unless asked."""
+    yield from pcm_samples(seconds, seed, sample_rate)
 
 
-def wav(seconds: float, seed: int = 0) -> Iterator[bytes]:
+def wav(seconds: float, seed: int = 0, *, sample_rate: int = SAMPLE_RATE) -> Iterator[bytes]:
     """A RIFF/WAVE file (written by the standard `wave` module) around the PCM samples."""
-    total = round(seconds * SAMPLE_RATE)
+    total = round(seconds * sample_rate)
     buffer = io.BytesIO()
     with wave.open(buffer, "wb") as writer:
         writer.setnchannels(1)
         writer.setsampwidth(2)
-        writer.setframerate(SAMPLE_RATE)
+        writer.setframerate(sample_rate)
         writer.setnframes(total)
         writer.writeframesraw(b"")
         yield buffer.getvalue()  # the header, with the final sizes already in it
         buffer.seek(0)
         buffer.truncate()
-        for block in pcm_samples(seconds, seed):
+        for block in pcm_samples(seconds, seed, sample_rate):
             writer.writeframesraw(block)
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
 
 
-# --- MP3: MPEG-2 Layer III, 24 kHz, mono, 32 kbit/s, 576 samples per frame -------------------
+# --- MP3: MPEG-1 (32/44.1/48 kHz) or MPEG-2 (16/22.05/24 kHz) Layer III, mono --------------------
 
-_MP3_SAMPLES_PER_FRAME = 576
-# sync + MPEG-2 + Layer III + no CRC | bitrate index 4 (32 kbit/s), 24 kHz, no padding | mono, original
-_MP3_HEADER = bytes([0xFF, 0xF3, 0x44, 0xC4])
-_MP3_FRAME_BYTES = 72 * 32_000 // SAMPLE_RATE
-# Side info (9 bytes for MPEG-2 mono) all zero: main_data_begin 0, part2_3_length 0 -> silence.
-_MP3_SILENT_FRAME = _MP3_HEADER + bytes(_MP3_FRAME_BYTES - len(_MP3_HEADER))
+_MP3_RATES = {44_100: (3, 0), 48_000: (3, 1), 32_000: (3, 2), 22_050: (2, 0), 24_000: (2, 1), 16_000: (2, 2)}
+_MP3_BITRATES = {  # kbit/s by bitrate index, for MPEG-1 (version bits 3) and MPEG-2 (2) Layer III
+    3: (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+    2: (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+}
+MP3_SAMPLE_RATES = tuple(_MP3_RATES)
 
 
-def mp3(seconds: float, seed: int = 0) -> Iterator[bytes]:
-    """An MP3 stream of silent frames with valid headers (no ID3 tag, as OpenAI sends)."""
-    frames = max(1, math.ceil(seconds * SAMPLE_RATE / _MP3_SAMPLES_PER_FRAME))
-    per_chunk = _CHUNK // _MP3_FRAME_BYTES
-    for start in range(0, frames, per_chunk):
-        yield _MP3_SILENT_FRAME * min(per_chunk, frames - start)
+def _mp3_frame(version: int, rate_index: int, bitrate_index: int, padded: bool, sample_rate: int) -> bytes:
+    """A silent frame: the header, then zeroed side info and main data (part2_3_length 0 is silence)."""
+    kbps = _MP3_BITRATES[version][bitrate_index]
+    size = (144 if version == 3 else 72) * kbps * 1000 // sample_rate + padded
+    # sync + version + Layer III + no CRC | bitrate, rate, padding | mono, original
+    header = bytes(
+        [0xFF, 0xE0 | version << 3 | 0b01 << 1 | 1, bitrate_index << 4 | rate_index << 2 | padded << 1, 0xC4]
+    )
+    return header + bytes(size - len(header))
+
+
+def _mp3_bitrate_indices(version: int, bitrate: int, frames: int) -> Iterator[int]:
+    """Each frame's bitrate index: the asked bitrate when the format has it, else its two neighbours mixed so the
+    stream averages it (a variable-bitrate stream, e.g. 240 kbit/s from 224 and 256)."""
+    table = _MP3_BITRATES[version]
+    kbps = bitrate / 1000
+    if kbps in table[1:]:
+        index = table.index(int(kbps))
+        for _ in range(frames):
+            yield index
+        return
+    above = next((i for i in range(1, len(table)) if table[i] > kbps), len(table) - 1)
+    below = max(1, above - 1)
+    share = 0.0 if above == below else (kbps - table[below]) / (table[above] - table[below])
+    owed = 0.0
+    for _ in range(frames):
+        owed += share
+        if owed >= 0.5:
+            owed -= 1
+            yield above
+        else:
+            yield below
+
+
+def mp3(seconds: float, seed: int = 0, *, sample_rate: int = SAMPLE_RATE, bitrate: int = 32_000) -> Iterator[bytes]:
+    """An MP3 stream of silent frames with valid headers (no ID3 tag, as OpenAI sends), at an MPEG-1 or MPEG-2
+    sample rate; frames are padded as the format requires so the stream keeps `bitrate` bits per second."""
+    try:
+        version, rate_index = _MP3_RATES[sample_rate]
+    except KeyError:
+        raise ValueError(f"MP3 has no sample rate {sample_rate}; use one of {MP3_SAMPLE_RATES}") from None
+    samples_per_frame = 1152 if version == 3 else 576
+    frames = max(1, math.ceil(seconds * sample_rate / samples_per_frame))
+    cache: dict[tuple[int, bool], bytes] = {}
+    slot_owed = 0
+    pending: list[bytes] = []
+    size = 0
+    for index in _mp3_bitrate_indices(version, bitrate, frames):
+        kbps = _MP3_BITRATES[version][index]
+        # The padding slot keeps the average frame length exact: (coefficient * bitrate) % rate bytes owed per frame.
+        slot_owed += (144 if version == 3 else 72) * kbps * 1000 % sample_rate
+        padded = slot_owed >= sample_rate
+        if padded:
+            slot_owed -= sample_rate
+        frame = cache.get((index, padded))
+        if frame is None:
+            frame = cache[index, padded] = _mp3_frame(version, rate_index, index, padded, sample_rate)
+        pending.append(frame)
+        size += len(frame)
+        if size >= _CHUNK:
+            yield b"".join(pending)
+            pending, size = [], 0
+    if pending:
+        yield b"".join(pending)
 
 
 # --- AAC: ADTS-framed AAC-LC, 24 kHz, mono, 1024 samples per frame ----------------------------
@@ -179,10 +240,28 @@ _OPUS_SILENCE = b"\xf8\xff\xfe"  # TOC: CELT fullband 20 ms mono, one frame; the
 _OPUS_PACKETS_PER_PAGE = 50
 
 
-def opus(seconds: float, seed: int = 0) -> Iterator[bytes]:
-    """An Ogg Opus file: OpusHead, OpusTags, then pages of one-second runs of silence packets."""
+def _opus_packet(bitrate: int | None) -> bytes:
+    """A 20 ms CELT silence packet; with a bitrate, padded (RFC 6716 code 3, one CBR frame) to that many bits."""
+    if bitrate is None:
+        return _OPUS_SILENCE
+    target = max(len(_OPUS_SILENCE) + 2, bitrate * 20 // 1000 // 8)
+    frame = _OPUS_SILENCE[1:]
+    padding = target - 2 - len(frame) - 1
+    while padding > 0 and 2 + (padding // 254 + 1) + len(frame) + padding > target:
+        padding -= 1
+    lengths = b"\xff" * (padding // 254) + bytes([padding % 254])
+    # TOC with code 3 (0b11), then the frame count byte: CBR, padding flag, one frame.
+    return bytes([_OPUS_SILENCE[0] | 0b11, 0b0100_0001]) + lengths + frame + bytes(padding)
+
+
+def opus(
+    seconds: float, seed: int = 0, *, bitrate: int | None = None, input_rate: int = SAMPLE_RATE
+) -> Iterator[bytes]:
+    """An Ogg Opus file: OpusHead, OpusTags, then pages of one-second runs of silence packets (each padded to
+    `bitrate` when one is given; `input_rate` is the rate OpusHead names as the source's)."""
     serial = 0x6D656469 ^ seed
-    head = b"OpusHead" + struct.pack("<BBHIhB", 1, 1, _OPUS_PRE_SKIP, SAMPLE_RATE, 0, 0)
+    packet = _opus_packet(bitrate)
+    head = b"OpusHead" + struct.pack("<BBHIhB", 1, 1, _OPUS_PRE_SKIP, input_rate, 0, 0)
     vendor = b"mediagen sandbox"
     tags = b"OpusTags" + struct.pack("<I", len(vendor)) + vendor + struct.pack("<I", 0)
     yield _ogg_page([head], granule=0, serial=serial, sequence=0, flags=0x02)
@@ -194,7 +273,7 @@ def opus(seconds: float, seed: int = 0) -> Iterator[bytes]:
         count = min(_OPUS_PACKETS_PER_PAGE, packets - start)
         last = start + count >= packets
         granule = end_granule if last else (start + count) * _OPUS_SAMPLES_PER_PACKET
-        yield _ogg_page([_OPUS_SILENCE] * count, granule=granule, serial=serial, sequence=sequence, flags=4 * last)
+        yield _ogg_page([packet] * count, granule=granule, serial=serial, sequence=sequence, flags=4 * last)
         sequence += 1
 
 
@@ -294,6 +373,49 @@ def _full_flac_block(cycles: int) -> tuple[bytes, Callable[[int], int]]:
     """The subframe of a full tone block (every full block is identical) and its CRC continuation."""
     body = _verbatim_subframe(_tone_block(cycles))
     return body, _crc16_continuation(body)
+
+
+# --- G.711 mu-law and A-law (ITU-T G.711), 8 kHz, no header --------------------------------------
+
+
+def _ulaw(sample: int) -> int:
+    """One 16-bit linear sample as a mu-law byte (the reference encoder's steps: 14 bits, bias, segment)."""
+    value = sample >> 2
+    mask = 0x7F if value < 0 else 0xFF
+    value = min(-value if value < 0 else value, 8159) + 0x21
+    segment = max(0, value.bit_length() - 6)
+    if segment > 7:  # past the last segment: the loudest code
+        return 0x7F ^ mask
+    return (segment << 4 | (value >> (segment + 1)) & 0x0F) ^ mask
+
+
+def _alaw(sample: int) -> int:
+    """One 16-bit linear sample as an A-law byte."""
+    sign = 0x80 if sample >= 0 else 0
+    magnitude = min(-sample - 1 if sample < 0 else sample, 32_767) >> 3
+    if magnitude < 32:
+        code = magnitude >> 1
+    else:
+        exponent = magnitude.bit_length() - 5
+        code = exponent << 4 | (magnitude >> exponent) & 0x0F
+    return (sign | code) ^ 0x55
+
+
+@functools.lru_cache(maxsize=16)
+def _g711_block(cycles: int, law: str) -> bytes:
+    encode = _ulaw if law == "ulaw" else _alaw
+    block = _tone_block(cycles)
+    return bytes(encode(s) for s in struct.unpack(f"<{_FLAC_BLOCK}h", block))
+
+
+def g711(seconds: float, seed: int = 0, *, law: str = "ulaw", sample_rate: int = 8_000) -> Iterator[bytes]:
+    """Raw G.711 (`law` "ulaw" or "alaw"): one byte per sample, mono, no header, carrying the tone."""
+    if law not in ("ulaw", "alaw"):
+        raise ValueError(f"G.711 law must be 'ulaw' or 'alaw', got {law!r}")
+    total = round(seconds * sample_rate)
+    block = _g711_block(_cycles_for(seed), law)
+    for start in range(0, total, _FLAC_BLOCK):
+        yield block[: min(_FLAC_BLOCK, total - start)]
 
 
 ENCODERS: dict[str, Callable[[float, int], Iterator[bytes]]] = {

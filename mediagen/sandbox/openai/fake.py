@@ -104,6 +104,15 @@ class OpenAIFake(VendorFake):
             return self._content_policy(fault, request.path)
         raise ValueError(f"fault {fault.name} is not answered with an error")
 
+    def quota_error(self, request: web.Request) -> ApiError:
+        """OpenAI's answer when the project's credits are spent: a 429 like a rate limit, told apart by its code."""
+        return ApiError(
+            429,
+            "You exceeded your current quota, please check your plan and billing details.",
+            type="insufficient_quota",
+            code="insufficient_quota",
+        )
+
     def _content_policy(self, fault: Fault, path: str) -> ApiError:
         if path.startswith("/v1/images/"):
             return ApiError(

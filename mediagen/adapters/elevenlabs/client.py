@@ -1,0 +1,231 @@
+"""One AsyncElevenLabs per generator, built lazily OFF the event loop, shared by every call; calls under a deadline.
+
+The SDK's import and the client's construction (an httpx client, certificates) run in a worker thread, once:
+concurrent first calls wait for the same build. The key is always passed explicitly (the SDK's own default reads
+ELEVENLABS_API_KEY when it is imported; generators never read env vars). The SDK's retries are off
+(max_retries=0): the service retries with its own policy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable
+from typing import TYPE_CHECKING, TypeVar
+
+import attrs
+
+from mediagen.adapters.elevenlabs.errors import timeout_error, translate_elevenlabs_error
+from mediagen.adapters.elevenlabs.spec import API_BASE_URL, MAX_DUBBING_INPUT_BYTES, MAX_INPUT_AUDIO_BYTES
+from mediagen.adapters.extras import ExtraReader
+from mediagen.application.deadline import Deadline, within
+from mediagen.domain.errors import MediaGenError
+from mediagen.domain.secret import Secret
+from mediagen.ports.generator import BackendOptions
+
+if TYPE_CHECKING:
+    import httpx
+    from elevenlabs.client import AsyncElevenLabs
+    from elevenlabs.core.request_options import RequestOptions
+
+T = TypeVar("T")
+#: Bytes per chunk the SDK hands over while streaming audio (its default is 1 KiB). A speech clip then arrives as
+#: one chunk, which the sink writes in one worker-thread hop; a long dub streams in constant memory all the same.
+CHUNK_BYTES = 1024 * 1024
+
+
+@attrs.frozen(kw_only=True)
+class ElevenLabsSettings:
+    """What `backends.elevenlabs` settings may set: base_url and these extras, checked when the generator is built."""
+
+    base_url: str | None = None
+    #: Seconds one HTTP call may take (None: the SDK's 240 s; the overall generation timeout always applies).
+    request_timeout: float | None = None
+    #: Dubbing polling: first wait, growth, longest wait (seconds).
+    poll_interval: float = 5.0
+    poll_backoff: float = 1.5
+    poll_max_interval: float = 30.0
+    #: The largest input file sent (bytes): audio to convert, isolate or clone, and media to dub.
+    max_upload_bytes: int = MAX_INPUT_AUDIO_BYTES
+    max_dubbing_upload_bytes: int = MAX_DUBBING_INPUT_BYTES
+
+    @classmethod
+    def from_options(cls, options: BackendOptions) -> ElevenLabsSettings:
+        read = ExtraReader("elevenlabs", options.extra)
+        read.reject_unknown(attrs.fields_dict(cls).keys() - {"base_url"})
+        interval = read.number("poll_interval", 5.0)
+        return cls(
+            base_url=options.base_url,
+            request_timeout=read.optional_number("request_timeout"),
+            poll_interval=interval,
+            poll_backoff=read.number("poll_backoff", 1.5, above=1.0 - 1e-9),
+            poll_max_interval=max(read.number("poll_max_interval", 30.0), interval),
+            max_upload_bytes=read.whole("max_upload_bytes", MAX_INPUT_AUDIO_BYTES),
+            max_dubbing_upload_bytes=read.whole("max_dubbing_upload_bytes", MAX_DUBBING_INPUT_BYTES),
+        )
+
+    def request_options(self) -> RequestOptions:
+        """The SDK's per-call options: no retries of its own, large chunks."""
+        return {"max_retries": 0, "chunk_size": CHUNK_BYTES}
+
+
+def _build(settings: ElevenLabsSettings, key: str) -> tuple[AsyncElevenLabs, httpx.AsyncClient]:
+    """Import the SDK and make the client over an httpx client mediagen closes; blocking, so run in a thread."""
+    import httpx
+    from elevenlabs.client import AsyncElevenLabs
+
+    timeout = settings.request_timeout if settings.request_timeout is not None else 240.0
+    transport = httpx.AsyncClient(timeout=timeout, follow_redirects=True)
+    client = AsyncElevenLabs(
+        api_key=key, base_url=settings.base_url or API_BASE_URL, timeout=timeout, httpx_client=transport
+    )
+    # The SDK imports each API area's module on first access (about 100 modules): touch every area mediagen uses
+    # here, in the worker thread, so no first call imports them on the event loop.
+    for area in AREAS:
+        target: object = client
+        for name in area.split("."):
+            target = getattr(target, name)
+    import elevenlabs.types.voice_settings  # noqa: F401 - used by speech.py
+
+    return client, transport
+
+
+#: The SDK client attributes the adapter calls into.
+AREAS = (
+    "text_to_speech", "music", "text_to_sound_effects", "speech_to_speech", "audio_isolation", "text_to_voice",
+    "voices", "voices.ivc", "dubbing", "dubbing.audio",
+)  # fmt: skip
+
+
+class ElevenLabsClients:
+    """The generator's AsyncElevenLabs, rebuilt only if the key changes."""
+
+    def __init__(self, settings: ElevenLabsSettings) -> None:
+        self._settings = settings
+        self._client: AsyncElevenLabs | None = None
+        self._key: Secret | None = None
+        self._transports: list[httpx.AsyncClient] = []
+        self._lock = asyncio.Lock()
+        self.built = 0
+
+    async def get(self, key: Secret) -> AsyncElevenLabs:
+        """The client for `key`, built in a worker thread on first use (concurrent first calls share the build).
+
+        A client for an old key is closed in aclose, not now, since a call may still be using it."""
+        client = self._client
+        if client is not None and self._key == key:
+            return client
+        async with self._lock:
+            if self._client is None or self._key != key:
+                built, transport = await asyncio.to_thread(_build, self._settings, key.reveal())
+                self._transports.append(transport)
+                self._client, self._key = built, key
+                self.built += 1
+            return self._client
+
+    async def aclose(self) -> None:
+        transports, self._transports = self._transports, []
+        self._client, self._key = None, None
+        for transport in transports:
+            await transport.aclose()
+
+
+async def _translated(awaitable: Awaitable[T], secret: Secret) -> T:
+    try:
+        return await awaitable
+    except MediaGenError:
+        raise
+    except Exception as exc:  # the SDK and its transport raise many types; each becomes one typed error here
+        # from None: the SDK's exception text quotes its headers, and --debug and logging print a chain whole.
+        raise translate_elevenlabs_error(exc, secret=secret) from None
+
+
+async def vendor_call(awaitable: Awaitable[T], *, deadline: Deadline, secret: Secret, job_id: str | None = None) -> T:
+    """Await one SDK call; vendor errors become MediaGenErrors, running past the deadline GenerationTimeout."""
+    remaining = deadline.remaining()
+    if remaining <= 0:
+        close = getattr(awaitable, "close", None)
+        if close is not None:
+            close()
+        raise timeout_error(deadline.seconds, job_id=job_id)
+    try:
+        return await within(remaining, _translated(awaitable, secret))
+    except asyncio.TimeoutError:
+        # Only the deadline's own timeout gets here: a transport timeout was already translated inside.
+        raise timeout_error(deadline.seconds, job_id=job_id) from None
+
+
+class AudioStream:
+    """The SDK's lazy audio iterator as the stream GeneratedMedia hands the sink, in constant memory.
+
+    `open` sends the request by taking the first chunk (so a refusal raises there, before anything is written);
+    the rest streams as the sink reads. Errors in the middle become typed errors (a cut-short body is transient);
+    `aclose` releases the connection whether or not the body was read.
+    """
+
+    def __init__(self, chunks: AsyncIterator[bytes], first: bytes | None, secret: Secret) -> None:
+        self._chunks = chunks
+        self._first = first
+        self._secret = secret
+        self._closed = False
+        self.received = len(first) if first else 0
+
+    @classmethod
+    async def open(
+        cls, chunks: AsyncIterator[bytes], *, deadline: Deadline, secret: Secret, job_id: str | None = None
+    ) -> AudioStream:
+        try:
+            first: bytes | None = await vendor_call(
+                anext_or_none(chunks), deadline=deadline, secret=secret, job_id=job_id
+            )
+        except BaseException:
+            await _close(chunks)
+            raise
+        return cls(chunks, first, secret)
+
+    @property
+    def first(self) -> bytes:
+        return self._first or b""
+
+    def __aiter__(self) -> AudioStream:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._first is not None:
+            chunk, self._first = self._first, None
+            return chunk
+        if self._closed:
+            raise StopAsyncIteration
+        try:
+            chunk = await self._chunks.__anext__()
+        except StopAsyncIteration:
+            await self.aclose()
+            raise
+        except BaseException as exc:
+            await self.aclose()
+            if isinstance(exc, Exception) and not isinstance(exc, MediaGenError):
+                raise translate_elevenlabs_error(exc, secret=self._secret) from None
+            raise
+        self.received += len(chunk)
+        return chunk
+
+    async def aclose(self) -> None:
+        """Release the connection; idempotent."""
+        self._first = None
+        if self._closed:
+            return
+        self._closed = True
+        await _close(self._chunks)
+
+
+async def anext_or_none(chunks: AsyncIterator[bytes]) -> bytes | None:
+    """The first non-empty chunk, or None when the body is empty."""
+    async for chunk in chunks:
+        if chunk:
+            return bytes(chunk)
+    return None
+
+
+async def _close(chunks: AsyncIterator[bytes]) -> None:
+    aclose = getattr(chunks, "aclose", None)
+    if aclose is not None:
+        await aclose()

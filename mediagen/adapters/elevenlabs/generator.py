@@ -1,0 +1,163 @@
+"""ElevenLabsGenerator: routes an audio request to its kind's area (speech, music, effects, voices, changer,
+isolation, dubbing)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from mediagen.adapters.elevenlabs.changer import change_voice, isolate_audio
+from mediagen.adapters.elevenlabs.client import ElevenLabsClients, ElevenLabsSettings
+from mediagen.adapters.elevenlabs.dubbing import DubbingRunner
+from mediagen.adapters.elevenlabs.effects import generate_sound_effect
+from mediagen.adapters.elevenlabs.mapping import (
+    map_audio_isolation,
+    map_dubbing,
+    map_music,
+    map_sound_effect,
+    map_speech,
+    map_voice_clone,
+    map_voice_conversion,
+    map_voice_design,
+)
+from mediagen.adapters.elevenlabs.music import compose_music
+from mediagen.adapters.elevenlabs.spec import SPEC
+from mediagen.adapters.elevenlabs.speech import generate_speech
+from mediagen.adapters.elevenlabs.voices import CreatedVoice, VoiceDirectory, clone_metadata, design_voice
+from mediagen.application.deadline import Deadline
+from mediagen.domain.backend import BackendSpec
+from mediagen.domain.errors import InvalidRequest
+from mediagen.domain.media import AudioKind
+from mediagen.domain.request import MediaRequest
+from mediagen.ports.generator import BackendOptions, GeneratedMedia, GenerationContext
+
+
+class ElevenLabsGenerator:
+    """One generator for every ElevenLabs kind; one AsyncElevenLabs, built on first use and shared by all calls."""
+
+    def __init__(
+        self,
+        options: BackendOptions,
+        *,
+        spec: BackendSpec = SPEC,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._spec = spec
+        self._settings = ElevenLabsSettings.from_options(options)
+        self._clients = ElevenLabsClients(self._settings)
+        self._voices = VoiceDirectory(self._clients, self._settings)
+        self._dubbing = DubbingRunner(self._clients, self._settings, sleep=sleep)
+        self._clock = clock
+
+    @property
+    def spec(self) -> BackendSpec:
+        return self._spec
+
+    @property
+    def settings(self) -> ElevenLabsSettings:
+        return self._settings
+
+    @property
+    def clients(self) -> ElevenLabsClients:
+        return self._clients
+
+    async def generate(self, request: MediaRequest, ctx: GenerationContext) -> GeneratedMedia:
+        deadline = Deadline.start(self._clock, ctx.timeout)
+        model = self._spec.model(ctx.model)
+        kind = request.effective_audio_kind
+        if ctx.continuation is not None:
+            raise InvalidRequest("ElevenLabs cannot continue an earlier generation", field="continue_from")
+        strict = ctx.strict
+        if kind is AudioKind.MUSIC:
+            return await compose_music(
+                self._clients, self._settings, map_music(request, ctx.model, model, strict=strict), ctx, deadline
+            )
+        if kind is AudioKind.SOUND_EFFECT:
+            plan = map_sound_effect(request, ctx.model, model, strict=strict)
+            return await generate_sound_effect(self._clients, self._settings, plan, ctx, deadline)
+        if kind is AudioKind.VOICE_CONVERSION:
+            conversion = map_voice_conversion(request, ctx.model, model, strict=strict)
+            voice_id = await self._voices.voice_id(conversion.voice, ctx, deadline)
+            return await change_voice(self._clients, self._settings, conversion, voice_id, ctx, deadline)
+        if kind is AudioKind.AUDIO_ISOLATION:
+            isolation = map_audio_isolation(request, ctx.model, model, strict=strict)
+            return await isolate_audio(self._clients, self._settings, isolation, ctx, deadline)
+        if kind is AudioKind.VOICE_DESIGN:
+            design = map_voice_design(request, ctx.model, model, strict=strict)
+            return await design_voice(self._clients, self._settings, design, ctx, deadline)
+        if kind is AudioKind.VOICE_CLONE:
+            return await self._clone(request, ctx, deadline)
+        if kind is AudioKind.DUBBING:
+            return await self._dubbing.run(map_dubbing(request, ctx.model, model, strict=strict), ctx, deadline)
+        speech = map_speech(request, ctx.model, model, strict=strict)
+        voice_id = await self._voices.voice_id(speech.voice, ctx, deadline)
+        return await generate_speech(self._clients, self._settings, speech, voice_id, ctx, deadline)
+
+    async def _clone(self, request: MediaRequest, ctx: GenerationContext, deadline: Deadline) -> GeneratedMedia:
+        """Make the voice, speak the prompt in it, and delete it once the speech is read (or failed)."""
+        plan = map_voice_clone(request, ctx.model, self._spec.model(ctx.model), strict=ctx.strict)
+        voice = CreatedVoice(self._clients, self._settings, plan)
+        try:
+            voice_id = await voice.create(ctx, deadline)
+            # Filled in when the stream closes: the service copies the metadata only after that.
+            facts: dict[str, Any] = dict(clone_metadata(plan, voice_id, None))
+            media = await generate_speech(
+                self._clients, self._settings, plan.speech, voice_id, ctx, deadline, metadata=facts
+            )
+        except BaseException:
+            await voice.delete(ctx.credentials)
+            raise
+        metadata = dict(media.metadata)
+        return GeneratedMedia(
+            stream=_VoiceDeletingStream(media.stream, voice, ctx, metadata),
+            mime_type=media.mime_type,
+            model=media.model,
+            metadata=metadata,
+            parameters=media.parameters,
+        )
+
+    async def aclose(self) -> None:
+        await self._clients.aclose()
+
+
+class _VoiceDeletingStream:
+    """The clone's speech stream; closing it (read to the end, failed or abandoned) deletes the voice and notes
+    in `metadata` whether that worked."""
+
+    def __init__(
+        self, stream: AsyncIterator[bytes], voice: CreatedVoice, ctx: GenerationContext, metadata: dict[str, Any]
+    ) -> None:
+        self._stream = stream
+        self._voice = voice
+        self._ctx = ctx
+        self._metadata = metadata
+        self._done = False
+
+    def __aiter__(self) -> _VoiceDeletingStream:
+        return self
+
+    async def __anext__(self) -> bytes:
+        try:
+            return await self._stream.__anext__()
+        except BaseException:
+            await self.aclose()
+            raise
+
+    async def aclose(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        try:
+            close = getattr(self._stream, "aclose", None)
+            if close is not None:
+                await close()
+        finally:
+            voice_id = self._voice.voice_id
+            problem = await self._voice.delete(self._ctx.credentials)
+            if voice_id is not None:
+                self._metadata["voice_deleted"] = problem is None
+                if problem is not None:
+                    self._metadata["voice_delete_failed"] = problem
