@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +128,21 @@ class MediaService:
     def explain(self, request: MediaRequest) -> list[Verdict]:
         return self._selector.explain(request)
 
+    async def warm_up(self, backends: Iterable[str] | None = None) -> tuple[str, ...]:
+        """Pay a backend's first-call cost now: its SDK import and client for the configured key, built in worker
+        threads, and the store opened, so the first request only generates. Returns the backends warmed up.
+
+        `backends` defaults to every backend a request can reach (enabled, with a key); an unknown name is
+        InvalidRequest. A backend without a key gets its SDK loaded, and its client on the first call.
+        """
+        names = self._selector.available() if backends is None else list(dict.fromkeys(backends))
+        for name in names:
+            self._registry.spec(name)  # an unknown name fails before anything starts
+        warm = [self._registry.ready(name, self._selector.credentials(name)) for name in names]
+        opening = getattr(self._store, "open", None)  # optional in the port: a store may connect ahead of use
+        await asyncio.gather(*warm, *([opening()] if opening is not None else []))
+        return tuple(names)
+
     # -- generate ---------------------------------------------------------------------------------------
 
     async def generate(self, request: MediaRequest, *, progress: ProgressListener | None = None) -> GenerationResult:
@@ -226,7 +241,7 @@ class MediaService:
         timeout: float,
         fallbacks: tuple[Fallback, ...],
     ) -> GenerationResult:
-        generator = self._registry.generator(candidate.backend)
+        generator = await self._registry.ready(candidate.backend, candidate.credentials)
         job.backend, job.model = candidate.backend, candidate.model
 
         async def once() -> GenerationResult:

@@ -77,6 +77,15 @@ class MediaGenerator(Protocol):
         ...
 
 
+class PreparingGenerator(MediaGenerator, Protocol):
+    """A generator with the optional `prepare` hook: what it needs per key (an SDK client) is built there, off the
+    event loop, before its first call with that key and when the host warms it up."""
+
+    async def prepare(self, credentials: Secret) -> None:
+        """Get ready to serve calls made with `credentials`; blocking work goes to a worker thread."""
+        ...
+
+
 GeneratorFactory = Callable[[BackendOptions], MediaGenerator]
 
 
@@ -84,7 +93,9 @@ GeneratorFactory = Callable[[BackendOptions], MediaGenerator]
 class BackendPlugin:
     """What the `mediagen.backends` entry-point group yields: a spec and how to build its generator.
 
-    The factory imports the vendor SDK only when called, so `import mediagen` stays light.
+    The factory imports the vendor SDK only when called, so `import mediagen` stays light. The registry calls it
+    in a worker thread, never on the event loop: it may import the SDK, read files and build clients that need no
+    key; it must not need a running loop.
     """
 
     spec: BackendSpec

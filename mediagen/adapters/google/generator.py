@@ -17,13 +17,14 @@ from mediagen.adapters.google.mapping import (
     map_speech,
     map_veo,
 )
+from mediagen.adapters.google.modes import Mode
 from mediagen.adapters.google.speech import generate_speech
 from mediagen.adapters.google.video import VeoRunner
-from mediagen.adapters.pictures import upright_size
 from mediagen.application.deadline import Deadline
 from mediagen.domain.backend import BackendSpec
 from mediagen.domain.errors import InvalidRequest
-from mediagen.domain.request import InputImage, MediaRequest
+from mediagen.domain.request import InputImage, MediaRequest, Size
+from mediagen.domain.secret import Secret
 from mediagen.ports.generator import BackendOptions, GeneratedMedia, GenerationContext
 
 
@@ -51,6 +52,11 @@ class GoogleGenerator:
     @property
     def settings(self) -> GoogleSettings:
         return self._settings
+
+    async def prepare(self, credentials: Secret) -> None:
+        """Build the Gemini API client for this key off the event loop (Gemini images and speech use it; the Vertex
+        client for Imagen and Veo is built, off the loop too, by the first call that needs it)."""
+        await self._clients.prepare(Mode.GEMINI, credentials)
 
     async def generate(self, request: MediaRequest, ctx: GenerationContext) -> GeneratedMedia:
         deadline = Deadline.start(self._clock, ctx.timeout)
@@ -89,7 +95,7 @@ class GoogleGenerator:
         """The upright size of a single starting image, which sets the video's orientation when none is asked."""
         if len(request.input_images) != 1 or request.aspect_ratio is not None or request.size is not None:
             return None
-        size = await asyncio.to_thread(upright_size, request.input_images[0])
+        size = await asyncio.to_thread(_upright_size, request.input_images[0])
         return size.width, size.height
 
     @staticmethod
@@ -106,3 +112,10 @@ class GoogleGenerator:
 
     async def aclose(self) -> None:
         await self._clients.aclose()
+
+
+def _upright_size(image: InputImage) -> Size:
+    """`pictures.upright_size`, imported here, in the worker thread: Pillow loads only for a request with an image."""
+    from mediagen.adapters.pictures import upright_size
+
+    return upright_size(image)

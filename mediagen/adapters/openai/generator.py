@@ -12,11 +12,11 @@ from mediagen.adapters.openai.image import generate_with_images_api, generate_wi
 from mediagen.adapters.openai.mapping import map_images_api, map_responses_image, map_speech, map_video
 from mediagen.adapters.openai.spec import SPEC, Api, api_for
 from mediagen.adapters.openai.video import SoraRunner
-from mediagen.adapters.pictures import upright_size
 from mediagen.application.deadline import Deadline
 from mediagen.domain.backend import BackendSpec
 from mediagen.domain.errors import InvalidRequest
-from mediagen.domain.request import MediaRequest, Size
+from mediagen.domain.request import InputImage, MediaRequest, Size
+from mediagen.domain.secret import Secret
 from mediagen.ports.continuation import VENDOR_ID_KIND
 from mediagen.ports.generator import BackendOptions, GeneratedMedia, GenerationContext
 
@@ -53,8 +53,13 @@ class OpenAIGenerator:
     def clients(self) -> OpenAIClients:
         return self._clients
 
+    async def prepare(self, credentials: Secret) -> None:
+        """Build the AsyncOpenAI for this key off the event loop (the registry calls this before the first call)."""
+        await self._clients.prepare(credentials)
+
     async def generate(self, request: MediaRequest, ctx: GenerationContext) -> GeneratedMedia:
         deadline = Deadline.start(self._clock, ctx.timeout)
+        await self._clients.prepare(ctx.credentials)
         model = self._spec.model(ctx.model)
         if model is not None and model.media_type is not request.media_type:
             raise InvalidRequest(
@@ -68,7 +73,7 @@ class OpenAIGenerator:
         if api is Api.VIDEOS:
             input_size: Size | None = None
             if request.input_images and vendor_id is None and ctx.resume_job_id is None:
-                input_size = await asyncio.to_thread(upright_size, request.input_images[0])
+                input_size = await asyncio.to_thread(_upright_size, request.input_images[0])
             video_plan = map_video(
                 request, ctx.model, model, remix_of=vendor_id, input_size=input_size, strict=ctx.strict
             )
@@ -102,3 +107,10 @@ class OpenAIGenerator:
 
     async def aclose(self) -> None:
         await self._clients.aclose()
+
+
+def _upright_size(image: InputImage) -> Size:
+    """`pictures.upright_size`, imported here, in the worker thread: Pillow loads only for a request with an image."""
+    from mediagen.adapters.pictures import upright_size
+
+    return upright_size(image)

@@ -11,11 +11,9 @@ from typing import Any
 import openai
 from openai.types.responses import Response
 
-from mediagen.adapters import masks
 from mediagen.adapters.openai.client import OpenAIClients, vendor_call
 from mediagen.adapters.openai.errors import BACKEND, POLICY_CODES, scrub
 from mediagen.adapters.openai.mapping import ImagesApiPlan, ResponsesImagePlan
-from mediagen.adapters.pictures import upright_size
 from mediagen.application.deadline import Deadline
 from mediagen.domain.errors import BackendError, ContentRejected, ContinuationNotFound, MediaGenError
 from mediagen.domain.media import MediaType
@@ -63,7 +61,10 @@ async def _openai_mask(mask: InputImage, first_image: bytes) -> tuple[str, bytes
     """The mask in OpenAI's form (a PNG, transparent where to change, the first image's size), whichever of
     mediagen's two forms the user gave (see mediagen.adapters.masks)."""
 
-    def convert() -> bytes:
+    def convert() -> bytes:  # in the worker thread: Pillow loads here, only for a request with a mask
+        from mediagen.adapters import masks
+        from mediagen.adapters.pictures import upright_size
+
         return masks.transparent_where_changed(mask.read_bytes(), upright_size(first_image))
 
     return (f"{mask.path.stem}.png", await asyncio.to_thread(convert), "image/png")
@@ -214,7 +215,7 @@ async def _download_url(clients: OpenAIClients, url: str, secret: Secret, deadli
     """Fetch an image URL at once (they expire), with a client that does not carry the API key."""
 
     async def fetch() -> bytes:
-        response = await clients.plain().get(url)
+        response = await (await clients.plain()).get(url)
         if response.status_code >= 400:
             raise BackendError(
                 f"the image URL OpenAI returned answered {response.status_code}; generate again",
