@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
+
+from google.genai import types
 
 from mediagen.adapters.google.client import GoogleClients, GoogleSettings
 from mediagen.adapters.google.image import edit_imagen, generate_gemini_image, generate_imagen
@@ -20,12 +23,68 @@ from mediagen.adapters.google.mapping import (
 from mediagen.adapters.google.modes import Mode
 from mediagen.adapters.google.speech import generate_speech
 from mediagen.adapters.google.video import VeoRunner
+from mediagen.adapters.sdk_models import built
 from mediagen.application.deadline import Deadline
 from mediagen.domain.backend import BackendSpec
 from mediagen.domain.errors import InvalidRequest
 from mediagen.domain.request import InputImage, MediaRequest, Size
 from mediagen.domain.secret import Secret
 from mediagen.ports.generator import BackendOptions, GeneratedMedia, GenerationContext
+
+_GEMINI = (
+    types.GenerateContentConfig,
+    types.GenerateContentResponse,
+    types.GenerateContentResponseUsageMetadata,
+    types.Candidate,
+    types.Content,
+    types.UserContent,
+    types.Part,
+    types.Blob,
+    types.File,
+    types.HttpResponse,
+    types.AutomaticFunctionCallingConfig,
+    getattr(types, "_GenerateContentParameters", None),  # the SDK's own request model (private)
+)
+#: The SDK models each family's calls build or parse, built off the event loop before its first call (sdk_models.py).
+_SDK_MODELS: dict[Family, tuple[type[Any] | None, ...]] = {
+    Family.GEMINI_IMAGE: _GEMINI,
+    Family.GEMINI_TTS: (*_GEMINI, types.SpeechConfig, types.VoiceConfig, types.PrebuiltVoiceConfig),
+    Family.IMAGEN_GENERATE: (
+        types.GenerateImagesConfig,
+        types.GenerateImagesResponse,
+        types.GeneratedImage,
+        types.Image,
+        types.SafetyAttributes,
+        types.HttpResponse,
+        getattr(types, "_GenerateImagesParameters", None),
+    ),
+    Family.IMAGEN_EDIT: (
+        types.EditImageConfig,
+        types.EditImageResponse,
+        types.RawReferenceImage,
+        types.MaskReferenceImage,
+        types.MaskReferenceConfig,
+        types.GeneratedImage,
+        types.Image,
+        types.SafetyAttributes,
+        types.HttpResponse,
+        getattr(types, "_EditImageParameters", None),
+    ),
+    Family.VEO: (
+        types.GenerateVideosConfig,
+        types.GenerateVideosSource,
+        types.GenerateVideosOperation,
+        types.GenerateVideosResponse,
+        types.GeneratedVideo,
+        types.Video,
+        types.Image,
+        types.VideoGenerationReferenceImage,
+        types.FetchPredictOperationConfig,
+        types.HttpResponse,
+        getattr(types, "_GenerateVideosParameters", None),
+        getattr(types, "_FetchPredictOperationParameters", None),
+    ),
+}
 
 
 class GoogleGenerator:
@@ -62,6 +121,7 @@ class GoogleGenerator:
         deadline = Deadline.start(self._clock, ctx.timeout)
         model = self._spec.model(ctx.model)
         family = family_of(request, ctx.model)
+        await built(*_SDK_MODELS[family])
         if family is Family.GEMINI_IMAGE:
             image_plan = map_gemini_image(request, ctx.model, model, strict=ctx.strict)
             return await generate_gemini_image(self._clients, self._settings, image_plan, ctx, deadline)

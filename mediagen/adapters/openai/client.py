@@ -8,6 +8,7 @@ worker thread (`prepare`), never on the event loop. The service retries, so the 
 from __future__ import annotations
 
 import asyncio
+import importlib
 from collections.abc import Awaitable, Mapping
 from typing import Any, TypeVar
 
@@ -106,6 +107,10 @@ class OpenAIClients:
         # Given None, the SDK falls back to OPENAI_ORG_ID / OPENAI_PROJECT_ID; generators never read env vars
         # (the container maps those two into the extras outside sandbox mode), so what the settings say stands.
         client.organization, client.project = settings.organization, settings.project
+        # The SDK imports each API's module on first access to it, and its transport imports anyio's asyncio backend
+        # on the first request: both here, in the worker thread, rather than in the first call, on the loop.
+        client.audio.speech, client.images, client.videos, client.responses  # noqa: B018
+        importlib.import_module("anyio._backends._asyncio")
         return client
 
     async def plain(self) -> httpx2.AsyncClient:

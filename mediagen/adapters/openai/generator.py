@@ -5,13 +5,19 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
+
+from openai.types import ImagesResponse, Video
+from openai.types.images_response import Usage as ImagesUsage
+from openai.types.responses import Response, ResponseUsage
 
 from mediagen.adapters.openai.audio import generate_speech
 from mediagen.adapters.openai.client import OpenAIClients, OpenAISettings
-from mediagen.adapters.openai.image import generate_with_images_api, generate_with_responses
+from mediagen.adapters.openai.image import generate_with_images_api, generate_with_responses, parse_sample_response
 from mediagen.adapters.openai.mapping import map_images_api, map_responses_image, map_speech, map_video
 from mediagen.adapters.openai.spec import SPEC, Api, api_for
 from mediagen.adapters.openai.video import SoraRunner
+from mediagen.adapters.sdk_models import built, once_off_loop
 from mediagen.application.deadline import Deadline
 from mediagen.domain.backend import BackendSpec
 from mediagen.domain.errors import InvalidRequest
@@ -19,6 +25,14 @@ from mediagen.domain.request import InputImage, MediaRequest, Size
 from mediagen.domain.secret import Secret
 from mediagen.ports.continuation import VENDOR_ID_KIND
 from mediagen.ports.generator import BackendOptions, GeneratedMedia, GenerationContext
+
+#: The SDK models each API's call builds or parses, built off the event loop before its first call (sdk_models.py).
+_SDK_MODELS: dict[Api, tuple[type[Any], ...]] = {
+    Api.RESPONSES: (Response, ResponseUsage),
+    Api.IMAGES: (ImagesResponse, ImagesUsage),
+    Api.VIDEOS: (Video,),
+    Api.SPEECH: (),
+}
 
 #: Id prefixes OpenAI gives responses and videos, to refuse continuing one as the other before any call.
 _FOREIGN_PREFIX = {Api.RESPONSES: ("video_", "a Sora video"), Api.VIDEOS: ("resp_", "an image conversation")}
@@ -66,6 +80,9 @@ class OpenAIGenerator:
                 f"{ctx.model} makes {model.media_type.value}, not {request.media_type.value}", field="model"
             )
         api = api_for(request.media_type, ctx.model)
+        await built(*_SDK_MODELS[api])
+        if api is Api.RESPONSES:
+            await once_off_loop(parse_sample_response)
         vendor_id = self._continued(ctx, api)
         if api is Api.RESPONSES:
             plan = map_responses_image(request, ctx.model, model, previous_response_id=vendor_id, strict=ctx.strict)

@@ -26,6 +26,44 @@ from mediagen.ports.generator import GeneratedMedia, GenerationContext
 _FORMAT_MIME = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
 
 
+#: A typical Responses answer with the image tool (as the sandbox and the OpenAPI document shape it), minus the image.
+_SAMPLE_RESPONSE: dict[str, Any] = {
+    "id": "resp_sample",
+    "object": "response",
+    "created_at": 0,
+    "status": "completed",
+    "model": "gpt-5.4",
+    "output": [
+        {"type": "image_generation_call", "id": "ig_sample", "status": "completed", "result": "", "revised_prompt": ""},
+        {
+            "type": "message",
+            "id": "msg_sample",
+            "role": "assistant",
+            "status": "completed",
+            "content": [{"type": "output_text", "text": "", "annotations": []}],
+        },
+    ],
+    "parallel_tool_calls": True,
+    "reasoning": {"effort": None, "summary": None},
+    "text": {"format": {"type": "text"}, "verbosity": "medium"},
+    "tool_choice": "auto",
+    "tools": [{"type": "image_generation"}],
+    "usage": {
+        "input_tokens": 1,
+        "input_tokens_details": {"cached_tokens": 0},
+        "output_tokens": 1,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": 2,
+    },
+}
+
+
+def parse_sample_response() -> None:
+    """Parse a typical answer as the SDK parses every one (`construct`), in a worker thread before the first call:
+    the first parse builds a pydantic TypeAdapter per union field (output items, tools, formats), ~30 ms."""
+    _usage(Response.construct(**_SAMPLE_RESPONSE).usage)
+
+
 def _usage(usage: Any) -> dict[str, Any] | None:
     if usage is None:
         return None
