@@ -278,7 +278,7 @@ def main() -> None:
             print(f"   {name:<12} {media:<6} {statistics.median(callbacks):8.1f} / {max(callbacks):5.1f} ms "
                   f"{statistics.median(gaps):7.1f} / {max(gaps):5.1f} ms")  # fmt: skip
             stall = statistics.median(callbacks)
-            results.append((f"{name}: longest callback on the loop {stall:.1f} ms (median; goal <= 20 ms)", stall <= 20))
+            results.append((f"{name}: longest callback {stall:.1f} ms (median; goal <= 20 ms)", stall <= 20))
 
         print("\n2. first image in a fresh process, first import to file written (median, alternating sides)")
         print(f"   {'backend':<12} {'raw SDK':>9} {'mediagen':>9} {'ratio':>7}")
