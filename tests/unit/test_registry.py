@@ -182,3 +182,23 @@ async def test_open_service_builds_warms_and_closes(tmp_path: Path) -> None:
         result = await service.generate(MediaRequest(media_type=MediaType.IMAGE, prompt="a fox"))
         assert result.backend == "alpha" and result.artifact.path.parent.name == tmp_path.name
     assert gated.generator.closed
+
+
+async def test_warm_up_opens_a_store_that_can_connect_ahead(tmp_path: Path) -> None:
+    from mediagen.adapters.stores.sqlite import SqliteStore
+
+    alpha = GatedPlugin(fake_spec("alpha"))
+    alpha.release.set()
+    path = tmp_path / "state" / "continuations.sqlite3"
+    store = SqliteStore(path)
+    service = MediaService(
+        registry=BackendRegistry([alpha.plugin()]),
+        selector=BackendSelector([alpha.spec], StaticCredentials({"alpha": "ka"})),
+        store=store,
+        sink=MemorySink(),
+        settings=Settings(),
+    )
+    async with service:
+        assert not await asyncio.to_thread(path.exists)
+        await service.warm_up()
+        assert await asyncio.to_thread(path.exists)
