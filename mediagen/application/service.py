@@ -241,8 +241,8 @@ class MediaService:
         timeout: float,
         fallbacks: tuple[Fallback, ...],
     ) -> GenerationResult:
-        generator = await self._registry.ready(candidate.backend, candidate.credentials)
         job.backend, job.model = candidate.backend, candidate.model
+        generator = await self._registry.ready(candidate.backend, candidate.credentials)
 
         async def once() -> GenerationResult:
             await self._throttle(candidate.backend, emit)
