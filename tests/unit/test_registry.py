@@ -202,3 +202,17 @@ async def test_warm_up_opens_a_store_that_can_connect_ahead(tmp_path: Path) -> N
         assert not await asyncio.to_thread(path.exists)
         await service.warm_up()
         assert await asyncio.to_thread(path.exists)
+
+
+def test_a_batch_warms_up_the_backend_each_request_goes_to_first_and_skips_what_none_can_serve() -> None:
+    from mediagen.entrypoints.runtime import backends_for
+
+    plugins = [GatedPlugin(fake_spec(name)).plugin() for name in ("alpha", "beta", "gamma")]
+    service = _service(plugins, {"alpha": "ka", "beta": "kb"})  # gamma has no key
+    requests = [
+        MediaRequest(media_type=MediaType.IMAGE, prompt="auto"),
+        MediaRequest(media_type=MediaType.IMAGE, prompt="named", backend="beta"),
+        MediaRequest(media_type=MediaType.IMAGE, prompt="no key", backend="gamma"),
+        MediaRequest(media_type=MediaType.IMAGE, prompt="again", backend="beta"),
+    ]
+    assert backends_for(service, requests) == ["alpha", "beta"]
