@@ -116,7 +116,6 @@ class GoogleGenerator:
         """Build the Gemini API client for this key off the event loop (Gemini images and speech use it; the Vertex
         client for Imagen and Veo is built, off the loop too, by the first call that needs it)."""
         await self._clients.prepare(Mode.GEMINI, credentials)
-        await built(*_GEMINI)  # what Gemini images and speech build and parse
 
     async def generate(self, request: MediaRequest, ctx: GenerationContext) -> GeneratedMedia:
         deadline = Deadline.start(self._clock, ctx.timeout)

@@ -68,11 +68,8 @@ class OpenAIGenerator:
         return self._clients
 
     async def prepare(self, credentials: Secret) -> None:
-        """Build the AsyncOpenAI for this key, and what the default image call parses, off the event loop (the
-        registry calls this before the first call with the key; warm_up calls it ahead)."""
+        """Build the AsyncOpenAI for this key off the event loop (the registry calls this before the first call)."""
         await self._clients.prepare(credentials)
-        await built(*_SDK_MODELS[Api.RESPONSES])
-        await once_off_loop(parse_sample_response)
 
     async def generate(self, request: MediaRequest, ctx: GenerationContext) -> GeneratedMedia:
         deadline = Deadline.start(self._clock, ctx.timeout)
