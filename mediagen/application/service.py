@@ -138,10 +138,16 @@ class MediaService:
         names = self._selector.available() if backends is None else list(dict.fromkeys(backends))
         for name in names:
             self._registry.spec(name)  # an unknown name fails before anything starts
-        warm = [self._registry.ready(name, self._selector.credentials(name)) for name in names]
         opening = getattr(self._store, "open", None)  # optional in the port: a store may connect ahead of use
-        await asyncio.gather(*warm, *([opening()] if opening is not None else []))
+        await asyncio.gather(*(self._warm_up(name) for name in names), *([opening()] if opening else []))
         return tuple(names)
+
+    async def _warm_up(self, name: str) -> None:
+        credentials = self._selector.credentials(name)
+        generator = await self._registry.ready(name, credentials)
+        more = getattr(generator, "warm_up", None)  # optional: see ports.generator.WarmingGenerator
+        if more is not None:
+            await more(credentials)
 
     # -- generate ---------------------------------------------------------------------------------------
 

@@ -86,6 +86,13 @@ class PreparingGenerator(MediaGenerator, Protocol):
         ...
 
 
+class WarmingGenerator(MediaGenerator, Protocol):
+    """A generator with the optional `warm_up` hook, which only `MediaService.warm_up` awaits (after `prepare`):
+    every other first-use cost paid ahead, e.g. the SDK models of each API it calls, built in a worker thread."""
+
+    async def warm_up(self, credentials: Secret | None) -> None: ...
+
+
 GeneratorFactory = Callable[[BackendOptions], MediaGenerator]
 
 

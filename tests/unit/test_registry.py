@@ -29,10 +29,14 @@ class PreparingFake(FakeGenerator):
     def __init__(self, spec: BackendSpec) -> None:
         super().__init__(spec)
         self.prepared: list[Secret] = []
+        self.warmed: list[Secret | None] = []
 
     async def prepare(self, credentials: Secret) -> None:
         await asyncio.sleep(0)  # lets other first calls arrive meanwhile
         self.prepared.append(credentials)
+
+    async def warm_up(self, credentials: Secret | None) -> None:
+        self.warmed.append(credentials)
 
 
 class GatedPlugin:
@@ -82,6 +86,14 @@ async def test_concurrent_first_calls_wait_for_one_build_made_in_a_worker_thread
     assert len(gated.threads) == 1 and gated.threads[0] is not threading.current_thread()
     assert gated.options == [options]
     assert gated.generator.prepared == [Secret("k")]
+
+
+async def test_a_first_call_prepares_the_generator_but_does_not_warm_it_up() -> None:
+    gated = GatedPlugin(fake_spec("alpha"))
+    gated.release.set()
+    registry = BackendRegistry([gated.plugin()])
+    await registry.ready("alpha", Secret("k"))
+    assert gated.generator.prepared == [Secret("k")] and gated.generator.warmed == []
 
 
 async def test_a_generator_is_prepared_once_per_key() -> None:
@@ -146,9 +158,11 @@ async def test_warm_up_builds_and_prepares_every_reachable_backend_and_the_first
     service = _service([alpha.plugin(), beta.plugin(), gamma.plugin()], {"alpha": "ka", "beta": "kb"})
     assert await service.warm_up() == ("alpha", "beta")  # gamma has no key
     assert alpha.generator.prepared == [Secret("ka")] and beta.generator.prepared == [Secret("kb")]
+    assert alpha.generator.warmed == [Secret("ka")] and beta.generator.warmed == [Secret("kb")]
     assert gamma.threads == []
     await service.generate(MediaRequest(media_type=MediaType.IMAGE, prompt="a fox", backend="alpha"))
     assert len(alpha.threads) == 1 and alpha.generator.prepared == [Secret("ka")]
+    assert alpha.generator.warmed == [Secret("ka")]  # only warm_up calls the warm_up hook
     assert len(alpha.generator.calls) == 1
 
 
@@ -159,6 +173,7 @@ async def test_warm_up_of_named_backends_loads_one_without_a_key_and_refuses_an_
     service = _service([alpha.plugin(), beta.plugin()], {"alpha": "ka"})
     assert await service.warm_up(["beta", "beta"]) == ("beta",)
     assert len(beta.threads) == 1 and beta.generator.prepared == [] and alpha.threads == []
+    assert beta.generator.warmed == [None]
     with pytest.raises(InvalidRequest, match="unknown backend 'delta'"):
         await service.warm_up(["alpha", "delta"])
     assert alpha.threads == []  # nothing starts when a name is unknown

@@ -117,6 +117,13 @@ class GoogleGenerator:
         client for Imagen and Veo is built, off the loop too, by the first call that needs it)."""
         await self._clients.prepare(Mode.GEMINI, credentials)
 
+    async def warm_up(self, credentials: Secret | None) -> None:
+        """For MediaService.warm_up: the SDK models of every call and the Vertex client (Imagen, Veo), built off
+        the event loop."""
+        await built(*(model for models in _SDK_MODELS.values() for model in models))
+        if credentials is not None:
+            await self._clients.prepare(Mode.VERTEX, credentials)
+
     async def generate(self, request: MediaRequest, ctx: GenerationContext) -> GeneratedMedia:
         deadline = Deadline.start(self._clock, ctx.timeout)
         model = self._spec.model(ctx.model)

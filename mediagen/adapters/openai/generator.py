@@ -71,6 +71,11 @@ class OpenAIGenerator:
         """Build the AsyncOpenAI for this key off the event loop (the registry calls this before the first call)."""
         await self._clients.prepare(credentials)
 
+    async def warm_up(self, credentials: Secret | None) -> None:
+        """For MediaService.warm_up: the SDK models of every API and a sample answer, built off the event loop."""
+        await built(*(model for models in _SDK_MODELS.values() for model in models))
+        await once_off_loop(parse_sample_response)
+
     async def generate(self, request: MediaRequest, ctx: GenerationContext) -> GeneratedMedia:
         deadline = Deadline.start(self._clock, ctx.timeout)
         await self._clients.prepare(ctx.credentials)
