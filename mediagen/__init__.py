@@ -31,7 +31,7 @@ from mediagen.domain.request import InputAudio, InputImage, MediaRequest
 from mediagen.domain.result import Adapted, Artifact, BatchItem, BatchResult, GenerationResult, Ignored
 
 if TYPE_CHECKING:
-    from mediagen.api import generate, generate_sync
+    from mediagen.api import generate, generate_sync, open_service
     from mediagen.container import Container
 
 __all__ = [
@@ -67,11 +67,17 @@ __all__ = [
     "UnsupportedParameter",
     "generate",
     "generate_sync",
+    "open_service",
 ]
 
 __version__ = "0.1.0"
 
-_LAZY = {"Container": "mediagen.container", "generate": "mediagen.api", "generate_sync": "mediagen.api"}
+_LAZY = {
+    "Container": "mediagen.container",
+    "generate": "mediagen.api",
+    "generate_sync": "mediagen.api",
+    "open_service": "mediagen.api",
+}
 
 
 def __dir__() -> list[str]:

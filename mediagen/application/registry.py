@@ -1,17 +1,23 @@
-"""BackendRegistry: the installed backends' specs, and their generators built once, on first use."""
+"""BackendRegistry: the installed backends' specs, and their generators built once, on first use, off the loop."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from mediagen.domain.backend import BackendSpec
 from mediagen.domain.errors import InvalidRequest
+from mediagen.domain.secret import Secret
 from mediagen.ports.generator import BackendOptions, BackendPlugin, MediaGenerator
 
 
 class BackendRegistry:
-    """Holds plugins; builds each generator lazily (its SDK loads then) and reuses it for every call."""
+    """Holds plugins; builds each generator lazily (its SDK loads then) and reuses it for every call.
+
+    From async code (`ready`), a plugin's factory runs in a worker thread and a generator's `prepare` hook is awaited
+    once per key, so a vendor SDK's import and client construction never hold the event loop; concurrent first calls
+    wait for the same build.
+    """
 
     def __init__(
         self,
@@ -31,6 +37,9 @@ class BackendRegistry:
         else:
             self._options = options
         self._generators: dict[str, MediaGenerator] = {}
+        self._prepared: set[tuple[str, Secret]] = set()
+        #: The build (or preparation) under way per backend (or backend and key): every first call awaits the same.
+        self._pending: dict[object, asyncio.Future[None]] = {}
 
     @property
     def specs(self) -> list[BackendSpec]:
@@ -43,11 +52,50 @@ class BackendRegistry:
         return self._options(name)
 
     def generator(self, name: str) -> MediaGenerator:
+        """The generator for `name`, built in the calling thread if it was not yet; async code awaits `ready`."""
         generator = self._generators.get(name)
         if generator is None:
-            generator = self._plugin(name).factory(self._options(name))
-            self._generators[name] = generator
+            generator = self._generators[name] = self._plugin(name).factory(self._options(name))
         return generator
+
+    async def ready(self, name: str, credentials: Secret | None = None) -> MediaGenerator:
+        """The generator for `name`, built off the loop the first time and prepared for `credentials` once."""
+        generator = self._generators.get(name)
+        if generator is None:
+            plugin = self._plugin(name)
+            await self._once(name, lambda: self._build(name, plugin))
+            generator = self._generators[name]
+        if credentials is not None and (name, credentials) not in self._prepared:
+            prepare = getattr(generator, "prepare", None)  # optional: see PreparingGenerator
+            if prepare is None:
+                self._prepared.add((name, credentials))
+            else:
+                await self._once((name, credentials), lambda: self._prepare(name, credentials, prepare))
+        return generator
+
+    async def _build(self, name: str, plugin: BackendPlugin) -> None:
+        if name not in self._generators:
+            self._generators[name] = await asyncio.to_thread(plugin.factory, self._options(name))
+
+    async def _prepare(self, name: str, credentials: Secret, prepare: Callable[[Secret], Awaitable[None]]) -> None:
+        if (name, credentials) not in self._prepared:
+            await prepare(credentials)
+            self._prepared.add((name, credentials))
+
+    async def _once(self, key: object, work: Callable[[], Awaitable[None]]) -> None:
+        """Run `work()` once for `key` however many callers ask at once. A caller that is cancelled leaves it running
+        for the others; once it is over (done or failed) the next caller that still needs it starts it again."""
+        pending = self._pending.get(key)
+        if pending is None or pending.get_loop() is not asyncio.get_running_loop():
+            pending = self._pending[key] = asyncio.ensure_future(work())
+            pending.add_done_callback(lambda done: self._settled(key, done))
+        await asyncio.shield(pending)
+
+    def _settled(self, key: object, done: asyncio.Future[None]) -> None:
+        if self._pending.get(key) is done:
+            del self._pending[key]
+        if not done.cancelled():
+            done.exception()  # every waiter gets it; this only keeps asyncio from calling it never retrieved
 
     def _plugin(self, name: str) -> BackendPlugin:
         try:
@@ -59,4 +107,5 @@ class BackendRegistry:
     async def aclose(self) -> None:
         """Close every generator that was built (their HTTP/gRPC clients)."""
         generators, self._generators = list(self._generators.values()), {}
+        self._prepared.clear()
         await asyncio.gather(*(g.aclose() for g in generators), return_exceptions=True)

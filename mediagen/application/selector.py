@@ -72,11 +72,15 @@ class BackendSelector:
         return self._specs
 
     def has_credentials(self, name: str) -> bool:
-        return self._credentials.get(self._specs[name]) is not None
+        return self.credentials(name) is not None
 
     def credentials(self, name: str) -> Secret | None:
-        """The key of backend `name`, or None when it has none."""
-        return self._credentials.get(self._specs[name])
+        """The key `name` would be called with, if it has one."""
+        return self._credentials.get(self._check_known(name))
+
+    def available(self) -> list[str]:
+        """The installed backends that are enabled and have a key: those a request can reach."""
+        return [name for name in self._specs if name not in self._disabled and self.has_credentials(name)]
 
     def order(self, media_type: MediaType) -> list[BackendSpec]:
         """Backends generating `media_type`: configured priority first, then the rest by name."""

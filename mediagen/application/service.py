@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -142,7 +142,7 @@ class MediaService:
         key = self._selector.credentials(backend)
         if key is None:
             raise MissingCredentials(backend, spec.env_vars)
-        generator = self._registry.generator(backend)
+        generator = await self._registry.ready(backend, key)
         if not isinstance(generator, ModelCatalog):
             raise InvalidRequest(
                 f"{backend} cannot ask its vendor for its models; its known models are listed without --refresh",
@@ -150,6 +150,27 @@ class MediaService:
             )
         timeout = max(self._settings.timeouts.for_media(media) for media in spec.media_types)
         return list(await generator.list_models(key, timeout=timeout))
+
+    async def warm_up(self, backends: Iterable[str] | None = None) -> tuple[str, ...]:
+        """Pay a backend's first-call cost now: its SDK import and client for the configured key, built in worker
+        threads, and the store opened, so the first request only generates. Returns the backends warmed up.
+
+        `backends` defaults to every backend a request can reach (enabled, with a key); an unknown name is
+        InvalidRequest. A backend without a key gets its SDK loaded, and its client on the first call.
+        """
+        names = self._selector.available() if backends is None else list(dict.fromkeys(backends))
+        for name in names:
+            self._registry.spec(name)  # an unknown name fails before anything starts
+        opening = getattr(self._store, "open", None)  # optional in the port: a store may connect ahead of use
+        await asyncio.gather(*(self._warm_up(name) for name in names), *([opening()] if opening else []))
+        return tuple(names)
+
+    async def _warm_up(self, name: str) -> None:
+        credentials = self._selector.credentials(name)
+        generator = await self._registry.ready(name, credentials)
+        more = getattr(generator, "warm_up", None)  # optional: see ports.generator.WarmingGenerator
+        if more is not None:
+            await more(credentials)
 
     # -- generate ---------------------------------------------------------------------------------------
 
@@ -294,8 +315,8 @@ class MediaService:
         timeout: float,
         fallbacks: tuple[Fallback, ...],
     ) -> GenerationResult:
-        generator = self._registry.generator(candidate.backend)
         job.backend, job.model = candidate.backend, candidate.model
+        generator = await self._registry.ready(candidate.backend, candidate.credentials)
 
         async def once() -> GenerationResult:
             await self._throttle(candidate.backend, emit)

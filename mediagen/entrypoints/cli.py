@@ -546,6 +546,7 @@ def batch(
 
     async def work(service: MediaService) -> Any:
         from mediagen.entrypoints.display import ProgressDisplay
+        from mediagen.entrypoints.runtime import backends_for, warm_up_quietly
 
         problems = await service.check_batch(requests)
         if problems:
@@ -557,6 +558,7 @@ def batch(
             problem.args = (problem.message,)
             raise problem
 
+        await warm_up_quietly(service, backends_for(service, requests))  # every SDK the batch needs, loaded at once
         with ProgressDisplay(labels=[r.prompt[:30] for r in requests]) as display:
             return await service.generate_batch(requests, max_concurrent=max_concurrent, progress=display)
 

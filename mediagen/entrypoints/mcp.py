@@ -5,13 +5,16 @@ Needs the `mcp` extra (`pip install 'mediagen[mcp]'`); the CLI says so when it i
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Mapping
 from typing import Any
 
 from mediagen.application.service import MediaService
 from mediagen.domain.errors import InternalError, InvalidRequest, MediaGenError
+from mediagen.domain.media import MediaType
 from mediagen.domain.request import MediaRequest
+from mediagen.entrypoints.runtime import backends_for, warm_up_quietly
 from mediagen.entrypoints.tool import TOOL_NAME, error_to_json, request_from_arguments, result_to_json, tool_schema
 
 #: The MCP server's name, as clients list it.
@@ -56,5 +59,13 @@ async def serve_mcp(service: MediaService) -> None:
         )
 
     server: Server[Any] = Server(SERVER_NAME, version=__version__, on_list_tools=list_tools, on_call_tool=call_tool)
-    async with stdio_server() as (read_stream, write_stream):
-        await server.run(read_stream, write_stream, server.create_initialization_options())
+    # The backend each media type goes to by default loads (SDK and client) while the client connects, so the
+    # first tool call only generates (a call that comes sooner waits for the same build; others load on first use).
+    defaults = backends_for(service, [MediaRequest(media_type=media_type, prompt="-") for media_type in MediaType])
+    warming = asyncio.ensure_future(warm_up_quietly(service, defaults))
+    try:
+        async with stdio_server() as (read_stream, write_stream):
+            await server.run(read_stream, write_stream, server.create_initialization_options())
+    finally:
+        warming.cancel()
+        await asyncio.gather(warming, return_exceptions=True)

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 from dependency_injector import providers
 
+from mediagen import api
 from mediagen.application.service import MediaService
 from mediagen.application.settings import load_settings
 from mediagen.container import Container
 from mediagen.domain.backend import ModelSpec
-from mediagen.domain.errors import InvalidRequest
+from mediagen.domain.errors import InvalidRequest, MediaGenError
 from mediagen.domain.media import MediaType
 from mediagen.domain.request import MediaRequest
 
@@ -24,18 +27,32 @@ def build_container(overrides: Mapping[str, Any] | None = None) -> Container:
 
 
 @asynccontextmanager
-async def open_service(overrides: Mapping[str, Any] | None = None) -> AsyncIterator[MediaService]:
-    """The service for one invocation; whatever happens (an error, Ctrl-C), its store, clients and sandbox are
-    closed before the event loop ends, so no worker thread is left to call back into a closed loop."""
-    container = build_container(overrides)
-    try:
-        service: MediaService = container.service()
+async def open_service(
+    overrides: Mapping[str, Any] | None = None, *, warm_up: Iterable[str] | bool = False
+) -> AsyncIterator[MediaService]:
+    """The service for one command, built off the event loop (see `mediagen.api.open_service`)."""
+    container = await asyncio.to_thread(build_container, overrides)
+    async with api.open_service(container, warm_up=warm_up) as service:
+        yield service
+
+
+async def warm_up_quietly(service: MediaService, backends: Iterable[str] | None = None) -> None:
+    """`service.warm_up` where a backend that fails to load is left for its first request, which reports the same
+    error where it belongs (a batch item, a tool call's result)."""
+    with contextlib.suppress(Exception):
+        await service.warm_up(backends)
+
+
+def backends_for(service: MediaService, requests: Iterable[MediaRequest]) -> list[str]:
+    """The backend each request would go to first, once each (a request no backend can serve is left out: its
+    own item reports why)."""
+    chosen: dict[str, None] = {}
+    for request in requests:
         try:
-            yield service
-        finally:
-            await service.aclose()
-    finally:
-        container.shutdown_resources()
+            chosen[service.selector.candidates(request, backend=request.backend)[0].backend] = None
+        except MediaGenError:
+            continue
+    return list(chosen)
 
 
 def describe_backends(service: MediaService) -> list[dict[str, Any]]:

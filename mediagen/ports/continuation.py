@@ -36,6 +36,9 @@ class ContinuationRecord:
 
 
 class ContinuationStore(Protocol):
+    """Continuation records. A store may also offer `async def open(self) -> None`, which connects ahead of the
+    first use; `MediaService.warm_up` calls it when present."""
+
     async def save(self, backend: str, state: ContinuationState) -> str:
         """Persist `state`; return its new id, `{backend}_{kind}_{uuid12}`."""
         ...

@@ -98,6 +98,22 @@ class JobCanceller(Protocol):
         ...
 
 
+class PreparingGenerator(MediaGenerator, Protocol):
+    """A generator with the optional `prepare` hook: what it needs per key (an SDK client) is built there, off the
+    event loop, before its first call with that key and when the host warms it up."""
+
+    async def prepare(self, credentials: Secret) -> None:
+        """Get ready to serve calls made with `credentials`; blocking work goes to a worker thread."""
+        ...
+
+
+class WarmingGenerator(MediaGenerator, Protocol):
+    """A generator with the optional `warm_up` hook, which only `MediaService.warm_up` awaits (after `prepare`):
+    every other first-use cost paid ahead, e.g. the SDK models of each API it calls, built in a worker thread."""
+
+    async def warm_up(self, credentials: Secret | None) -> None: ...
+
+
 GeneratorFactory = Callable[[BackendOptions], MediaGenerator]
 
 
@@ -105,7 +121,9 @@ GeneratorFactory = Callable[[BackendOptions], MediaGenerator]
 class BackendPlugin:
     """What the `mediagen.backends` entry-point group yields: a spec and how to build its generator.
 
-    The factory imports the vendor SDK only when called, so `import mediagen` stays light.
+    The factory imports the vendor SDK only when called, so `import mediagen` stays light. The registry calls it
+    in a worker thread, never on the event loop: it may import the SDK, read files and build clients that need no
+    key; it must not need a running loop.
     """
 
     spec: BackendSpec

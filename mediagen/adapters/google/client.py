@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import attrs
@@ -60,17 +61,33 @@ class GoogleSettings:
 
 
 class GoogleClients:
-    """Builds one genai.Client per (mode, key) on first use and hands out its async side (`client.aio`)."""
+    """Builds one genai.Client per (mode, key) on first use and hands out its async side (`client.aio`).
+
+    A genai.Client loads certificates three times over (~100 ms), so it is built in a worker thread, never on the
+    event loop, and once: concurrent first calls wait for the same build.
+    """
 
     def __init__(self, settings: GoogleSettings) -> None:
         self._settings = settings
         self._clients: dict[tuple[Mode, Secret], genai.Client] = {}
+        self._building = asyncio.Lock()
 
-    def for_call(self, call: str, key: Secret) -> Any:
+    async def for_call(self, call: str, key: Secret) -> Any:
         """`client.aio` of the mode MODE_TABLE names for `call` (an AsyncClient; typed Any as the SDK's is loose)."""
-        return self.client(MODE_TABLE[call].mode, key).aio
+        return (await self.prepare(MODE_TABLE[call].mode, key)).aio
+
+    async def prepare(self, mode: Mode, key: Secret) -> genai.Client:
+        """The client for `mode` and `key`, built in a worker thread the first time."""
+        found = self._clients.get((mode, key))
+        if found is None:
+            async with self._building:
+                found = self._clients.get((mode, key))
+                if found is None:
+                    found = self._clients[(mode, key)] = await asyncio.to_thread(self._build, mode, key)
+        return found
 
     def client(self, mode: Mode, key: Secret) -> genai.Client:
+        """The client for `mode` and `key`, built now (blocking) if `prepare` did not build it."""
         found = self._clients.get((mode, key))
         if found is None:
             found = self._build(mode, key)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
+
+from google.genai import types
 
 from mediagen.adapters.google.client import GoogleClients, GoogleSettings
 from mediagen.adapters.google.image import edit_imagen, generate_gemini_image, generate_imagen
@@ -17,14 +20,71 @@ from mediagen.adapters.google.mapping import (
     map_speech,
     map_veo,
 )
+from mediagen.adapters.google.modes import Mode
 from mediagen.adapters.google.speech import generate_speech
 from mediagen.adapters.google.video import VeoRunner
-from mediagen.adapters.pictures import upright_size
+from mediagen.adapters.sdk_models import built
 from mediagen.application.deadline import Deadline
 from mediagen.domain.backend import BackendSpec
 from mediagen.domain.errors import InvalidRequest
-from mediagen.domain.request import InputImage, MediaRequest
+from mediagen.domain.request import InputImage, MediaRequest, Size
+from mediagen.domain.secret import Secret
 from mediagen.ports.generator import BackendOptions, GeneratedMedia, GenerationContext
+
+_GEMINI = (
+    types.GenerateContentConfig,
+    types.GenerateContentResponse,
+    types.GenerateContentResponseUsageMetadata,
+    types.Candidate,
+    types.Content,
+    types.UserContent,
+    types.Part,
+    types.Blob,
+    types.File,
+    types.HttpResponse,
+    types.AutomaticFunctionCallingConfig,
+    getattr(types, "_GenerateContentParameters", None),  # the SDK's own request model (private)
+)
+#: The SDK models each family's calls build or parse, built off the event loop before its first call (sdk_models.py).
+_SDK_MODELS: dict[Family, tuple[type[Any] | None, ...]] = {
+    Family.GEMINI_IMAGE: _GEMINI,
+    Family.GEMINI_TTS: (*_GEMINI, types.SpeechConfig, types.VoiceConfig, types.PrebuiltVoiceConfig),
+    Family.IMAGEN_GENERATE: (
+        types.GenerateImagesConfig,
+        types.GenerateImagesResponse,
+        types.GeneratedImage,
+        types.Image,
+        types.SafetyAttributes,
+        types.HttpResponse,
+        getattr(types, "_GenerateImagesParameters", None),
+    ),
+    Family.IMAGEN_EDIT: (
+        types.EditImageConfig,
+        types.EditImageResponse,
+        types.RawReferenceImage,
+        types.MaskReferenceImage,
+        types.MaskReferenceConfig,
+        types.GeneratedImage,
+        types.Image,
+        types.SafetyAttributes,
+        types.HttpResponse,
+        getattr(types, "_EditImageParameters", None),
+    ),
+    Family.VEO: (
+        types.GenerateVideosConfig,
+        types.GenerateVideosSource,
+        types.GenerateVideosOperation,
+        types.GenerateVideosResponse,
+        types.GeneratedVideo,
+        types.Video,
+        types.Image,
+        types.VideoGenerationReferenceImage,
+        types.FetchPredictOperationConfig,
+        types.HttpResponse,
+        getattr(types, "_GenerateVideosParameters", None),
+        getattr(types, "_FetchPredictOperationParameters", None),
+    ),
+}
 
 
 class GoogleGenerator:
@@ -52,10 +112,23 @@ class GoogleGenerator:
     def settings(self) -> GoogleSettings:
         return self._settings
 
+    async def prepare(self, credentials: Secret) -> None:
+        """Build the Gemini API client for this key off the event loop (Gemini images and speech use it; the Vertex
+        client for Imagen and Veo is built, off the loop too, by the first call that needs it)."""
+        await self._clients.prepare(Mode.GEMINI, credentials)
+
+    async def warm_up(self, credentials: Secret | None) -> None:
+        """For MediaService.warm_up: the SDK models of every call and the Vertex client (Imagen, Veo), built off
+        the event loop."""
+        await built(*(model for models in _SDK_MODELS.values() for model in models))
+        if credentials is not None:
+            await self._clients.prepare(Mode.VERTEX, credentials)
+
     async def generate(self, request: MediaRequest, ctx: GenerationContext) -> GeneratedMedia:
         deadline = Deadline.start(self._clock, ctx.timeout)
         model = self._spec.model(ctx.model)
         family = family_of(request, ctx.model)
+        await built(*_SDK_MODELS[family])
         if family is Family.GEMINI_IMAGE:
             image_plan = map_gemini_image(request, ctx.model, model, strict=ctx.strict)
             return await generate_gemini_image(self._clients, self._settings, image_plan, ctx, deadline)
@@ -89,7 +162,7 @@ class GoogleGenerator:
         """The upright size of a single starting image, which sets the video's orientation when none is asked."""
         if len(request.input_images) != 1 or request.aspect_ratio is not None or request.size is not None:
             return None
-        size = await asyncio.to_thread(upright_size, request.input_images[0])
+        size = await asyncio.to_thread(_upright_size, request.input_images[0])
         return size.width, size.height
 
     @staticmethod
@@ -106,3 +179,10 @@ class GoogleGenerator:
 
     async def aclose(self) -> None:
         await self._clients.aclose()
+
+
+def _upright_size(image: InputImage) -> Size:
+    """`pictures.upright_size`, imported here, in the worker thread: Pillow loads only for a request with an image."""
+    from mediagen.adapters.pictures import upright_size
+
+    return upright_size(image)

@@ -10,7 +10,6 @@ from typing import Any, TypeVar
 from google.genai import types
 from google.genai.errors import ExperimentalWarning
 
-from mediagen.adapters import masks
 from mediagen.adapters.google.calls import vendor_call
 from mediagen.adapters.google.client import GoogleClients, GoogleSettings
 from mediagen.adapters.google.history import history_from_state, history_state, trim_history
@@ -19,7 +18,6 @@ from mediagen.adapters.google.mapping import (
     GeminiImagePlan,
     ImagenPlan,
 )
-from mediagen.adapters.pictures import upright_size
 from mediagen.application.deadline import Deadline
 from mediagen.domain.errors import BackendError, ContentRejected
 from mediagen.domain.request import InputImage
@@ -105,7 +103,7 @@ async def generate_gemini_image(
     """One chat turn: restore the saved history (if continuing), send text + every input image, keep the answer."""
     restored = history_from_state(ctx.continuation) if ctx.continuation is not None else None
     parts = [types.Part.from_text(text=plan.text), *[await read_image(image) for image in plan.images]]
-    aio = clients.for_call("models.generate_content", ctx.credentials)
+    aio = await clients.for_call("models.generate_content", ctx.credentials)
     chat = aio.chats.create(
         model=plan.model,
         config=types.GenerateContentConfig.model_validate(dict(plan.config)),
@@ -176,7 +174,7 @@ async def generate_imagen(
     clients: GoogleClients, plan: ImagenPlan, ctx: GenerationContext, deadline: Deadline
 ) -> GeneratedMedia:
     """generate_images (Vertex mode): one image from the prompt."""
-    aio = clients.for_call("models.generate_images", ctx.credentials)
+    aio = await clients.for_call("models.generate_images", ctx.credentials)
     config = types.GenerateImagesConfig.model_validate(dict(plan.config))
     call = _quietly(lambda: aio.models.generate_images(model=plan.model, prompt=plan.prompt, config=config))
     response = await vendor_call(call, deadline=deadline, secret=ctx.credentials)
@@ -199,6 +197,9 @@ async def edit_imagen(
         given = plan.mask
 
         def convert() -> bytes:  # Imagen's form, whichever of mediagen's two the user gave (adapters/masks.py)
+            from mediagen.adapters import masks  # in the worker thread: Pillow loads only for a masked edit
+            from mediagen.adapters.pictures import upright_size
+
             return masks.white_where_changed(given.read_bytes(), upright_size(source))
 
         mask = await asyncio.to_thread(convert)
@@ -211,7 +212,7 @@ async def edit_imagen(
                 ),
             )
         )
-    aio = clients.for_call("models.edit_image", ctx.credentials)
+    aio = await clients.for_call("models.edit_image", ctx.credentials)
     config = types.EditImageConfig.model_validate(dict(plan.config))
     call = _quietly(
         lambda: aio.models.edit_image(model=plan.model, prompt=plan.prompt, reference_images=references, config=config)

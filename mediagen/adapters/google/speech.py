@@ -19,7 +19,7 @@ from mediagen.ports.generator import GeneratedMedia, GenerationContext
 async def generate_speech(
     clients: GoogleClients, plan: SpeechPlan, ctx: GenerationContext, deadline: Deadline
 ) -> GeneratedMedia:
-    aio = clients.for_call("models.generate_content", ctx.credentials)
+    aio = await clients.for_call("models.generate_content", ctx.credentials)
     response: types.GenerateContentResponse = await vendor_call(
         aio.models.generate_content(
             model=plan.model,

@@ -102,7 +102,7 @@ class VeoRunner:
             image=await _image(plan.first_frame) if plan.first_frame is not None else None,
             video=extension_source(ctx.continuation) if ctx.continuation is not None else None,
         )
-        aio = self._clients.for_call("models.generate_videos", ctx.credentials)
+        aio = await self._clients.for_call("models.generate_videos", ctx.credentials)
         operation: types.GenerateVideosOperation = await vendor_call(
             aio.models.generate_videos(
                 model=plan.model, source=source, config=types.GenerateVideosConfig.model_validate(config)
@@ -118,7 +118,7 @@ class VeoRunner:
         """Poll with growing waits until done; past the deadline, GenerationTimeout naming the operation."""
         name = operation.name
         interval = self._settings.poll_interval
-        aio = self._clients.for_call("operations.get", ctx.credentials)
+        aio = await self._clients.for_call("operations.get", ctx.credentials)
         first = ctx.resume_job_id is not None
         started, polls = deadline.clock(), 0
         while first or not operation.done:

@@ -1,12 +1,14 @@
 """One AsyncOpenAI per generator, built lazily, reused by every call, closed in aclose; calls run under a deadline.
 
-Building a client per call loads certificates synchronously on the event loop (~17 ms each) and caps throughput,
-so the client is kept. The service retries, so the SDK's own retries are off (max_retries=0).
+Building a client loads certificates (~17 ms, 50 ms and more on a busy machine), so it is built once per key, in a
+worker thread (`prepare`), never on the event loop. The service retries, so the SDK's own retries are off
+(max_retries=0).
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 from collections.abc import Awaitable, Mapping
 from typing import Any, TypeVar
 
@@ -64,16 +66,28 @@ class OpenAIClients:
         self._key: Secret | None = None
         self._retired: list[AsyncOpenAI] = []
         self._plain: httpx2.AsyncClient | None = None
+        self._building = asyncio.Lock()
+
+    async def prepare(self, key: Secret) -> None:
+        """Build the client for `key` in a worker thread unless it is built; concurrent callers wait for one build."""
+        if self._client is not None and self._key == key:
+            return
+        async with self._building:
+            if self._client is None or self._key != key:
+                self._keep(await asyncio.to_thread(self._build, key), key)
 
     def get(self, key: Secret) -> AsyncOpenAI:
-        """The client for `key`, built on first use. A client for an old key is closed in aclose, not now,
-        since a call may still be using it."""
+        """The client for `key`: the one `prepare` built, or one built now (blocking) for callers that did not
+        prepare. A client for an old key is closed in aclose, not now, since a call may still be using it."""
         if self._client is None or self._key != key:
-            if self._client is not None:
-                self._retired.append(self._client)
-            self._client = self._build(key)
-            self._key = key
+            self._keep(self._build(key), key)
+        assert self._client is not None
         return self._client
+
+    def _keep(self, client: AsyncOpenAI, key: Secret) -> None:
+        if self._client is not None:
+            self._retired.append(self._client)
+        self._client, self._key = client, key
 
     def _build(self, key: Secret) -> AsyncOpenAI:
         settings = self._settings
@@ -93,13 +107,20 @@ class OpenAIClients:
         # Given None, the SDK falls back to OPENAI_ORG_ID / OPENAI_PROJECT_ID; generators never read env vars
         # (the container maps those two into the extras outside sandbox mode), so what the settings say stands.
         client.organization, client.project = settings.organization, settings.project
+        # The SDK imports each API's module on first access to it, and its transport imports anyio's asyncio backend
+        # on the first request: both here, in the worker thread, rather than in the first call, on the loop.
+        client.audio.speech, client.images, client.videos, client.responses  # noqa: B018
+        importlib.import_module("anyio._backends._asyncio")
         return client
 
-    def plain(self) -> httpx2.AsyncClient:
-        """A client without the API key, for image URLs the API returns (they point at other hosts)."""
+    async def plain(self) -> httpx2.AsyncClient:
+        """A client without the API key, for image URLs the API returns (they point at other hosts); built in a
+        worker thread on first use, as it loads certificates too."""
         if self._plain is None:
-            timeout = self._settings.request_timeout if self._settings.request_timeout is not None else 120.0
-            self._plain = httpx2.AsyncClient(timeout=timeout, follow_redirects=True)
+            async with self._building:
+                if self._plain is None:
+                    timeout = self._settings.request_timeout if self._settings.request_timeout is not None else 120.0
+                    self._plain = await asyncio.to_thread(httpx2.AsyncClient, timeout=timeout, follow_redirects=True)
         return self._plain
 
     @property

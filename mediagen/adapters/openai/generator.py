@@ -5,20 +5,34 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
+
+from openai.types import ImagesResponse, Video
+from openai.types.images_response import Usage as ImagesUsage
+from openai.types.responses import Response, ResponseUsage
 
 from mediagen.adapters.openai.audio import generate_speech
 from mediagen.adapters.openai.client import OpenAIClients, OpenAISettings
-from mediagen.adapters.openai.image import generate_with_images_api, generate_with_responses
+from mediagen.adapters.openai.image import generate_with_images_api, generate_with_responses, parse_sample_response
 from mediagen.adapters.openai.mapping import map_images_api, map_responses_image, map_speech, map_video
 from mediagen.adapters.openai.spec import SPEC, Api, api_for
 from mediagen.adapters.openai.video import SoraRunner
-from mediagen.adapters.pictures import upright_size
+from mediagen.adapters.sdk_models import built, once_off_loop
 from mediagen.application.deadline import Deadline
 from mediagen.domain.backend import BackendSpec
 from mediagen.domain.errors import InvalidRequest
-from mediagen.domain.request import MediaRequest, Size
+from mediagen.domain.request import InputImage, MediaRequest, Size
+from mediagen.domain.secret import Secret
 from mediagen.ports.continuation import VENDOR_ID_KIND
 from mediagen.ports.generator import BackendOptions, GeneratedMedia, GenerationContext
+
+#: The SDK models each API's call builds or parses, built off the event loop before its first call (sdk_models.py).
+_SDK_MODELS: dict[Api, tuple[type[Any], ...]] = {
+    Api.RESPONSES: (Response, ResponseUsage),
+    Api.IMAGES: (ImagesResponse, ImagesUsage),
+    Api.VIDEOS: (Video,),
+    Api.SPEECH: (),
+}
 
 #: Id prefixes OpenAI gives responses and videos, to refuse continuing one as the other before any call.
 _FOREIGN_PREFIX = {Api.RESPONSES: ("video_", "a Sora video"), Api.VIDEOS: ("resp_", "an image conversation")}
@@ -53,14 +67,27 @@ class OpenAIGenerator:
     def clients(self) -> OpenAIClients:
         return self._clients
 
+    async def prepare(self, credentials: Secret) -> None:
+        """Build the AsyncOpenAI for this key off the event loop (the registry calls this before the first call)."""
+        await self._clients.prepare(credentials)
+
+    async def warm_up(self, credentials: Secret | None) -> None:
+        """For MediaService.warm_up: the SDK models of every API and a sample answer, built off the event loop."""
+        await built(*(model for models in _SDK_MODELS.values() for model in models))
+        await once_off_loop(parse_sample_response)
+
     async def generate(self, request: MediaRequest, ctx: GenerationContext) -> GeneratedMedia:
         deadline = Deadline.start(self._clock, ctx.timeout)
+        await self._clients.prepare(ctx.credentials)
         model = self._spec.model(ctx.model)
         if model is not None and model.media_type is not request.media_type:
             raise InvalidRequest(
                 f"{ctx.model} makes {model.media_type.value}, not {request.media_type.value}", field="model"
             )
         api = api_for(request.media_type, ctx.model)
+        await built(*_SDK_MODELS[api])
+        if api is Api.RESPONSES:
+            await once_off_loop(parse_sample_response)
         vendor_id = self._continued(ctx, api)
         if api is Api.RESPONSES:
             plan = map_responses_image(request, ctx.model, model, previous_response_id=vendor_id, strict=ctx.strict)
@@ -68,7 +95,7 @@ class OpenAIGenerator:
         if api is Api.VIDEOS:
             input_size: Size | None = None
             if request.input_images and vendor_id is None and ctx.resume_job_id is None:
-                input_size = await asyncio.to_thread(upright_size, request.input_images[0])
+                input_size = await asyncio.to_thread(_upright_size, request.input_images[0])
             video_plan = map_video(
                 request, ctx.model, model, remix_of=vendor_id, input_size=input_size, strict=ctx.strict
             )
@@ -106,3 +133,10 @@ class OpenAIGenerator:
 
     async def aclose(self) -> None:
         await self._clients.aclose()
+
+
+def _upright_size(image: InputImage) -> Size:
+    """`pictures.upright_size`, imported here, in the worker thread: Pillow loads only for a request with an image."""
+    from mediagen.adapters.pictures import upright_size
+
+    return upright_size(image)

@@ -11,11 +11,9 @@ from typing import Any
 import openai
 from openai.types.responses import Response
 
-from mediagen.adapters import masks
 from mediagen.adapters.openai.client import OpenAIClients, vendor_call
 from mediagen.adapters.openai.errors import BACKEND, POLICY_CODES, scrub
 from mediagen.adapters.openai.mapping import ImagesApiPlan, ResponsesImagePlan
-from mediagen.adapters.pictures import upright_size
 from mediagen.application.deadline import Deadline
 from mediagen.domain.errors import BackendError, ContentRejected, ContinuationNotFound, MediaGenError
 from mediagen.domain.media import MediaType
@@ -26,6 +24,44 @@ from mediagen.ports.continuation import VENDOR_ID_KIND, ContinuationState
 from mediagen.ports.generator import GeneratedMedia, GenerationContext
 
 _FORMAT_MIME = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+
+
+#: A typical Responses answer with the image tool (as the sandbox and the OpenAPI document shape it), minus the image.
+_SAMPLE_RESPONSE: dict[str, Any] = {
+    "id": "resp_sample",
+    "object": "response",
+    "created_at": 0,
+    "status": "completed",
+    "model": "gpt-5.4",
+    "output": [
+        {"type": "image_generation_call", "id": "ig_sample", "status": "completed", "result": "", "revised_prompt": ""},
+        {
+            "type": "message",
+            "id": "msg_sample",
+            "role": "assistant",
+            "status": "completed",
+            "content": [{"type": "output_text", "text": "", "annotations": []}],
+        },
+    ],
+    "parallel_tool_calls": True,
+    "reasoning": {"effort": None, "summary": None},
+    "text": {"format": {"type": "text"}, "verbosity": "medium"},
+    "tool_choice": "auto",
+    "tools": [{"type": "image_generation"}],
+    "usage": {
+        "input_tokens": 1,
+        "input_tokens_details": {"cached_tokens": 0},
+        "output_tokens": 1,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": 2,
+    },
+}
+
+
+def parse_sample_response() -> None:
+    """Parse a typical answer as the SDK parses every one (`construct`), in a worker thread before the first call:
+    the first parse builds a pydantic TypeAdapter per union field (output items, tools, formats), ~30 ms."""
+    _usage(Response.construct(**_SAMPLE_RESPONSE).usage)
 
 
 def _usage(usage: Any) -> dict[str, Any] | None:
@@ -63,7 +99,10 @@ async def _openai_mask(mask: InputImage, first_image: bytes) -> tuple[str, bytes
     """The mask in OpenAI's form (a PNG, transparent where to change, the first image's size), whichever of
     mediagen's two forms the user gave (see mediagen.adapters.masks)."""
 
-    def convert() -> bytes:
+    def convert() -> bytes:  # in the worker thread: Pillow loads here, only for a request with a mask
+        from mediagen.adapters import masks
+        from mediagen.adapters.pictures import upright_size
+
         return masks.transparent_where_changed(mask.read_bytes(), upright_size(first_image))
 
     return (f"{mask.path.stem}.png", await asyncio.to_thread(convert), "image/png")
@@ -214,7 +253,7 @@ async def _download_url(clients: OpenAIClients, url: str, secret: Secret, deadli
     """Fetch an image URL at once (they expire), with a client that does not carry the API key."""
 
     async def fetch() -> bytes:
-        response = await clients.plain().get(url)
+        response = await (await clients.plain()).get(url)
         if response.status_code >= 400:
             raise BackendError(
                 f"the image URL OpenAI returned answered {response.status_code}; generate again",

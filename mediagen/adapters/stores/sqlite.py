@@ -123,6 +123,10 @@ class SqliteStore:
             rows = await cursor.fetchall()
         return [_record(row) for row in rows]
 
+    async def open(self) -> None:
+        """Connect now (the file, schema and purge of expired rows) rather than on the first use."""
+        await self._db()
+
     async def aclose(self) -> None:
         """Close the connection, after an open in progress has finished; a later call opens a new one."""
         async with self._opening:

@@ -1,0 +1,334 @@
+"""First-call benchmarks: what a fresh process pays for its first generation, each backend, against the sandbox.
+
+    .venv/bin/python benchmarks/first_call.py [--quick] [--runs N]
+
+Every figure comes from fresh processes (so no SDK is loaded yet); the sandbox serves from a process of its own,
+as a vendor would, and the backends come from the registry (built-ins and `mediagen.backends` entry points that
+the sandbox has a fake for).
+
+1. longest event-loop stall from `open_service()` to the first file written, per backend: the longest single
+   callback on the loop (what asyncio's debug mode reports), and, for reference, how late a task that wakes every
+   millisecond ran (that also counts worker threads holding the GIL and, on a busy machine, the OS
+   scheduler)                                                                         goal <= 20 ms (callback)
+2. first-call wall time, from the first import to the file written: mediagen (`open_service()` + `generate`)
+   vs the raw SDK (import, client, one call, write the file), fresh processes in alternation   goal <= 1.2x
+3. cold batch, 20 images of 250 ms sandbox latency at concurrency 4, in a fresh process: ideal / measured,
+   with the backend warmed up at start as `mediagen batch` does (and, for reference, without it, and the
+   same process's second batch: the warm figure on this machine)                                goal >= 0.95
+"""
+
+from __future__ import annotations
+
+import time
+
+T0 = time.perf_counter()  # a child's clock starts before it imports anything it measures
+
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+# Run as a script, this folder heads sys.path, and its openai.py would shadow the OpenAI SDK.
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import base64  # noqa: E402
+import contextlib  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import signal  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+from collections.abc import Awaitable, Callable, Iterator  # noqa: E402
+from typing import Any  # noqa: E402
+
+PROMPT = "a red fox in snow"
+BATCH_SIZE, BATCH_CONCURRENCY, BATCH_LATENCY = 20, 4, 0.25
+
+
+# --- the sandbox, in its own process ---------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def sandbox_process(latency: float = 0.0) -> Iterator[dict[str, str]]:
+    """Serve every fake from a child process (`mediagen sandbox`); yields the env lines that point apps at it."""
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--serve-sandbox", str(latency)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        env: dict[str, str] = {}
+        for line in proc.stdout:
+            if line.startswith("Press Ctrl-C"):
+                break
+            name, sep, value = line.strip().partition("=")
+            if sep and name.isupper():
+                env[name] = value
+        else:
+            raise RuntimeError(f"the sandbox process exited ({proc.wait()}) before it was ready")
+        yield env
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def serve_sandbox(latency: float) -> None:
+    from mediagen.sandbox import SandboxSettings, serve_forever
+
+    serve_forever(settings=SandboxSettings(latency=latency, job_polls=1))
+
+
+def child(mode: str, args: list[str], env: dict[str, str]) -> dict[str, Any]:
+    """Run this file as a fresh process in `mode` and return the JSON it prints."""
+    with tempfile.TemporaryDirectory(prefix="mediagen-first-call-") as home:
+        full = {**env, "HOME": home, "XDG_DATA_HOME": f"{home}/data", "MEDIAGEN_OUTPUT_DIR": f"{home}/out"}
+        done = subprocess.run(
+            [sys.executable, __file__, "--child", mode, *args], env=full, capture_output=True, text=True, timeout=300
+        )
+    if done.returncode != 0:
+        raise RuntimeError(f"child {mode} {args} failed:\n{done.stdout}\n{done.stderr}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def base_environ() -> dict[str, str]:
+    """This process's environment without keys, vendor URLs or mediagen settings (the sandbox's lines replace them)."""
+    return {
+        key: value
+        for key, value in os.environ.items()
+        if not key.endswith(("_API_KEY", "_BASE_URL"))
+        and not key.startswith(("MEDIAGEN_", "GOOGLE_", "GEMINI_", "OPENAI_", "XDG_", "PYTHONASYNCIODEBUG"))
+    }
+
+
+# --- children: what each fresh process measures -----------------------------------------------------------------
+
+
+class LoopWatch:
+    """The loop's longest stall (lateness of a task waking every millisecond) and longest callback (main thread)."""
+
+    def __init__(self) -> None:
+        self.longest_gap = 0.0
+        self.longest_callback = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        import asyncio.events
+
+        original = asyncio.events.Handle._run
+        main = threading.get_ident()
+        watch = self
+
+        def timed(handle: Any) -> None:
+            if threading.get_ident() != main:
+                return original(handle)  # type: ignore[no-any-return]
+            started = time.perf_counter()
+            try:
+                return original(handle)  # type: ignore[no-any-return]
+            finally:
+                watch.longest_callback = max(watch.longest_callback, time.perf_counter() - started)
+
+        asyncio.events.Handle._run = timed  # type: ignore[method-assign]
+        self._task = asyncio.ensure_future(self._tick())
+
+    async def _tick(self) -> None:
+        last = time.perf_counter()
+        while True:
+            await asyncio.sleep(0.001)
+            now = time.perf_counter()
+            self.longest_gap = max(self.longest_gap, now - last - 0.001)
+            last = now
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+
+async def child_stall(backend: str, media: str) -> dict[str, Any]:
+    from mediagen import MediaRequest, MediaType, open_service
+
+    watch = LoopWatch()
+    watch.start()
+    await asyncio.sleep(0.01)  # the watch's first ticks, so its baseline is the idle loop
+    async with open_service() as service:
+        await service.generate(MediaRequest(media_type=MediaType(media), prompt=PROMPT, backend=backend))
+        watch.stop()
+    return {"gap": watch.longest_gap, "callback": watch.longest_callback}
+
+
+async def child_mediagen_first(backend: str, media: str) -> dict[str, Any]:
+    from mediagen import MediaRequest, MediaType, open_service
+
+    async with open_service() as service:
+        await service.generate(MediaRequest(media_type=MediaType(media), prompt=PROMPT, backend=backend))
+        return {"seconds": time.perf_counter() - T0}
+
+
+async def raw_openai(out: Path) -> None:
+    from openai import AsyncOpenAI
+
+    client = AsyncOpenAI(api_key=os.environ["OPENAI_API_KEY"], base_url=os.environ["OPENAI_BASE_URL"], max_retries=0)
+    response = await client.responses.create(model="gpt-5.4", input=PROMPT, tools=[{"type": "image_generation"}])
+    image = next(item.result for item in response.output if item.type == "image_generation_call")
+    await asyncio.to_thread((out / "raw.png").write_bytes, base64.b64decode(image or ""))
+    await client.close()
+
+
+async def raw_google(out: Path) -> None:
+    from google import genai
+    from google.genai import types
+
+    client = genai.Client(
+        api_key=os.environ["GOOGLE_API_KEY"],
+        http_options=types.HttpOptions(base_url=os.environ["GOOGLE_GEMINI_BASE_URL"]),
+    )
+    response = await client.aio.models.generate_content(
+        model="gemini-3.1-flash-image-preview",
+        contents=PROMPT,
+        config=types.GenerateContentConfig(response_modalities=["IMAGE"]),
+    )
+    parts = response.candidates[0].content.parts if response.candidates and response.candidates[0].content else []
+    data = next(part.inline_data.data for part in parts or [] if part.inline_data is not None)
+    await asyncio.to_thread((out / "raw.png").write_bytes, data or b"")
+    await client.aio.aclose()
+
+
+#: The raw SDK's first image, for the backends that have a baseline here (a new backend adds its own).
+RAW: dict[str, Callable[[Path], Awaitable[None]]] = {"openai": raw_openai, "google": raw_google}
+
+
+async def child_raw_first(backend: str) -> dict[str, Any]:
+    out = Path(os.environ["MEDIAGEN_OUTPUT_DIR"])
+    await asyncio.to_thread(out.mkdir, parents=True, exist_ok=True)
+    await RAW[backend](out)
+    return {"seconds": time.perf_counter() - T0}
+
+
+async def child_batch(backend: str, warm: str) -> dict[str, Any]:
+    from mediagen import MediaRequest, MediaType, open_service
+
+    requests = [
+        MediaRequest(media_type=MediaType.IMAGE, prompt=f"{PROMPT} #{n}", backend=backend) for n in range(BATCH_SIZE)
+    ]
+    async with open_service(warm_up=[backend] if warm == "warm" else False) as service:
+        times = []
+        for _ in range(2):  # the second batch is the warm reference: everything loaded, connections open
+            started = time.perf_counter()
+            result = await service.generate_batch(requests, max_concurrent=BATCH_CONCURRENCY)
+            times.append(time.perf_counter() - started)
+            if result.failed:
+                raise RuntimeError(f"{result.failed} of {BATCH_SIZE} items failed: {result.items[0].error}")
+    return {"seconds": times[0], "warm": times[1]}
+
+
+def run_child(mode: str, args: list[str]) -> None:
+    children: dict[str, Callable[..., Awaitable[dict[str, Any]]]] = {
+        "stall": child_stall,
+        "mediagen-first": child_mediagen_first,
+        "raw-first": child_raw_first,
+        "batch": child_batch,
+    }
+    print(json.dumps(asyncio.run(children[mode](*args))))
+
+
+# --- the parent: runs the children and prints the figures ------------------------------------------------------
+
+
+def backends() -> list[tuple[str, str]]:
+    """(backend, its first media type) for every installed backend the sandbox fakes."""
+    from mediagen.adapters.plugins import discover_plugins
+    from mediagen.sandbox import available_vendors
+
+    fakes = set(available_vendors())
+    return [
+        (plugin.spec.name, next(iter(plugin.spec.default_models)).value)
+        for plugin in discover_plugins()
+        if plugin.spec.name in fakes and plugin.spec.default_models
+    ]
+
+
+def verdict(met: bool) -> str:
+    return "goal met" if met else "goal MISSED"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer fresh processes per figure (noisier)")
+    parser.add_argument("--runs", type=int, default=None, help="fresh processes per figure and side (default 5)")
+    args = parser.parse_args()
+    runs = args.runs if args.runs is not None else (2 if args.quick else 5)
+    results: list[tuple[str, bool]] = []
+    found = backends()
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, load {os.getloadavg()[0]:.1f}, {runs} runs")
+    print(f"backends with a sandbox fake: {', '.join(name for name, _ in found)}\n")
+
+    with sandbox_process() as lines:
+        env = {**base_environ(), **lines}
+        print("1. longest event-loop stall, open_service() to the first file written (median / worst of the runs)")
+        print(f"   {'backend':<12} {'media':<6} {'longest callback':>18} {'ticker lateness':>17}")
+        for name, media in found:
+            measured = [child("stall", [name, media], env) for _ in range(runs)]
+            gaps = [m["gap"] * 1e3 for m in measured]
+            callbacks = [m["callback"] * 1e3 for m in measured]
+            print(f"   {name:<12} {media:<6} {statistics.median(callbacks):8.1f} / {max(callbacks):5.1f} ms "
+                  f"{statistics.median(gaps):7.1f} / {max(gaps):5.1f} ms")  # fmt: skip
+            stall = statistics.median(callbacks)
+            results.append((f"{name}: longest callback {stall:.1f} ms (median; goal <= 20 ms)", stall <= 20))
+
+        print("\n2. first image in a fresh process, first import to file written (median, alternating sides)")
+        print(f"   {'backend':<12} {'raw SDK':>9} {'mediagen':>9} {'ratio':>7}")
+        for name, media in found:
+            if name not in RAW:
+                print(f"   {name:<12} no raw-SDK baseline in this benchmark yet")
+                continue
+            raw: list[float] = []
+            ours: list[float] = []
+            for run in range(runs):
+                sides = [("raw-first", [name], raw), ("mediagen-first", [name, media], ours)]
+                for mode, child_args, into in sides if run % 2 == 0 else sides[::-1]:
+                    into.append(child(mode, child_args, env)["seconds"])
+            ratio = statistics.median(ours) / statistics.median(raw)
+            print(f"   {name:<12} {statistics.median(raw):8.3f}s {statistics.median(ours):8.3f}s {ratio:6.2f}x")
+            results.append((f"{name}: first call {ratio:.2f}x the raw SDK's (median; goal <= 1.2x)", ratio <= 1.2))
+
+    with sandbox_process(latency=BATCH_LATENCY) as lines:
+        env = {**base_environ(), **lines}
+        ideal = -(-BATCH_SIZE // BATCH_CONCURRENCY) * BATCH_LATENCY
+        print(f"\n3. cold batch: {BATCH_SIZE} images, {BATCH_LATENCY * 1e3:.0f} ms sandbox latency, concurrency "
+              f"{BATCH_CONCURRENCY}, fresh process; ideal {ideal:.2f} s (median of the runs)")  # fmt: skip
+        print(f"   {'backend':<10} {'warmed up at start':>19} {'no warm-up':>17} {'warm (2nd batch)':>19}")
+        for name, _ in found:
+            warmed = [child("batch", [name, "warm"], env) for _ in range(runs)]
+            unwarmed = [child("batch", [name, "cold"], env) for _ in range(runs)]
+            warm = statistics.median(m["seconds"] for m in warmed)
+            cold = statistics.median(m["seconds"] for m in unwarmed)
+            again = statistics.median(m["warm"] for m in warmed + unwarmed)
+            print(f"   {name:<10} {warm:7.3f}s = {ideal / warm:5.3f} {cold:7.3f}s = {ideal / cold:5.3f} "
+                  f"{again:7.3f}s = {ideal / again:5.3f}")  # fmt: skip
+            results.append(
+                (
+                    f"{name}: cold batch, warmed up at start, {ideal / warm:.3f} of ideal (goal >= 0.95)",
+                    ideal / warm >= 0.95,
+                )
+            )
+
+    print()
+    for text, met in results:
+        print(f"{verdict(met)}: {text}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--serve-sandbox":
+        serve_sandbox(float(sys.argv[2]))
+    elif len(sys.argv) >= 3 and sys.argv[1] == "--child":
+        run_child(sys.argv[2], sys.argv[3:])
+    else:
+        main()

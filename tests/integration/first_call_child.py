@@ -1,0 +1,74 @@
+"""A fresh interpreter's first generations on one backend, with asyncio debug on: prints the slow callbacks as JSON.
+
+    python first_call_child.py BACKEND [MEDIA_TYPE ...]
+
+Run by test_first_call.py with a clean environment that turns sandbox mode on (MEDIAGEN_SANDBOX=1), so the
+service is built, the sandbox started and the backend's SDK loaded exactly as an application embedding mediagen
+gets them: `mediagen.open_service()` inside the running loop, then one `generate` per media type.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+
+from mediagen import MediaRequest, MediaType, open_service
+
+#: The threshold of record: a callback holding the loop longer than this fails the test.
+SLOW_CALLBACK_SECONDS = 0.05
+
+
+class SlowCallbacks(logging.Handler):
+    """Collects asyncio's debug-mode warnings about callbacks that held the loop too long."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.found: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message.startswith("Executing ") and " took " in message:
+            self.found.append(message)
+
+
+async def first_calls(backend: str, media_types: list[MediaType]) -> list[str]:
+    loop = asyncio.get_running_loop()
+    loop.slow_callback_duration = SLOW_CALLBACK_SECONDS
+    made = []
+    async with open_service() as service:
+        for media_type in media_types:
+            result = await service.generate(MediaRequest(media_type=media_type, prompt="a fox", backend=backend))
+            made.append(f"{media_type.value}: {result.model} -> {result.artifact.mime_type}")
+    return made
+
+
+class PillowImports:
+    """Records which file imports Pillow (PIL), so a request without images can be checked not to load it."""
+
+    def __init__(self) -> None:
+        self.importers: list[str] = []
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+        if name == "PIL":
+            frame = sys._getframe(1)
+            while frame is not None and frame.f_code.co_filename.startswith("<frozen"):
+                frame = frame.f_back  # type: ignore[assignment]
+            self.importers.append(frame.f_code.co_filename if frame is not None else "?")
+        return None  # the normal finders import it
+
+
+def main() -> None:
+    backend, media_types = sys.argv[1], [MediaType(name) for name in sys.argv[2:]]
+    slow = SlowCallbacks()
+    pillow = PillowImports()
+    sys.meta_path.insert(0, pillow)  # type: ignore[arg-type]
+    logging.getLogger("asyncio").addHandler(slow)
+    logging.getLogger("asyncio").setLevel(logging.WARNING)
+    made = asyncio.run(first_calls(backend, media_types), debug=True)
+    print(json.dumps({"made": made, "slow_callbacks": slow.found, "pillow_imported_by": pillow.importers}))
+
+
+if __name__ == "__main__":
+    main()
