@@ -50,6 +50,37 @@ def _input_urls(images: Sequence[InputImage]) -> list[str]:
     return [data_url(image.mime_type or "image/png", image.read_bytes()) for image in images]
 
 
+#: A typical answer (an image as a data URL, usage), parsed once off the loop before the first call.
+_SAMPLE_COMPLETION: dict[str, Any] = {
+    "id": "gen-0",
+    "object": "chat.completion",
+    "created": 0,
+    "model": "google/gemini-3.1-flash-image-preview",
+    "provider": "Google",
+    "choices": [
+        {
+            "index": 0,
+            "finish_reason": "stop",
+            "native_finish_reason": "STOP",
+            "message": {
+                "role": "assistant",
+                "content": "",
+                "images": [{"type": "image_url", "image_url": {"url": "data:image/png;base64,"}}],
+            },
+        }
+    ],
+    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+}
+
+
+def parse_sample_completion() -> None:
+    """Parse and dump a typical answer as every call does (`construct`, then `model_dump`), in a worker thread:
+    the first time builds pydantic validators and serializers, which would otherwise hold the event loop."""
+    from openai.types.chat import ChatCompletion
+
+    ChatCompletion.construct(**_SAMPLE_COMPLETION).model_dump(mode="json", exclude_unset=True)
+
+
 async def _complete(client: AsyncOpenAI, body: dict[str, Any]) -> dict[str, Any]:
     """POST /chat/completions through the SDK; the answer as plain JSON data (OpenRouter's fields included)."""
     extra = {"image_config": body["image_config"]} if "image_config" in body else None
