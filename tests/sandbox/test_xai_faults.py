@@ -21,6 +21,7 @@ QUICK = datetime.timedelta(seconds=0.01)
 COVERED = {
     "rate_limit": "test_rate_limit_is_resource_exhausted_with_a_retry_info",
     "server_error": "test_server_error_is_internal",
+    "quota_exceeded": "test_quota_exceeded_is_resource_exhausted_with_no_retry_hint",
     "unavailable": "test_unavailable_is_retried_by_the_sdk_then_surfaces",
     "hang": "test_hang_runs_into_the_clients_deadline",
     "malformed": "test_malformed_is_an_answer_the_sdk_cannot_parse",
@@ -58,6 +59,16 @@ async def test_rate_limit_is_resource_exhausted_with_a_retry_info(
     assert info.retry_delay.ToTimedelta() == datetime.timedelta(seconds=2.5)
     assert xai_sandbox.calls("xai")[-1].status == status_number(grpc.StatusCode.RESOURCE_EXHAUSTED)
     assert xai_sandbox.calls("xai")[-1].fault == "rate_limit;retry_after=2.5"
+
+
+async def test_quota_exceeded_is_resource_exhausted_with_no_retry_hint(
+    xai_sandbox: Sandbox, xai_client: xai_sdk.AsyncClient
+) -> None:
+    xai_sandbox.faults.push("xai", "quota_exceeded")
+    error = await refused(xai_client.image.sample("p", IMAGE))
+    assert error.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "credits" in (error.details() or "")
+    assert "grpc-status-details-bin" not in dict(error.trailing_metadata() or ())
 
 
 async def test_server_error_is_internal(xai_sandbox: Sandbox, xai_client: xai_sdk.AsyncClient) -> None:

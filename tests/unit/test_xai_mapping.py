@@ -294,6 +294,7 @@ def test_the_backend_page_shows_what_the_spec_says() -> None:
         ("UNAUTHENTICATED", "no key", "authentication_failed"),
         ("PERMISSION_DENIED", "team may not use this model", "authentication_failed"),
         ("RESOURCE_EXHAUSTED", "slow down", "rate_limited"),
+        ("RESOURCE_EXHAUSTED", "Your team has used all available credits", "backend_error"),
         ("UNAVAILABLE", "try later", "transient_backend_error"),
         ("DEADLINE_EXCEEDED", "too slow", "transient_backend_error"),
         ("INTERNAL", "oops", "transient_backend_error"),

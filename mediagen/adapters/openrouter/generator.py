@@ -6,10 +6,6 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from openai.types import CompletionUsage
-from openai.types.chat import ChatCompletion, ChatCompletionMessage
-from openai.types.chat.chat_completion import Choice
-
 from mediagen.adapters.openrouter.client import OpenRouterClients, OpenRouterSettings, vendor_call
 from mediagen.adapters.openrouter.image import generate_image, parse_sample_completion
 from mediagen.adapters.openrouter.mapping import conversation_from_state, listed_image_models, map_image
@@ -84,6 +80,11 @@ class OpenRouterGenerator:
 
 
 async def _models_ready() -> None:
-    """The chat-completion models the SDK builds on first use, and their first parse, paid in a worker thread."""
+    """The chat-completion models the SDK builds on first use, and their first parse, paid in a worker thread.
+    (openai is loaded by then: `prepare` built the client, importing it in a worker thread.)"""
+    from openai.types import CompletionUsage
+    from openai.types.chat import ChatCompletion, ChatCompletionMessage
+    from openai.types.chat.chat_completion import Choice
+
     await built(ChatCompletion, Choice, ChatCompletionMessage, CompletionUsage)
     await once_off_loop(parse_sample_completion)

@@ -31,6 +31,8 @@ _POLICY_WORDS = re.compile(
     r"moderat|content polic|usage polic|safety|violat|prohibited|inappropriate|not allowed to generate|refus",
     re.IGNORECASE,
 )
+#: Words in a RESOURCE_EXHAUSTED that mean the account's budget is spent (not a rate limit that passes).
+_SPENT_WORDS = re.compile(r"credits|spending limit|quota", re.IGNORECASE)
 #: The request's proto fields, as an INVALID_ARGUMENT names them, and the mediagen field each comes from.
 _FIELDS = (
     ("aspect_ratio", "aspect_ratio"),
@@ -117,6 +119,12 @@ def _status_error(exc: Any, secret: Secret | None) -> MediaGenError:
     said = f"xAI answered {name}: {message}"
     if name in ("UNAUTHENTICATED", "PERMISSION_DENIED"):
         return AuthenticationFailed(f"xAI refused the key ({name}): {message}; {_KEY_HINT}", backend=BACKEND)
+    if name == "RESOURCE_EXHAUSTED" and _SPENT_WORDS.search(message):
+        return BackendError(
+            f"{said}; the xAI account's credits or spending limit are used up: add credits at console.x.ai "
+            "(retrying does not help)",
+            backend=BACKEND,
+        )
     if name == "RESOURCE_EXHAUSTED":
         return RateLimited(
             f"{said}; wait and retry, or lower the concurrency",

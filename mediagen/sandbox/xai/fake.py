@@ -29,6 +29,10 @@ _NO_KEY = (
     "No API key was provided. Send it in the authorization metadata as 'Bearer <key>'. "
     "You can obtain an API key from https://console.x.ai."
 )
+_CREDITS_SPENT = (
+    "Your team has either used all available credits or reached its monthly spending limit. To continue making API "
+    "requests, please purchase more credits or raise your spending limit."
+)
 _BAD_KEY = "Incorrect API key provided. You can obtain an API key from https://console.x.ai."
 #: A message the client cannot parse as any answer: field 1, length-delimited, announcing 2^32-1 bytes and ending.
 _MALFORMED = b"\x0a\xff\xff\xff\xff\x0f\x01"
@@ -132,6 +136,10 @@ class XaiFake(VendorFake):
             status = status_pb2.Status(code=code_pb2.RESOURCE_EXHAUSTED, message=message, details=[detail])
             trailer = (("grpc-status-details-bin", status.SerializeToString()),)
             return RpcError(grpc.StatusCode.RESOURCE_EXHAUSTED, message, trailing=trailer)
+        if fault.name == "quota_exceeded":
+            # xAI documents no gRPC form for spent credits; this follows its REST answer's words, as the status a
+            # spent budget takes in gRPC (RESOURCE_EXHAUSTED), with no retry hint: waiting does not help.
+            return RpcError(grpc.StatusCode.RESOURCE_EXHAUSTED, _CREDITS_SPENT)
         if fault.name == "server_error":
             return RpcError(grpc.StatusCode.INTERNAL, "An internal error occurred. Please retry your request.")
         if fault.name == "unavailable":
