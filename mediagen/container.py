@@ -15,8 +15,10 @@ from mediagen.adapters.plugins import discover_plugins
 from mediagen.adapters.sinks.filesystem import FilesystemSink
 from mediagen.adapters.stores.memory import MemoryStore
 from mediagen.adapters.stores.redis import RedisStore
+from mediagen.adapters.stores.redis_limits import RedisLimits
 from mediagen.adapters.stores.sqlite import SqliteStore, default_sqlite_path
 from mediagen.application.codec import request_converter
+from mediagen.application.limits import LocalLimits
 from mediagen.application.registry import BackendRegistry
 from mediagen.application.selector import BackendSelector
 from mediagen.application.service import MediaService
@@ -124,6 +126,7 @@ def build_service(
     store: Any,
     sink: Any,
     settings: Settings,
+    limits: Any = None,
 ) -> MediaService:
     converter = request_converter()
 
@@ -141,7 +144,15 @@ def build_service(
         settings=settings,
         encode_request=encode,
         decode_request=decode,
+        limits=limits,
     )
+
+
+def build_limits(settings: Settings) -> LocalLimits | RedisLimits:
+    """Call limits held in the shared Redis when the store is Redis (every worker shares them), else per process."""
+    if settings.store.kind == "redis":
+        return RedisLimits(settings.store.url)
+    return LocalLimits()
 
 
 def _sqlite_path(settings: Settings) -> Path:
@@ -184,4 +195,5 @@ class Container(containers.DeclarativeContainer):
     )
     sink = providers.Singleton(build_sink, settings)
     selector = providers.Singleton(build_selector, settings, registry, credentials)
-    service = providers.Singleton(build_service, registry, selector, store, sink, settings)
+    limits = providers.Singleton(build_limits, settings)
+    service = providers.Singleton(build_service, registry, selector, store, sink, settings, limits)

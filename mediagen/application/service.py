@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
@@ -11,9 +12,9 @@ from typing import Any
 
 import attrs
 import stamina
-from aiolimiter import AsyncLimiter
 
 from mediagen.application.deadline import within
+from mediagen.application.limits import LocalLimits
 from mediagen.application.registry import BackendRegistry
 from mediagen.application.selector import BackendSelector, Candidate, Verdict
 from mediagen.application.settings import Settings
@@ -49,6 +50,7 @@ from mediagen.ports.continuation import (
     ContinuationStore,
 )
 from mediagen.ports.generator import GeneratedMedia, GenerationContext, ModelCatalog
+from mediagen.ports.limits import CallLimit, CallLimits
 from mediagen.ports.progress import (
     Downloading,
     Failed,
@@ -99,6 +101,7 @@ class MediaService:
         settings: Settings,
         encode_request: Callable[[MediaRequest], dict[str, Any]] | None = None,
         decode_request: Callable[[dict[str, Any]], MediaRequest] | None = None,
+        limits: CallLimits | None = None,
     ) -> None:
         self._registry = registry
         self._selector = selector
@@ -107,7 +110,7 @@ class MediaService:
         self._settings = settings
         self._encode = encode_request
         self._decode = decode_request
-        self._limiters: dict[str, AsyncLimiter | None] = {}
+        self._limits: CallLimits = LocalLimits() if limits is None else limits
 
     @property
     def settings(self) -> Settings:
@@ -126,6 +129,7 @@ class MediaService:
     async def aclose(self) -> None:
         await self._registry.aclose()
         await self._store.aclose()
+        await self._limits.aclose()
 
     def explain(self, request: MediaRequest) -> list[Verdict]:
         return self._selector.explain(request)
@@ -246,20 +250,29 @@ class MediaService:
         generator = self._registry.generator(candidate.backend)
         job.backend, job.model = candidate.backend, candidate.model
 
+        backend_settings = self._settings.backend(candidate.backend)
+        limit = CallLimit(backend_settings.requests_per_minute, backend_settings.max_concurrent)
+        account = _account_hash(candidate.credentials.reveal())
+
+        def throttled(seconds: float) -> None:
+            emit(Throttled(wait_seconds=seconds))
+
         async def once() -> GenerationResult:
-            await self._throttle(candidate.backend, emit)
-            ctx = GenerationContext(
-                credentials=candidate.credentials,
-                model=candidate.model,
-                timeout=max(timeout - (time.monotonic() - started), 0.001),
-                continuation=state,
-                progress=emit,
-                strict=self._settings.strict,
-                job_started=job.started,
-                resume_job_id=job.vendor_job_id,
-            )
-            media = await generator.generate(request, ctx)
-            return await self._finish(request, candidate, media, job, emit, started, fallbacks)
+            # The slot is held until the file is written; a worker that dies frees it after the timeout (+1 min).
+            lease = timeout - (time.monotonic() - started) + 60.0
+            async with self._limits.hold(candidate.backend, account, limit, lease_seconds=lease, on_wait=throttled):
+                ctx = GenerationContext(
+                    credentials=candidate.credentials,
+                    model=candidate.model,
+                    timeout=max(timeout - (time.monotonic() - started), 0.001),
+                    continuation=state,
+                    progress=emit,
+                    strict=self._settings.strict,
+                    job_started=job.started,
+                    resume_job_id=job.vendor_job_id,
+                )
+                media = await generator.generate(request, ctx)
+                return await self._finish(request, candidate, media, job, emit, started, fallbacks)
 
         try:
             return await once()
@@ -298,20 +311,6 @@ class MediaService:
                     waited = min(hint, retry.wait_max) if hint is not None else attempt.next_wait
                     raise
         raise AssertionError("stamina re-raises the last error")  # pragma: no cover
-
-    async def _throttle(self, backend: str, emit: ProgressListener) -> None:
-        """Hold the call back while the backend's `requests_per_minute` budget is spent."""
-        if backend not in self._limiters:
-            rate = self._settings.backend(backend).requests_per_minute
-            # A bucket of `rate` calls refilled over a minute (bursts up to `rate`); below one a minute, one call
-            # per 60 / rate seconds.
-            self._limiters[backend] = None if rate is None else AsyncLimiter(max(rate, 1.0), 60.0 / min(rate, 1.0))
-        limiter = self._limiters[backend]
-        if limiter is None:
-            return
-        if not limiter.has_capacity():
-            emit(Throttled(wait_seconds=limiter.time_period / limiter.max_rate))
-        await limiter.acquire()
 
     @staticmethod
     def _backoff(wait_max: float) -> Callable[[Exception], bool | float]:
@@ -464,6 +463,11 @@ class MediaService:
         if place is not None:  # where the file was to go, so a resume in another process writes there too
             data["output_dir"] = str(place.expanduser().absolute())
         return await self._store.save(backend, ContinuationState(kind=JOB_KIND, data=data))
+
+
+def _account_hash(key: str) -> str:
+    """Names a vendor account in shared limits without revealing its key: workers with one key share one budget."""
+    return hashlib.sha256(b"mediagen-account:" + key.encode()).hexdigest()[:24]
 
 
 def _job_info(record: ContinuationRecord) -> JobInfo:

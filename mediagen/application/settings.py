@@ -290,6 +290,8 @@ class BackendSettings:
     requests_per_minute: float | None = attrs.field(
         default=None, validator=_number_above(0, inclusive=False, allow_none=True)
     )
+    #: Calls of this backend running at once (held until the file is written); None: no limit of mediagen's own.
+    max_concurrent: int | None = attrs.field(default=None, validator=attrs.validators.optional(_int_at_least(1)))
 
     def options(self) -> BackendOptions:
         """What a generator factory receives: the endpoint override and the vendor extras."""
