@@ -48,7 +48,7 @@ async def main():
     box = Container()
     store = {"kind": "redis", "url": redis_url} if redis_url != "-" else {"kind": "memory"}
     box.settings.override(providers.Object(load_settings(overrides={
-        "output_dir": out, "store": store, "retry": {"attempts": 1},
+        "output_dir": out, "store": store, "retry": {"attempts": 1}, "timeouts": {"image": 900},
         "backends": {"openai": {"base_url": base_url, "requests_per_minute": float(rate)}},
     })))
     box.credentials.override(providers.Object(StaticCredentialSource({"openai": "sk-one-account"})))

@@ -116,9 +116,9 @@ def test_four_processes_with_one_key_never_exceed_the_shared_rate_at_the_vendor(
         calls = [c for c in sandbox.calls("openai") if c.method == "POST"]
     assert outcomes == [["ok"] * each] * 4
     assert len(calls) == 4 * each and all(call.status == 200 for call in calls)
-    # Each start is admitted by Redis' clock and reaches the fake a few ms later; the slack covers that delay
-    # on a loaded machine (a per-process limit would let all 12 through at once).
-    slack = 0.25
+    # A call counts until a period after it ends, so the fake never sees more than the limit in a period; the
+    # slack only covers the two clocks (Redis' and the sandbox's). A per-process limit would let all 12 through.
+    slack = 0.05
     assert _most_in_any_window([c.received for c in calls], period - slack) <= per_period
     spread = max(c.received for c in calls) - min(c.received for c in calls)
     assert spread >= (4 * each / per_period - 1) * period - slack
@@ -213,7 +213,7 @@ async def test_the_rate_waits_are_reported_once_per_call(redis_url: str) -> None
                 pass
     finally:
         await limits.aclose()
-    assert len(waits) == 1 and 0 < waits[0] <= 0.5
+    assert len(waits) == 1 and 0 < waits[0] <= 0.5 + 0.01  # at most the period (the scripts round up 1 ms)
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,8 @@ one budget, two keys have two.
 
 The rate is a sliding-window log rather than a token bucket: a bucket of N refilled at N a minute lets up to 2N
 calls start within one minute (a full bucket, then the refill), while the log holds every window of a minute to N.
+A call counts from its start until a minute after it ends: the vendor receives it somewhere in between (a loaded
+worker may send it a second after it was let through), so no minute at the vendor holds more than N either.
 """
 
 from __future__ import annotations
@@ -55,6 +57,17 @@ if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
         redis.call('PEXPIRE', KEYS[1], lease)
     end
     return 1
+end
+return 0
+"""
+
+# KEYS[1]: the call starts. ARGV: member, period ms. A finished call's start moves to its end: the vendor saw the
+# request somewhere in between, so it leaves the window a full period after the vendor could have counted it.
+_ENDED = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if redis.call('ZADD', KEYS[1], 'XX', 'CH', now, ARGV[1]) == 1 then
+    redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 return 0
 """
@@ -112,22 +125,30 @@ class RedisLimits:
         busy = f"{self._prefix}busy:{backend}:{account}"
         if limit.max_concurrent is not None:
             await self._take_slot(client, busy, limit.max_concurrent, lease_seconds, member)
+        rate = f"{self._prefix}rate:{backend}:{account}"
+        started: str | None = None
         try:
             if limit.requests_per_minute is not None:
-                await self._start(client, f"{self._prefix}rate:{backend}:{account}", limit.requests_per_minute, on_wait)
+                started = await self._start(client, rate, limit.requests_per_minute, on_wait)
             yield
         finally:
+            # Shielded: a cancelled call still counts from its end and gives its slot back (else it is held until
+            # its lease ends).
+            if started is not None:
+                _, seconds = window(limit.requests_per_minute or 1.0, self._period)
+                await asyncio.shield(client.eval(_ENDED, 1, rate, started, int(seconds * 1000)))
             if limit.max_concurrent is not None:
-                # Shielded: a cancelled call still gives its slot back (else it is held until its lease ends).
                 await asyncio.shield(client.zrem(busy, member))
 
-    async def _start(self, client: Redis, key: str, rate: float, on_wait: Callable[[float], None]) -> None:
+    async def _start(self, client: Redis, key: str, rate: float, on_wait: Callable[[float], None]) -> str:
+        """Wait for room in the window and take it; the entry's name, to move it to the call's end."""
         calls, seconds = window(rate, self._period)
         told = False
         while True:
-            wait_ms = int(await client.eval(_RATE, 1, key, calls, int(seconds * 1000), uuid.uuid4().hex))
+            member = uuid.uuid4().hex
+            wait_ms = int(await client.eval(_RATE, 1, key, calls, int(seconds * 1000), member))
             if wait_ms == 0:
-                return
+                return member
             if not told:
                 on_wait(wait_ms / 1000)
                 told = True
