@@ -13,6 +13,8 @@ from dependency_injector import containers, providers
 from mediagen.adapters.credentials.env import EnvCredentialSource, StaticCredentialSource
 from mediagen.adapters.plugins import discover_plugins
 from mediagen.adapters.sinks.filesystem import FilesystemSink
+from mediagen.adapters.sinks.places import PlaceSink
+from mediagen.adapters.sinks.s3 import S3Sink, object_place
 from mediagen.adapters.stores.memory import MemoryStore
 from mediagen.adapters.stores.redis import RedisStore
 from mediagen.adapters.stores.redis_limits import RedisLimits
@@ -113,11 +115,15 @@ def build_selector(settings: Settings, registry: BackendRegistry, credentials: C
     )
 
 
-def build_sink(settings: Settings) -> FilesystemSink:
+def build_sink(settings: Settings) -> PlaceSink:
+    """Files under the allowed roots, or objects when the output dir is an s3:// place (the `s3` extra)."""
     cwd = Path.cwd()
-    output_dir = settings.output_dir or cwd
+    place = settings.output_dir
+    local = place if object_place(place) is None else None
+    output_dir = local or cwd
     roots = (cwd, output_dir, *settings.allowed_roots)
-    return FilesystemSink(allowed_roots=roots, default_dir=output_dir, max_bytes=settings.max_artifact_bytes)
+    files = FilesystemSink(allowed_roots=roots, default_dir=output_dir, max_bytes=settings.max_artifact_bytes)
+    return PlaceSink(files, default_place=place, objects=lambda: S3Sink(max_bytes=settings.max_artifact_bytes))
 
 
 def build_service(

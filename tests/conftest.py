@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -42,3 +43,42 @@ def redis_server_url() -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def moto_server_url() -> Iterator[str]:
+    """moto's S3 API in server mode on a loopback ephemeral port (one per test module), stopped after the module."""
+    pytest.importorskip("moto.server")
+    port = _free_loopback_port()
+    command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert process.stdout is not None
+        seen = []
+        for line in process.stdout:  # werkzeug says when it listens
+            seen.append(line)
+            if "Running on" in line:
+                break
+        else:
+            pytest.fail("moto's server exited before it was ready:\n" + "".join(seen))
+        threading.Thread(target=process.stdout.read, daemon=True).start()
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def aws_environ(moto_server_url: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The standard AWS variables pointing at moto's server, with test-only credentials."""
+    environ = {
+        "AWS_ACCESS_KEY_ID": "testing-access-key",
+        "AWS_SECRET_ACCESS_KEY": "testing-secret-key-never-printed",
+        "AWS_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": moto_server_url,
+    }
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    return environ

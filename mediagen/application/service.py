@@ -130,6 +130,9 @@ class MediaService:
         await self._registry.aclose()
         await self._store.aclose()
         await self._limits.aclose()
+        sink_aclose = getattr(self._sink, "aclose", None)  # optional in the port: a sink holding a client
+        if sink_aclose is not None:
+            await sink_aclose()
 
     def explain(self, request: MediaRequest) -> list[Verdict]:
         return self._selector.explain(request)
@@ -461,8 +464,14 @@ class MediaService:
         data: dict[str, Any] = {"vendor_job_id": vendor_job_id, "model": model, "request": self._encode(request)}
         place = request.output_dir or self._settings.output_dir
         if place is not None:  # where the file was to go, so a resume in another process writes there too
-            data["output_dir"] = str(place.expanduser().absolute())
+            data["output_dir"] = str(place) if _is_url(place) else str(place.expanduser().absolute())
         return await self._store.save(backend, ContinuationState(kind=JOB_KIND, data=data))
+
+
+def _is_url(place: Path) -> bool:
+    """An output place such as s3://bucket/prefix (a Path keeps it as s3:/bucket/prefix): not a local directory."""
+    first = place.parts[0] if place.parts else ""
+    return len(first) > 2 and first.endswith(":")
 
 
 def _account_hash(key: str) -> str:

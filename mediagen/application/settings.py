@@ -736,8 +736,14 @@ def _expand(node: Any, pattern: tuple[str, ...], done: tuple[str, ...] = ()) -> 
         yield from _expand(node[key], rest, (*done, key))
 
 
+#: An output place in an object store: a scheme of two or more letters (so not a drive like C:/) then ":/".
+_PLACE_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:/")
+
+
 def _anchor(value: Any, base: Path) -> Any:
     """`value` as an absolute path when it is a relative one; anything else is left for the hooks to judge."""
+    if isinstance(value, (str, os.PathLike)) and _PLACE_URL.match(os.fspath(value)):
+        return value  # an object-store place such as s3://bucket/prefix (as a Path, s3:/bucket/prefix): not relative
     if isinstance(value, os.PathLike) or (isinstance(value, str) and value.strip().lower() not in _NONE_WORDS):
         try:
             path = Path(value).expanduser()

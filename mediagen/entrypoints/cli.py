@@ -75,7 +75,10 @@ SandboxOpt = Annotated[
     bool, typer.Option("--sandbox", envvar="MEDIAGEN_SANDBOX", help="Use the built-in fake vendors; no keys needed.")
 ]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Fail instead of ignoring an unsupported parameter.")]
-OutOpt = Annotated[Path | None, typer.Option("--output-dir", "-o", metavar="DIR", help="Directory for the file.")]
+OutOpt = Annotated[
+    Path | None,
+    typer.Option("--output-dir", "-o", metavar="DIR", help="Directory (or s3://bucket/prefix) for the file."),
+]
 BackendOpt = Annotated[
     str | None, typer.Option("--backend", "-b", metavar="NAME", help="Force a backend (see mediagen backends).")
 ]
