@@ -16,8 +16,10 @@ import pytest
 import redis.asyncio
 
 from mediagen.adapters.stores.redis_limits import RedisLimits, window
+from mediagen.domain.errors import ConfigurationError
 from mediagen.ports.limits import CallLimit
 from mediagen.sandbox import SandboxThread
+from tests.conftest import _free_loopback_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -222,3 +224,17 @@ async def test_the_rate_waits_are_reported_once_per_call(redis_url: str) -> None
 )
 def test_a_rate_becomes_whole_calls_in_a_window_of_the_same_average(rate: float, expected: tuple[int, float]) -> None:
     assert window(rate) == pytest.approx(expected)
+
+
+async def test_a_redis_that_cannot_be_reached_fails_the_call_before_the_vendor_with_a_typed_error() -> None:
+    limits = RedisLimits(f"redis://127.0.0.1:{_free_loopback_port()}/0")  # nothing listens there
+    reached = False
+    try:
+        with pytest.raises(ConfigurationError, match=r"cannot reach the Redis") as caught:
+            async with limits.hold(
+                "openai", "acct", CallLimit(requests_per_minute=60), lease_seconds=30, on_wait=print
+            ):
+                reached = True
+    finally:
+        await limits.aclose()
+    assert not reached and caught.value.details() == {"key": "store.url"}

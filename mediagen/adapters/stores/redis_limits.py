@@ -16,9 +16,9 @@ from __future__ import annotations
 import asyncio
 import math
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from mediagen.adapters.stores.redis import _redis_asyncio
 from mediagen.domain.errors import ConfigurationError
@@ -72,6 +72,8 @@ end
 return 0
 """
 
+T = TypeVar("T")
+
 #: Seconds between tries for a busy concurrency slot: short at first, then at most this.
 _SLOT_POLL_MAX = 0.25
 
@@ -124,12 +126,12 @@ class RedisLimits:
         member = uuid.uuid4().hex
         busy = f"{self._prefix}busy:{backend}:{account}"
         if limit.max_concurrent is not None:
-            await self._take_slot(client, busy, limit.max_concurrent, lease_seconds, member)
+            await self._reached(self._take_slot(client, busy, limit.max_concurrent, lease_seconds, member))
         rate = f"{self._prefix}rate:{backend}:{account}"
         started: str | None = None
         try:
             if limit.requests_per_minute is not None:
-                started = await self._start(client, rate, limit.requests_per_minute, on_wait)
+                started = await self._reached(self._start(client, rate, limit.requests_per_minute, on_wait))
             yield
         finally:
             # Shielded: a cancelled call still counts from its end and gives its slot back (else it is held until
@@ -139,6 +141,17 @@ class RedisLimits:
                 await asyncio.shield(client.eval(_ENDED, 1, rate, started, int(seconds * 1000)))
             if limit.max_concurrent is not None:
                 await asyncio.shield(client.zrem(busy, member))
+
+    async def _reached(self, step: Awaitable[T]) -> T:
+        """A step before the vendor call; a Redis that cannot be reached fails it with a typed error."""
+        try:
+            return await step
+        except self._module.RedisError as error:
+            raise ConfigurationError(
+                f"cannot reach the Redis of store.url for the shared call limits ({type(error).__name__}); "
+                "check that it runs and that store.url points at it",
+                key="store.url",
+            ) from None
 
     async def _start(self, client: Redis, key: str, rate: float, on_wait: Callable[[float], None]) -> str:
         """Wait for room in the window and take it; the entry's name, to move it to the call's end."""
