@@ -49,6 +49,7 @@ from mediagen.ports.continuation import (
     ContinuationState,
     ContinuationStore,
 )
+from mediagen.ports.engine import BatchEngine
 from mediagen.ports.generator import GeneratedMedia, GenerationContext, ModelCatalog
 from mediagen.ports.limits import CallLimit, CallLimits
 from mediagen.ports.progress import (
@@ -395,12 +396,19 @@ class MediaService:
         *,
         max_concurrent: int | None = None,
         progress: ProgressListener | None = None,
+        engine: BatchEngine | None = None,
     ) -> BatchResult:
-        """Bounded concurrency, request order kept, each failure captured in its own item."""
+        """Bounded concurrency, request order kept, each failure captured in its own item.
+
+        With an `engine` (e.g. `mediagen.entrypoints.ray_engine.RayEngine`), each item runs there instead, with
+        this service's settings; the engine's own capacity bounds the concurrency.
+        """
         limit = self._settings.max_concurrent if max_concurrent is None else max_concurrent
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise InvalidRequest(f"{limit!r} is not a whole number >= 1", field="max_concurrent")
         listener = progress or ignore_progress
+        if engine is not None:
+            return await engine.run(requests, settings=self._settings, progress=listener)
         gate = asyncio.Semaphore(limit)
 
         async def run(index: int, request: MediaRequest) -> BatchItem:

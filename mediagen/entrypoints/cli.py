@@ -424,6 +424,16 @@ def batch(
     sandbox: SandboxOpt = False,
     strict: StrictOpt = False,
     debug: DebugOpt = False,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine", metavar="local|ray", help="Where items run: this process, or Ray tasks (the ray extra)."
+        ),
+    ] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option("--address", metavar="ADDR", help="With --engine ray: ray://host:port or auto (default: local)."),
+    ] = None,
 ) -> None:
     """Run many requests with bounded concurrency; results keep the file's order."""
     from mediagen.entrypoints.batchfile import read_batch_file
@@ -433,6 +443,10 @@ def batch(
     if backend is not None:
         defaults["backend"] = backend
     try:
+        if engine not in ("local", "ray"):
+            raise InvalidRequest(f"{engine!r} is not an engine; use local or ray", field="engine")
+        if address is not None and engine != "ray":
+            raise InvalidRequest("--address only goes with --engine ray", field="address")
         requests = read_batch_file(file, defaults)
     except MediaGenError as error:
         _fail(common, error)
@@ -440,8 +454,19 @@ def batch(
     async def work(service: MediaService) -> Any:
         from mediagen.entrypoints.display import ProgressDisplay
 
-        with ProgressDisplay(labels=[r.prompt[:30] for r in requests]) as display:
-            return await service.generate_batch(requests, max_concurrent=max_concurrent, progress=display)
+        runner = None
+        if engine == "ray":
+            from mediagen.entrypoints.ray_engine import RayEngine
+
+            runner = RayEngine(address=address)
+        try:
+            with ProgressDisplay(labels=[r.prompt[:30] for r in requests]) as display:
+                return await service.generate_batch(
+                    requests, max_concurrent=max_concurrent, progress=display, engine=runner
+                )
+        finally:
+            if runner is not None:
+                await runner.aclose()
 
     result = _run(common, work)
     if common.json_out:
