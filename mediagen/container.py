@@ -13,10 +13,14 @@ from dependency_injector import containers, providers
 from mediagen.adapters.credentials.env import EnvCredentialSource, StaticCredentialSource
 from mediagen.adapters.plugins import discover_plugins
 from mediagen.adapters.sinks.filesystem import FilesystemSink
+from mediagen.adapters.sinks.places import PlaceSink
+from mediagen.adapters.sinks.s3 import S3Sink, object_place
 from mediagen.adapters.stores.memory import MemoryStore
 from mediagen.adapters.stores.redis import RedisStore
+from mediagen.adapters.stores.redis_limits import RedisLimits
 from mediagen.adapters.stores.sqlite import SqliteStore, default_sqlite_path
 from mediagen.application.codec import request_converter
+from mediagen.application.limits import LocalLimits
 from mediagen.application.registry import BackendRegistry
 from mediagen.application.selector import BackendSelector
 from mediagen.application.service import MediaService
@@ -116,18 +120,22 @@ def build_selector(settings: Settings, registry: BackendRegistry, credentials: C
     )
 
 
-def build_sink(settings: Settings) -> FilesystemSink:
+def build_sink(settings: Settings) -> PlaceSink:
+    """Files under the allowed roots, or objects when the output dir is an s3:// place (the `s3` extra)."""
     cwd = Path.cwd()
-    output_dir = settings.output_dir or cwd
+    place = settings.output_dir
+    local = place if object_place(place) is None else None
+    output_dir = local or cwd
     roots = (cwd, output_dir, *settings.allowed_roots)
     timeouts = settings.timeouts
-    return FilesystemSink(
+    files = FilesystemSink(
         allowed_roots=roots,
         default_dir=output_dir,
         max_bytes=settings.max_artifact_bytes,
         # A temp file untouched for longer than the longest generation may take has no live writer.
         stale_after=max(timeouts.image, timeouts.video, timeouts.audio),
     )
+    return PlaceSink(files, default_place=place, objects=lambda: S3Sink(max_bytes=settings.max_artifact_bytes))
 
 
 async def inspect_inputs(request: MediaRequest) -> None:
@@ -150,6 +158,7 @@ def build_service(
     store: Any,
     sink: Any,
     settings: Settings,
+    limits: Any = None,
 ) -> MediaService:
     converter = request_converter()
 
@@ -168,7 +177,15 @@ def build_service(
         encode_request=encode,
         decode_request=decode,
         inspect_inputs=inspect_inputs,
+        limits=limits,
     )
+
+
+def build_limits(settings: Settings) -> LocalLimits | RedisLimits:
+    """Call limits held in the shared Redis when the store is Redis (every worker shares them), else per process."""
+    if settings.store.kind == "redis":
+        return RedisLimits(settings.store.url)
+    return LocalLimits()
 
 
 def _sqlite_path(settings: Settings) -> Path:
@@ -217,4 +234,5 @@ class Container(containers.DeclarativeContainer):
     )
     sink = providers.Singleton(build_sink, settings)
     selector = providers.Singleton(build_selector, settings, registry, credentials)
-    service = providers.Singleton(build_service, registry, selector, store, sink, settings)
+    limits = providers.Singleton(build_limits, settings)
+    service = providers.Singleton(build_service, registry, selector, store, sink, settings, limits)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
@@ -11,9 +12,9 @@ from typing import Any
 
 import attrs
 import stamina
-from aiolimiter import AsyncLimiter
 
 from mediagen.application.deadline import within
+from mediagen.application.limits import LocalLimits
 from mediagen.application.registry import BackendRegistry
 from mediagen.application.selector import BackendSelector, Candidate, Verdict
 from mediagen.application.settings import Settings
@@ -51,7 +52,9 @@ from mediagen.ports.continuation import (
     ContinuationState,
     ContinuationStore,
 )
+from mediagen.ports.engine import BatchEngine
 from mediagen.ports.generator import GeneratedMedia, GenerationContext, JobCanceller, ModelCatalog
+from mediagen.ports.limits import CallLimit, CallLimits
 from mediagen.ports.progress import (
     Downloading,
     Failed,
@@ -103,6 +106,7 @@ class MediaService:
         encode_request: Callable[[MediaRequest], dict[str, Any]] | None = None,
         decode_request: Callable[[dict[str, Any]], MediaRequest] | None = None,
         inspect_inputs: Callable[[MediaRequest], Awaitable[None]] | None = None,
+        limits: CallLimits | None = None,
     ) -> None:
         self._registry = registry
         self._selector = selector
@@ -113,7 +117,7 @@ class MediaService:
         self._decode = decode_request
         #: Checks a request's input files in depth (e.g. decodes its pictures) before any vendor call.
         self._inspect = inspect_inputs
-        self._limiters: dict[str, AsyncLimiter | None] = {}
+        self._limits: CallLimits = LocalLimits() if limits is None else limits
 
     @property
     def settings(self) -> Settings:
@@ -132,6 +136,10 @@ class MediaService:
     async def aclose(self) -> None:
         await self._registry.aclose()
         await self._store.aclose()
+        await self._limits.aclose()
+        sink_aclose = getattr(self._sink, "aclose", None)  # optional in the port: a sink holding a client
+        if sink_aclose is not None:
+            await sink_aclose()
 
     def explain(self, request: MediaRequest) -> list[Verdict]:
         return self._selector.explain(request)
@@ -318,27 +326,36 @@ class MediaService:
         job.backend, job.model = candidate.backend, candidate.model
         generator = await self._registry.ready(candidate.backend, candidate.credentials)
 
+        backend_settings = self._settings.backend(candidate.backend)
+        limit = CallLimit(backend_settings.requests_per_minute, backend_settings.max_concurrent)
+        account = _account_hash(candidate.credentials.reveal())
+
+        def throttled(seconds: float) -> None:
+            emit(Throttled(wait_seconds=seconds))
+
         async def once() -> GenerationResult:
-            await self._throttle(candidate.backend, emit)
-            ctx = GenerationContext(
-                credentials=candidate.credentials,
-                model=candidate.model,
-                timeout=max(timeout - (time.monotonic() - started), 0.001),
-                continuation=state,
-                progress=emit,
-                strict=self._settings.strict,
-                job_started=job.started,
-                resume_job_id=job.vendor_job_id,
-            )
-            try:
-                media = await generator.generate(request, ctx)
-            except BackendError as error:
-                if job.record_id is not None and _job_failed(error):
-                    # The vendor reports its job failed: a resume could only fail again, so the record goes.
-                    with contextlib.suppress(Exception):
-                        await job.finished()
-                raise
-            return await self._finish(request, candidate, media, job, emit, started, fallbacks)
+            # The slot is held until the file is written; a worker that dies frees it after the timeout (+1 min).
+            lease = timeout - (time.monotonic() - started) + 60.0
+            async with self._limits.hold(candidate.backend, account, limit, lease_seconds=lease, on_wait=throttled):
+                ctx = GenerationContext(
+                    credentials=candidate.credentials,
+                    model=candidate.model,
+                    timeout=max(timeout - (time.monotonic() - started), 0.001),
+                    continuation=state,
+                    progress=emit,
+                    strict=self._settings.strict,
+                    job_started=job.started,
+                    resume_job_id=job.vendor_job_id,
+                )
+                try:
+                    media = await generator.generate(request, ctx)
+                except BackendError as error:
+                    if job.record_id is not None and _job_failed(error):
+                        # The vendor reports its job failed: a resume could only fail again, so the record goes.
+                        with contextlib.suppress(Exception):
+                            await job.finished()
+                    raise
+                return await self._finish(request, candidate, media, job, emit, started, fallbacks)
 
         try:
             return await once()
@@ -377,20 +394,6 @@ class MediaService:
                     waited = min(hint, retry.wait_max) if hint is not None else attempt.next_wait
                     raise
         raise AssertionError("stamina re-raises the last error")  # pragma: no cover
-
-    async def _throttle(self, backend: str, emit: ProgressListener) -> None:
-        """Hold the call back while the backend's `requests_per_minute` budget is spent."""
-        if backend not in self._limiters:
-            rate = self._settings.backend(backend).requests_per_minute
-            # A bucket of `rate` calls refilled over a minute (bursts up to `rate`); below one a minute, one call
-            # per 60 / rate seconds.
-            self._limiters[backend] = None if rate is None else AsyncLimiter(max(rate, 1.0), 60.0 / min(rate, 1.0))
-        limiter = self._limiters[backend]
-        if limiter is None:
-            return
-        if not limiter.has_capacity():
-            emit(Throttled(wait_seconds=limiter.time_period / limiter.max_rate))
-        await limiter.acquire()
 
     @staticmethod
     def _backoff(wait_max: float) -> Callable[[Exception], bool | float]:
@@ -472,12 +475,19 @@ class MediaService:
         *,
         max_concurrent: int | None = None,
         progress: ProgressListener | None = None,
+        engine: BatchEngine | None = None,
     ) -> BatchResult:
-        """Bounded concurrency, request order kept, each failure captured in its own item."""
+        """Bounded concurrency, request order kept, each failure captured in its own item.
+
+        With an `engine` (e.g. `mediagen.entrypoints.ray_engine.RayEngine`), each item runs there instead, with
+        this service's settings; the engine's own capacity bounds the concurrency.
+        """
         limit = self._settings.max_concurrent if max_concurrent is None else max_concurrent
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise InvalidRequest(f"{limit!r} is not a whole number >= 1", field="max_concurrent")
         listener = progress or ignore_progress
+        if engine is not None:
+            return await engine.run(requests, settings=self._settings, progress=listener)
         gate = asyncio.Semaphore(limit)
 
         async def run(index: int, request: MediaRequest) -> BatchItem:
@@ -593,8 +603,19 @@ class MediaService:
         data: dict[str, Any] = {"vendor_job_id": vendor_job_id, "model": model, "request": self._encode(request)}
         place = request.output_dir or self._settings.output_dir
         if place is not None:  # where the file was to go, so a resume in another process writes there too
-            data["output_dir"] = str(place.expanduser().absolute())
+            data["output_dir"] = str(place) if _is_url(place) else str(place.expanduser().absolute())
         return await self._store.save(backend, ContinuationState(kind=JOB_KIND, data=data))
+
+
+def _is_url(place: Path) -> bool:
+    """An output place such as s3://bucket/prefix (a Path keeps it as s3:/bucket/prefix): not a local directory."""
+    first = place.parts[0] if place.parts else ""
+    return len(first) > 2 and first.endswith(":")
+
+
+def _account_hash(key: str) -> str:
+    """Names a vendor account in shared limits without revealing its key: workers with one key share one budget."""
+    return hashlib.sha256(b"mediagen-account:" + key.encode()).hexdigest()[:24]
 
 
 def _job_info(record: ContinuationRecord) -> JobInfo:

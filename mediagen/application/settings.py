@@ -322,6 +322,8 @@ class BackendSettings:
     requests_per_minute: float | None = attrs.field(
         default=None, validator=_number_above(0, inclusive=False, allow_none=True)
     )
+    #: Calls of this backend running at once (held until the file is written); None: no limit of mediagen's own.
+    max_concurrent: int | None = attrs.field(default=None, validator=attrs.validators.optional(_int_at_least(1)))
 
     def options(self) -> BackendOptions:
         """What a generator factory receives: the endpoint override and the vendor extras."""
@@ -766,8 +768,14 @@ def _expand(node: Any, pattern: tuple[str, ...], done: tuple[str, ...] = ()) -> 
         yield from _expand(node[key], rest, (*done, key))
 
 
+#: An output place in an object store: a scheme of two or more letters (so not a drive like C:/) then ":/".
+_PLACE_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:/")
+
+
 def _anchor(value: Any, base: Path) -> Any:
     """`value` as an absolute path when it is a relative one; anything else is left for the hooks to judge."""
+    if isinstance(value, (str, os.PathLike)) and _PLACE_URL.match(os.fspath(value)):
+        return value  # an object-store place such as s3://bucket/prefix (as a Path, s3:/bucket/prefix): not relative
     if isinstance(value, os.PathLike) or (isinstance(value, str) and value.strip().lower() not in _NONE_WORDS):
         try:
             path = Path(value).expanduser()

@@ -23,6 +23,17 @@ class MediaGenError(Exception):
     def to_dict(self) -> dict[str, Any]:
         return {"error": self.message, "error_code": self.code, **self.details()}
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its class, message and fields (their __init__ takes keywords), e.g. back from a Ray worker."""
+        return (_restore, (type(self), self.args, dict(self.__dict__)))
+
+
+def _restore(cls: type[MediaGenError], args: tuple[Any, ...], state: dict[str, Any]) -> MediaGenError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
 
 class InvalidRequest(MediaGenError):
     """A request (or a CLI option) is malformed; `field` names the culprit."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import attrs
@@ -12,11 +12,27 @@ from mediagen.domain.errors import MediaGenError
 from mediagen.domain.media import MediaType
 
 
+class ObjectUrl(PurePosixPath):
+    """Where an artifact lies in an object store: `str()` is its URL (s3://bucket/key), `.name` the key's last part.
+
+    A pure path (it names no local file): `ObjectUrl("s3://bucket/renders/fox.png").parts` is
+    ("s3:", "bucket", "renders", "fox.png").
+    """
+
+    def __str__(self) -> str:
+        scheme, _, rest = super().__str__().partition(":/")
+        return f"{scheme}://{rest}"
+
+    @property
+    def url(self) -> str:
+        return str(self)
+
+
 @attrs.frozen
 class Artifact:
-    """A file the sink wrote completely (never a partial one)."""
+    """A file the sink wrote completely (never a partial one): a local `Path`, or an `ObjectUrl` in a bucket."""
 
-    path: Path
+    path: Path | ObjectUrl
     mime_type: str
     size_bytes: int
     sha256: str
@@ -84,7 +100,7 @@ class GenerationResult:
     job_id: str | None = None
 
     @property
-    def path(self) -> Path:
+    def path(self) -> Path | ObjectUrl:
         return self.artifact.path
 
     @property

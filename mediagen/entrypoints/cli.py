@@ -96,7 +96,10 @@ SandboxOpt = Annotated[
     bool, typer.Option("--sandbox", envvar="MEDIAGEN_SANDBOX", help="Use the built-in fake vendors; no keys needed.")
 ]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Fail instead of ignoring an unsupported parameter.")]
-OutOpt = Annotated[Path | None, typer.Option("--output-dir", "-o", metavar="DIR", help="Directory for the file.")]
+OutOpt = Annotated[
+    Path | None,
+    typer.Option("--output-dir", "-o", metavar="DIR", help="Directory (or s3://bucket/prefix) for the file."),
+]
 BackendOpt = Annotated[
     str | None, typer.Option("--backend", "-b", metavar="NAME", help="Force a backend (see mediagen backends).")
 ]
@@ -529,6 +532,16 @@ def batch(
     sandbox: SandboxOpt = False,
     strict: StrictOpt = False,
     debug: DebugOpt = False,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine", metavar="local|ray", help="Where items run: this process, or Ray tasks (the ray extra)."
+        ),
+    ] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option("--address", metavar="ADDR", help="With --engine ray: ray://host:port or auto (default: local)."),
+    ] = None,
 ) -> None:
     """Run many requests with bounded concurrency; results keep the file's order. Every entry is checked first
     (its fields, files, backend, model, key, output dir and file name): one bad entry and nothing is sent."""
@@ -539,6 +552,10 @@ def batch(
     if backend is not None:
         defaults["backend"] = backend
     try:
+        if engine not in ("local", "ray"):
+            raise InvalidRequest(f"{engine!r} is not an engine; use local or ray", field="engine")
+        if address is not None and engine != "ray":
+            raise InvalidRequest("--address only goes with --engine ray", field="address")
         entries = read_batch_entries(file, defaults)
     except MediaGenError as error:
         _fail(common, error)
@@ -558,9 +575,21 @@ def batch(
             problem.args = (problem.message,)
             raise problem
 
-        await warm_up_quietly(service, backends_for(service, requests))  # every SDK the batch needs, loaded at once
-        with ProgressDisplay(labels=[r.prompt[:30] for r in requests]) as display:
-            return await service.generate_batch(requests, max_concurrent=max_concurrent, progress=display)
+        if engine == "local":  # every SDK the batch needs, loaded at once (Ray workers load their own)
+            await warm_up_quietly(service, backends_for(service, requests))
+        runner = None
+        if engine == "ray":
+            from mediagen.entrypoints.ray_engine import RayEngine
+
+            runner = RayEngine(address=address)
+        try:
+            with ProgressDisplay(labels=[r.prompt[:30] for r in requests]) as display:
+                return await service.generate_batch(
+                    requests, max_concurrent=max_concurrent, progress=display, engine=runner
+                )
+        finally:
+            if runner is not None:
+                await runner.aclose()
 
     result = _run(common, work)
     if common.json_out:

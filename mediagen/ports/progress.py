@@ -7,6 +7,8 @@ from typing import Protocol
 
 import attrs
 
+from mediagen.domain.result import ObjectUrl
+
 
 @attrs.frozen(kw_only=True)
 class _Event:
@@ -47,7 +49,7 @@ class Downloading(_Event):
 
 @attrs.frozen(kw_only=True)
 class Written(_Event):
-    path: Path
+    path: Path | ObjectUrl
     size_bytes: int
 
 

@@ -11,6 +11,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Literal, TextIO, overload
 
@@ -52,6 +53,7 @@ def _build_app(fake: VendorFake) -> web.Application:
 async def _sandbox_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Latency, auth, faults and error rendering around every fake endpoint."""
     fake = request.app[_FAKE_KEY]
+    received = time.monotonic()
     try:
         response = await _handle(request, handler, fake)
     except ApiError as error:
@@ -64,7 +66,9 @@ async def _sandbox_middleware(request: web.Request, handler: Handler) -> web.Str
             ApiError(500, "The sandbox failed to handle this request; see its log.", type="server_error")
         )
     fault = request.get(FAULT_KEY)
-    fake.context.calls.append(Call(request.method, request.path, response.status, str(fault) if fault else None))
+    fake.context.calls.append(
+        Call(request.method, request.path, response.status, str(fault) if fault else None, received)
+    )
     return response
 
 

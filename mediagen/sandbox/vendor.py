@@ -75,6 +75,8 @@ class Call:
     path: str
     status: int
     fault: str | None
+    #: time.monotonic() in the sandbox's process when the request arrived (before any latency or fault).
+    received: float = 0.0
 
 
 class FakeContext:

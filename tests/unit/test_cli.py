@@ -469,3 +469,14 @@ def test_a_field_error_names_the_option_that_sets_it_and_json_keeps_the_field(me
     assert said.exit_code == EXIT_USAGE and "input_images (--input-image): 'nope.png' does not exist" in said.stderr
     as_json = only_json(mediagen("image", "a fox", "--input-image", "nope.png", "--sandbox", "--json"))
     assert as_json["field"] == "input_images" and as_json["error"].startswith("input_images: ")
+
+
+def test_batch_refuses_an_unknown_engine_and_an_address_without_ray_before_reading_the_file(
+    mediagen: Invoke, tmp_path: Path
+) -> None:
+    (tmp_path / "prompts.txt").write_text("a fox\n")
+    unknown = mediagen("batch", "prompts.txt", "--type", "image", "--engine", "spark", "--json")
+    stray = mediagen("batch", "prompts.txt", "--type", "image", "--address", "auto", "--json")
+    for result, field in ((unknown, "engine"), (stray, "address")):
+        error = only_json(result)
+        assert result.exit_code != 0 and error["error_code"] == "invalid_request" and error["field"] == field

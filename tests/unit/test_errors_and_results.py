@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import pickle
 import re
 from pathlib import Path
 
@@ -369,3 +370,18 @@ def test_results_are_frozen_values() -> None:
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         made.backend = "other"  # type: ignore[misc]
     assert made == result("fox")
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        InvalidRequest("bad size", field="size"),
+        PathNotAllowed("outside the roots", path="/etc"),
+        BackendError("the vendor failed", backend="openai", status=500),
+        MissingCredentials("openai", ["OPENAI_API_KEY"]),
+    ],
+    ids=lambda error: type(error).__name__,
+)
+def test_an_error_survives_pickling_as_it_does_coming_back_from_a_ray_worker(error: MediaGenError) -> None:
+    restored = pickle.loads(pickle.dumps(error))
+    assert type(restored) is type(error) and restored.to_dict() == error.to_dict() and str(restored) == str(error)

@@ -339,6 +339,19 @@ async def test_a_resume_waits_the_settings_timeout_not_the_one_that_ran_out_and_
     assert generator.timeouts[-1] <= 30 and elsewhere.path.parent == tmp_path / "other"
 
 
+async def test_a_job_meant_for_an_s3_place_resumes_to_that_place_not_a_local_directory_of_that_name() -> None:
+    spec = fake_spec("alpha")
+    generator = _JobGenerator(spec)
+    service, _ = build([BackendPlugin(spec, lambda options: generator)])
+    place = Path("s3://renders/nightly")
+    with pytest.raises(GenerationTimeout):
+        await service.generate(MediaRequest(media_type=MediaType.VIDEO, prompt="waves", timeout=0.05, output_dir=place))
+    [job] = await service.jobs()
+    generator.finish.set()
+    result = await service.resume(job.id)
+    assert result.path.parent == place and str(result.path.parent) == "s3:/renders/nightly"
+
+
 class _OwnDeadlineGenerator(_JobGenerator):
     """Submits a job, then gives up at the deadline it was handed, as the vendor adapters do."""
 
@@ -494,6 +507,24 @@ async def test_a_generous_requests_per_minute_lets_a_batch_through_without_waiti
     listener = RecordingListener()
     batch = await service.generate_batch([image(f"fox {i}") for i in range(8)], progress=listener)
     assert batch.succeeded == 8 and listener.of_type(Throttled) == [] and len(generator.calls) == 8
+
+
+async def test_max_concurrent_keeps_a_backends_calls_at_once_below_the_batch_concurrency() -> None:
+    running = peak = 0
+
+    async def counting_sleep(seconds: float) -> None:  # the fake's latency: the time a call is at the vendor
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        try:
+            await asyncio.sleep(seconds)
+        finally:
+            running -= 1
+
+    alpha, _ = plugin("alpha", latency=0.02, sleep=counting_sleep)
+    service, _ = build([alpha], backends={"alpha": BackendSettings(max_concurrent=2)})
+    batch = await service.generate_batch([image(f"fox {i}") for i in range(6)], max_concurrent=6)
+    assert batch.succeeded == 6 and peak == 2
 
 
 @pytest.mark.parametrize("where", ["outside", "unmakeable"])

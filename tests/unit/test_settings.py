@@ -134,6 +134,8 @@ def test_media_types_left_out_of_priorities_keep_their_default_order() -> None:
         (lambda: Settings(backends={"xai": BackendSettings(base_url="https://api.x.ai")}), "backends.xai.base_url"),
         (lambda: BackendSettings(requests_per_minute=0), "requests_per_minute"),
         (lambda: BackendSettings(requests_per_minute=True), "requests_per_minute"),
+        (lambda: BackendSettings(max_concurrent=0), "max_concurrent"),
+        (lambda: BackendSettings(max_concurrent=1.5), "max_concurrent"),
     ],
 )
 def test_building_settings_in_code_validates_and_names_the_field(build: Any, key: str) -> None:
@@ -365,6 +367,7 @@ def test_env_values_are_coerced_to_every_setting_type(project: Path, home: Path)
         "MEDIAGEN_BACKENDS__OPENAI__ENABLED": "off",
         "MEDIAGEN_BACKENDS__OPENAI__REQUESTS_PER_MINUTE": "50",
         "MEDIAGEN_BACKENDS__XAI__BASE_URL": "127.0.0.1:50051",
+        "MEDIAGEN_BACKENDS__OPENAI__MAX_CONCURRENT": "3",
     }
 
     settings = load(project, home, env)
@@ -384,6 +387,7 @@ def test_env_values_are_coerced_to_every_setting_type(project: Path, home: Path)
         extra={"organization": "org-1"},
         enabled=False,
         requests_per_minute=50.0,
+        max_concurrent=3,
     )
 
 
@@ -791,3 +795,12 @@ def test_the_defaults_in_the_configuration_reference_are_the_real_ones() -> None
         checked.add(key)
     every_key = {key for key, _ in documented_keys()} - {"priorities"} | {f"priorities.{m.value}" for m in MediaType}
     assert checked == every_key
+
+
+@pytest.mark.parametrize("given", ["s3://renders/nightly", "s3://renders"])
+def test_an_s3_output_dir_is_kept_as_a_place_not_made_relative_to_the_project(
+    project: Path, home: Path, given: str
+) -> None:
+    write(project / "mediagen.toml", f"output_dir = '{given}'\n")
+    assert str(load(project, home, {}).output_dir) == given.replace("://", ":/")
+    assert str(load(project, home, {"MEDIAGEN_OUTPUT_DIR": given}).output_dir) == given.replace("://", ":/")

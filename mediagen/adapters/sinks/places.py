@@ -1,0 +1,63 @@
+"""One sink for every place an output can go: s3:// places to the object-store sink, the rest to the filesystem."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import attrs
+
+from mediagen.adapters.sinks.filesystem import FilesystemSink
+from mediagen.adapters.sinks.s3 import S3Sink, object_place
+from mediagen.domain.result import Artifact
+from mediagen.ports.artifacts import ArtifactTarget
+
+
+class PlaceSink:
+    """Routes each write by its output dir (or the default place): `s3://bucket/prefix` to an `S3Sink`, built on
+    first use (so a run that never names a bucket never loads the AWS client), anything else to the filesystem."""
+
+    def __init__(
+        self,
+        filesystem: FilesystemSink,
+        default_place: Path | None = None,
+        objects: Callable[[], S3Sink] = S3Sink,
+    ) -> None:
+        self._filesystem = filesystem
+        self._default = default_place if object_place(default_place) is not None else None
+        self._make_objects = objects
+        self._objects: S3Sink | None = None
+
+    @property
+    def filesystem(self) -> FilesystemSink:
+        return self._filesystem
+
+    async def prepare(self, output_dir: Path | None) -> None:
+        place = output_dir if output_dir is not None else self._default
+        if object_place(place) is not None:
+            await self._s3().prepare(place)
+        else:
+            await self._filesystem.prepare(output_dir)
+
+    async def write(
+        self,
+        stream: AsyncIterator[bytes],
+        target: ArtifactTarget,
+        *,
+        mime_type: str,
+        on_bytes: Callable[[int], None] | None = None,
+    ) -> Artifact:
+        place = target.output_dir if target.output_dir is not None else self._default
+        if object_place(place) is not None:
+            routed = attrs.evolve(target, output_dir=place)
+            return await self._s3().write(stream, routed, mime_type=mime_type, on_bytes=on_bytes)
+        return await self._filesystem.write(stream, target, mime_type=mime_type, on_bytes=on_bytes)
+
+    async def aclose(self) -> None:
+        if self._objects is not None:
+            await self._objects.aclose()
+
+    def _s3(self) -> S3Sink:
+        if self._objects is None:
+            self._objects = self._make_objects()
+        return self._objects
