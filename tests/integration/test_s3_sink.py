@@ -20,7 +20,7 @@ from mediagen import Container, MediaRequest, MediaType
 from mediagen.adapters.sinks.places import PlaceSink
 from mediagen.adapters.sinks.s3 import S3Sink, object_place
 from mediagen.application.settings import load_settings
-from mediagen.domain.errors import PathNotAllowed
+from mediagen.domain.errors import FileExists, PathNotAllowed
 from mediagen.domain.result import ObjectUrl
 from mediagen.ports.artifacts import ArtifactTarget
 from mediagen.sandbox.media import image, mp4_stream
@@ -186,6 +186,24 @@ async def test_a_chosen_name_that_exists_is_refused_unless_overwrite_is_asked(bu
         target = _target(f"s3://{bucket}", filename="fox.png", overwrite=True)
         await sink.write(_chunks(picture + b"3"), target, mime_type="image/png")
         assert await _objects(bucket) == {"fox.png": picture + b"3"}
+    finally:
+        await sink.aclose()
+
+
+async def test_a_taken_name_is_found_by_prepare_before_any_vendor_call_whatever_its_extension(
+    bucket: str, tmp_path: Path
+) -> None:
+    sink = PlaceSink(filesystem=_unused_filesystem(tmp_path))
+    try:
+        picture = image(8, 8, "jpeg", prompt="fox")
+        await sink.write(_chunks(picture), _target(f"s3://{bucket}", filename="fox"), mime_type="image/jpeg")
+        place = Path(f"s3://{bucket}")
+        with pytest.raises(FileExists, match=r"fox\.jpg already exists.*--overwrite") as caught:
+            await sink.prepare(place, media_type=MediaType.IMAGE, filename="fox.png")
+        assert caught.value.code == "file_exists"
+        await sink.prepare(place, media_type=MediaType.IMAGE, filename="fox.png", overwrite=True)
+        await sink.prepare(place, media_type=MediaType.IMAGE, filename="wolf.png")
+        assert (await sink.reclaim(place)).files == 0
     finally:
         await sink.aclose()
 

@@ -28,12 +28,12 @@ from typing import Any, Final, TypeVar
 
 import attrs
 
-from mediagen.adapters.sinks.naming import artifact_name, safe_filename
+from mediagen.adapters.sinks.naming import artifact_name, names_for_stem, safe_filename
 from mediagen.domain.errors import BackendError, FileExists, InvalidRequest, MediaGenError, PathNotAllowed
 from mediagen.domain.media import MediaType
 from mediagen.domain.request import MAX_NAME_BYTES
 from mediagen.domain.result import Artifact
-from mediagen.domain.sniff import EXTENSIONS, SNIFF_BYTES, extension_for, media_type_of, sniff
+from mediagen.domain.sniff import SNIFF_BYTES, extension_for, media_type_of, sniff
 from mediagen.ports.artifacts import ArtifactTarget, Reclaimed
 
 TWO_GIB: Final = 2 * 1024**3
@@ -242,15 +242,11 @@ class FilesystemSink:
 
     def _check_free(self, output_dir: Path | None, filename: str, media_type: MediaType | None) -> None:
         """Blocking: FileExists when the stem of `filename` is taken with any extension the request can produce."""
-        stem = safe_filename(filename, "bin").rsplit(".", 1)[0]
-        extensions = sorted(
-            {ext for mime, ext in EXTENSIONS.items() if media_type is None or media_type_of(mime) is media_type}
-        )
         directory = self._open_directory(output_dir)
         try:
-            for ext in extensions:
-                if directory.exists(f"{stem}.{ext}"):
-                    raise _file_exists(directory.path / f"{stem}.{ext}")
+            for name in names_for_stem(filename, media_type):
+                if directory.exists(name):
+                    raise _file_exists(directory.path / name)
         finally:
             directory.close()
 

@@ -7,6 +7,9 @@ import unicodedata
 from datetime import datetime
 from typing import Final
 
+from mediagen.domain.media import MediaType
+from mediagen.domain.sniff import EXTENSIONS, media_type_of
+
 #: What a slug falls back to when a prompt has no usable characters (an emoji, only punctuation, nothing).
 UNTITLED: Final = "untitled"
 #: Longest stem kept from a caller's `filename`; the whole name stays far below the usual 255-byte limit.
@@ -66,3 +69,11 @@ def safe_filename(filename: str, ext: str) -> str:
     if stem.split(".", 1)[0].lower() in _RESERVED_STEMS:
         stem = f"{stem}_"
     return f"{stem}.{_token(ext, 'ext')}"
+
+
+def names_for_stem(filename: str, media_type: MediaType | None) -> list[str]:
+    """Every name a file asked for as `filename` may end up with: its safe stem with each extension of the media
+    type (the extension follows the content), so a taken one is found before the vendor is paid."""
+    stem = safe_filename(filename, "bin").rsplit(".", 1)[0]
+    extensions = {ext for mime, ext in EXTENSIONS.items() if media_type is None or media_type_of(mime) is media_type}
+    return [f"{stem}.{ext}" for ext in sorted(extensions)]

@@ -9,8 +9,9 @@ import attrs
 
 from mediagen.adapters.sinks.filesystem import FilesystemSink
 from mediagen.adapters.sinks.s3 import S3Sink, object_place
+from mediagen.domain.media import MediaType
 from mediagen.domain.result import Artifact
-from mediagen.ports.artifacts import ArtifactTarget
+from mediagen.ports.artifacts import ArtifactTarget, Reclaimed
 
 
 class PlaceSink:
@@ -32,12 +33,26 @@ class PlaceSink:
     def filesystem(self) -> FilesystemSink:
         return self._filesystem
 
-    async def prepare(self, output_dir: Path | None) -> None:
+    async def prepare(
+        self,
+        output_dir: Path | None,
+        *,
+        media_type: MediaType | None = None,
+        filename: str | None = None,
+        overwrite: bool = False,
+    ) -> None:
         place = output_dir if output_dir is not None else self._default
         if object_place(place) is not None:
-            await self._s3().prepare(place)
+            await self._s3().prepare(place, media_type=media_type, filename=filename, overwrite=overwrite)
         else:
-            await self._filesystem.prepare(output_dir)
+            await self._filesystem.prepare(output_dir, media_type=media_type, filename=filename, overwrite=overwrite)
+
+    async def reclaim(self, output_dir: Path | None) -> Reclaimed:
+        """Stale temp files of the filesystem sink; an object store keeps none (an aborted upload leaves no part)."""
+        place = output_dir if output_dir is not None else self._default
+        if object_place(place) is not None:
+            return Reclaimed()
+        return await self._filesystem.reclaim(output_dir)
 
     async def write(
         self,

@@ -18,8 +18,9 @@ from pathlib import PurePath
 from typing import Any, Final
 
 from mediagen.adapters.sinks.filesystem import TWO_GIB, _accept, _gather, _read_head, _Tally, new_short_id
-from mediagen.adapters.sinks.naming import artifact_name, safe_filename
-from mediagen.domain.errors import BackendError, ConfigurationError, PathNotAllowed
+from mediagen.adapters.sinks.naming import artifact_name, names_for_stem, safe_filename
+from mediagen.domain.errors import BackendError, ConfigurationError, FileExists, PathNotAllowed
+from mediagen.domain.media import MediaType
 from mediagen.domain.result import Artifact, ObjectUrl
 from mediagen.domain.sniff import extension_for
 from mediagen.ports.artifacts import ArtifactTarget
@@ -70,17 +71,35 @@ class S3Sink:
         self._lock = asyncio.Lock()
         self._prepared: set[str] = set()
 
-    async def prepare(self, place: PurePath | str | None) -> None:
-        """Before any vendor is called: the bucket exists and these credentials reach it."""
-        bucket, _ = _place_or_fail(place)
-        if bucket in self._prepared:
-            return
+    async def prepare(
+        self,
+        place: PurePath | str | None,
+        *,
+        media_type: MediaType | None = None,
+        filename: str | None = None,
+        overwrite: bool = False,
+    ) -> None:
+        """Before any vendor is called: the bucket exists and these credentials reach it; with a `filename`, no
+        object holds its stem with an extension `media_type` can produce (FileExists), unless `overwrite`."""
+        bucket, prefix = _place_or_fail(place)
         client = await self._s3()
-        try:
-            await client.head_bucket(Bucket=bucket)
-        except Exception as error:
-            raise _refused(error, bucket, f"s3://{bucket}") from None
-        self._prepared.add(bucket)
+        if bucket not in self._prepared:
+            try:
+                await client.head_bucket(Bucket=bucket)
+            except Exception as error:
+                raise _refused(error, bucket, f"s3://{bucket}") from None
+            self._prepared.add(bucket)
+        if filename is None or overwrite:
+            return
+        for name in names_for_stem(filename, media_type):
+            key = _key(prefix, name)
+            try:
+                await client.head_object(Bucket=bucket, Key=key)
+            except Exception as error:
+                if _missing(error):
+                    continue
+                raise _refused(error, bucket, f"s3://{bucket}/{key}") from None
+            raise _taken_name(bucket, key)
 
     async def write(
         self,
@@ -208,11 +227,7 @@ class S3Sink:
     def _taken(self, bucket: str, key: str, target: ArtifactTarget, ext: str) -> str:
         """The next name to try once `key` exists: a fresh id for a generated name; a chosen one is refused."""
         if target.filename is not None:
-            raise PathNotAllowed(
-                f"s3://{bucket}/{key} already exists; pass overwrite=True (--overwrite) to replace it or choose "
-                "another filename",
-                path=f"s3://{bucket}/{key}",
-            )
+            raise _taken_name(bucket, key)
         return self._new_name(target, ext)
 
     async def _s3(self) -> Any:
@@ -243,6 +258,14 @@ def _session() -> Any:
     for kind in ("service-2", "endpoint-rule-set-1"):
         loader.load_service_model("s3", kind)
     return session
+
+
+def _taken_name(bucket: str, key: str) -> FileExists:
+    return FileExists(
+        f"s3://{bucket}/{key} already exists; pass overwrite=True (--overwrite) to replace it or choose another "
+        "filename",
+        path=f"s3://{bucket}/{key}",
+    )
 
 
 def _no_free_name(bucket: str, prefix: str) -> PathNotAllowed:
