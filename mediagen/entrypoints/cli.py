@@ -644,7 +644,7 @@ def mcp_command(
     strict: StrictOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    """Serve the generate_media tool over MCP on stdin/stdout, for agent clients."""
+    """Serve the agent tools (generate_image, generate_video, generate_audio) over MCP on stdin/stdout."""
     import importlib.util
 
     common = Common(json_out=False, debug=debug, sandbox=sandbox, strict=strict, output_dir=output_dir)

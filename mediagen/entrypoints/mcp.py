@@ -1,4 +1,5 @@
-"""`mediagen mcp`: the generate_media tool served over MCP (stdio), with the same JSON as `--json`.
+"""`mediagen mcp`: the agent tools (generate_image, generate_video, generate_audio, ...) served over MCP (stdio),
+with the same JSON as `--json`.
 
 Needs the `mcp` extra (`pip install 'mediagen[mcp]'`); the CLI says so when it is missing.
 """
@@ -12,7 +13,8 @@ from typing import Any
 from mediagen.application.service import MediaService
 from mediagen.domain.errors import InternalError, InvalidRequest, MediaGenError
 from mediagen.domain.request import MediaRequest
-from mediagen.entrypoints.tool import TOOL_NAME, error_to_json, request_from_arguments, result_to_json, tool_schema
+from mediagen.entrypoints.schema import tools
+from mediagen.entrypoints.tool import error_to_json, request_for_tool, result_to_json, tool_schemas
 
 #: The MCP server's name, as clients list it.
 SERVER_NAME = "mediagen"
@@ -22,9 +24,10 @@ async def call_generate_media(service: MediaService, name: str, arguments: Mappi
     """Run one tool call; failures come back as the tool's error JSON (success=false), never as an exception."""
     request: MediaRequest | None = None
     try:
-        if name != TOOL_NAME:
-            raise InvalidRequest(f"unknown tool {name!r}; this server offers {TOOL_NAME!r}", field="name")
-        request = request_from_arguments(arguments or {})
+        offered = {tool.name: tool for tool in tools()}
+        if name not in offered:
+            raise InvalidRequest(f"unknown tool {name!r}; this server offers {', '.join(offered)}", field="name")
+        request = request_for_tool(offered[name], {} if arguments is None else arguments)
         result = await service.generate(request)
     except MediaGenError as error:
         return error_to_json(error, request)
@@ -41,11 +44,15 @@ async def serve_mcp(service: MediaService) -> None:
 
     from mediagen import __version__
 
-    schema = tool_schema()
-    tool = types.Tool(name=TOOL_NAME, description=schema["description"], input_schema=schema["input_schema"])
+    listed = [
+        types.Tool(
+            name=d["name"], description=d["description"], input_schema=d["inputSchema"], output_schema=d["outputSchema"]
+        )
+        for d in tool_schemas("mcp")
+    ]
 
     async def list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
-        return types.ListToolsResult(tools=[tool])
+        return types.ListToolsResult(tools=listed)
 
     async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
         payload = await call_generate_media(service, params.name, params.arguments)

@@ -27,7 +27,7 @@ async def _session_calls(tmp_path: Path, calls: list[dict[str, Any]]) -> tuple[l
     async with stdio_client(params) as streams, ClientSession(streams[0], streams[1]) as session:
         await session.initialize()
         tools = await session.list_tools()
-        results = [await session.call_tool("generate_media", arguments) for arguments in calls]
+        results = [await session.call_tool("generate_image", arguments) for arguments in calls]
     return [tool.name for tool in tools.tools], results
 
 
@@ -36,12 +36,12 @@ def test_an_mcp_client_lists_the_tool_and_generates_a_file(tmp_path: Path) -> No
         _session_calls(
             tmp_path,
             [
-                {"media_type": "image", "prompt": "a red fox in snow", "backend": "openai"},
-                {"media_type": "image", "prompt": "  "},
+                {"prompt": "a red fox in snow", "backend": "openai"},
+                {"prompt": "  "},
             ],
         )
     )
-    assert names == ["generate_media"]
+    assert names == ["generate_image", "generate_video", "generate_audio"]
     made, refused = results
     assert not made.is_error
     payload = made.structured_content

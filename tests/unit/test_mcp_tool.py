@@ -21,8 +21,8 @@ class Exploding:
         raise self.error
 
 
-async def call(error: Exception, name: str = "generate_media") -> dict[str, Any]:
-    arguments = {"media_type": "image", "prompt": "a fox"}
+async def call(error: Exception, name: str = "generate_image") -> dict[str, Any]:
+    arguments = {"prompt": "a fox"}
     return await call_generate_media(Exploding(error), name, arguments)  # type: ignore[arg-type]
 
 
@@ -40,4 +40,4 @@ async def test_a_mediagen_error_keeps_its_code_and_message() -> None:
 
 async def test_an_unknown_tool_is_an_invalid_request_naming_the_one_offered() -> None:
     payload = await call(RuntimeError("never reached"), name="make_media")
-    assert payload["error_code"] == "invalid_request" and "generate_media" in payload["error"]
+    assert payload["error_code"] == "invalid_request" and "generate_image" in payload["error"]
