@@ -13,8 +13,15 @@ from typing import Any
 from mediagen.application.service import MediaService
 from mediagen.domain.errors import InternalError, InvalidRequest, MediaGenError
 from mediagen.domain.request import MediaRequest
-from mediagen.entrypoints.schema import tools
-from mediagen.entrypoints.tool import error_to_json, request_for_tool, result_to_json, tool_schemas
+from mediagen.entrypoints.schema import BATCH_TOOL, tools
+from mediagen.entrypoints.tool import (
+    batch_to_json,
+    error_to_json,
+    request_for_tool,
+    requests_for_batch,
+    result_to_json,
+    tool_schemas,
+)
 
 #: The MCP server's name, as clients list it.
 SERVER_NAME = "mediagen"
@@ -25,8 +32,13 @@ async def call_generate_media(service: MediaService, name: str, arguments: Mappi
     request: MediaRequest | None = None
     try:
         offered = {tool.name: tool for tool in tools()}
+        if name == BATCH_TOOL:
+            requests, max_concurrent = requests_for_batch({} if arguments is None else arguments)
+            batch = await service.generate_batch(requests, max_concurrent=max_concurrent)
+            return batch_to_json(batch, requests)
         if name not in offered:
-            raise InvalidRequest(f"unknown tool {name!r}; this server offers {', '.join(offered)}", field="name")
+            names = ", ".join([*offered, BATCH_TOOL])
+            raise InvalidRequest(f"unknown tool {name!r}; this server offers {names}", field="name")
         request = request_for_tool(offered[name], {} if arguments is None else arguments)
         result = await service.generate(request)
     except MediaGenError as error:

@@ -10,6 +10,7 @@ where the request needs one.
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -78,7 +79,8 @@ class Tool:
 
     name: str
     description: str
-    media_type: MediaType
+    #: None for the batch tool, whose requests say their own.
+    media_type: MediaType | None
     audio_kinds: tuple[AudioKind, ...] = ()
     input_schema: Mapping[str, Any] = attrs.field(factory=dict, eq=False)
 
@@ -108,6 +110,46 @@ def tools(specs: Iterable[BackendSpec] | None = None) -> list[Tool]:
             name, text = _TOOL_TEXT[media_type]
             found.append(_tool(name, text, specs, media_type, ()))
     return found
+
+
+#: The tool that runs several requests at once, as the CLI's `mediagen batch` runs a batch file.
+BATCH_TOOL = "generate_batch"
+#: Most requests one batch call takes (an agent that needs more calls again).
+MAX_BATCH_REQUESTS = 100
+
+
+def batch_schema(specs: Iterable[BackendSpec] | None = None) -> dict[str, Any]:
+    """The batch tool's input schema: `requests`, each one request object of a media tool plus its `media_type`
+    (the objects of a CLI batch file), and `max_concurrent`."""
+    items = []
+    for tool in tools(specs):
+        assert tool.media_type is not None
+        item = copy.deepcopy(dict(tool.input_schema))
+        media_type = {"type": "string", "enum": [tool.media_type.value], "description": "What this request makes."}
+        item["properties"] = {"media_type": media_type, **item["properties"]}
+        item["required"] = ["media_type", *item["required"]]
+        item["description"] = f"A {tool.name} request."
+        items.append(item)
+    return {
+        "type": "object",
+        "properties": {
+            "requests": {
+                "type": "array",
+                "items": {"anyOf": items},
+                "minItems": 1,
+                "maxItems": MAX_BATCH_REQUESTS,
+                "description": "The requests, each an object with media_type and the arguments of the tool that "
+                "makes that media type. Every one is checked before any is sent; results keep this order.",
+            },
+            "max_concurrent": {
+                "type": ["integer", "null"],
+                "minimum": 1,
+                "description": "How many requests run at once; null for the configured default.",
+            },
+        },
+        "required": ["requests"],
+        "additionalProperties": False,
+    }
 
 
 def tool_for(media_type: MediaType, audio_kind: AudioKind | None, specs: Iterable[BackendSpec] | None = None) -> Tool:

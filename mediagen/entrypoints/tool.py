@@ -17,7 +17,7 @@ from mediagen.domain.errors import InvalidRequest, MediaGenError
 from mediagen.domain.media import AudioKind, MediaType
 from mediagen.domain.request import MediaRequest
 from mediagen.domain.result import BatchResult, GenerationResult
-from mediagen.entrypoints.schema import Tool, tool_for, tools
+from mediagen.entrypoints.schema import BATCH_TOOL, Tool, batch_schema, tool_for, tools
 
 #: JSON Schema 2020-12 (MCP's default dialect), where an integer is an int (1.0 is a number, as the seed rule has it).
 _VALIDATOR = validators.extend(
@@ -73,10 +73,17 @@ FORMATS = ("mcp", "anthropic", "openai")
 
 def tool_schemas(format: str = "mcp", specs: Iterable[BackendSpec] | None = None) -> list[dict[str, Any]]:
     """Every tool's definition as `format` takes it: "mcp" (name, description, inputSchema, outputSchema),
-    "anthropic" (name, description, input_schema) or "openai" (a strict function tool)."""
+    "anthropic" (name, description, input_schema) or "openai" (a strict function tool). The batch tool is last."""
     if format not in FORMATS:
         raise InvalidRequest(f"{format!r} is not one of: {', '.join(FORMATS)}", field="format")
-    return [_definition(tool, format) for tool in tools(specs)]
+    batch = Tool(BATCH_TOOL, _BATCH_TEXT, None, (), batch_schema(specs))
+    return [_definition(tool, format) for tool in [*tools(specs), batch]]
+
+
+_BATCH_TEXT = (
+    "Run several generations at once (images, videos and audio mixed), at most max_concurrent at a time. Returns "
+    "one result per request in request order; a failed request does not stop the others."
+)
 
 
 def tool_schema(name: str, format: str = "mcp", specs: Iterable[BackendSpec] | None = None) -> dict[str, Any]:
@@ -109,16 +116,44 @@ def _strict(schema: Mapping[str, Any]) -> dict[str, Any]:
     """OpenAI strict mode: every property listed in `required` (optional ones already take null), and no `not`,
     `if`/`then` or free-form object. So `extra` is left out, and the two cross-field rules (size or
     aspect_ratio; a mask needs input_images) stay in the descriptions; the validator still applies them."""
-    properties = {
-        name: {key: copy.deepcopy(value) for key, value in prop.items() if key != "not"}
-        for name, prop in schema["properties"].items()
-        if name not in _FREE_FORM
-    }
-    return {"type": "object", "properties": properties, "required": list(properties), "additionalProperties": False}
+    properties = {}
+    for name, prop in schema["properties"].items():
+        if name in _FREE_FORM:
+            continue
+        prop = {key: copy.deepcopy(value) for key, value in prop.items() if key != "not"}
+        if "anyOf" in prop.get("items", {}):  # the batch tool's requests
+            prop["items"] = {"anyOf": [_strict(item) for item in prop["items"]["anyOf"]]}
+        properties[name] = prop
+    strict = {"type": "object", "properties": properties, "required": list(properties), "additionalProperties": False}
+    return {**strict, "description": schema["description"]} if "description" in schema else strict
 
 
 #: Arguments whose keys are the vendor's, which strict function schemas cannot express.
 _FREE_FORM = frozenset({"extra"})
+
+
+def requests_for_batch(
+    arguments: Any, specs: Iterable[BackendSpec] | None = None
+) -> tuple[list[MediaRequest], int | None]:
+    """The batch tool's requests, every one checked and built before any is sent, and its max_concurrent.
+    A refusal names `requests` (and the entry) or `max_concurrent`."""
+    if not isinstance(arguments, Mapping):
+        raise InvalidRequest(f"arguments must be a JSON object, not {type(arguments).__name__}", field="arguments")
+    entries = arguments.get("requests")
+    built: list[MediaRequest] = []
+    if isinstance(entries, list):
+        for number, entry in enumerate(entries, start=1):
+            try:
+                built.append(request_from_arguments(entry, specs=specs))
+            except InvalidRequest as error:
+                raise InvalidRequest(f"entry {number}: {error.message}", field="requests") from None
+    broken = best_match(_VALIDATOR(batch_schema(specs)).iter_errors(dict(arguments)))
+    if broken is not None:
+        field = str(broken.absolute_path[0]) if broken.absolute_path else "requests"
+        if broken.validator == "additionalProperties":
+            field = sorted(set(arguments) - {"requests", "max_concurrent"})[0]
+        raise InvalidRequest(broken.message, field=field)
+    return built, arguments.get("max_concurrent")
 
 
 def request_from_arguments(

@@ -16,7 +16,9 @@ from mediagen.domain.sniff import sniff
 MEDIAGEN = shutil.which("mediagen", path=str(Path(sys.executable).parent))
 
 
-async def _session_calls(tmp_path: Path, calls: list[dict[str, Any]]) -> tuple[list[str], list[Any]]:
+async def _session_calls(
+    tmp_path: Path, calls: list[dict[str, Any]], tool: str = "generate_image"
+) -> tuple[list[str], list[Any]]:
     assert MEDIAGEN is not None, "the mediagen console script is not installed in this environment"
     params = StdioServerParameters(
         command=MEDIAGEN,
@@ -27,7 +29,7 @@ async def _session_calls(tmp_path: Path, calls: list[dict[str, Any]]) -> tuple[l
     async with stdio_client(params) as streams, ClientSession(streams[0], streams[1]) as session:
         await session.initialize()
         tools = await session.list_tools()
-        results = [await session.call_tool("generate_image", arguments) for arguments in calls]
+        results = [await session.call_tool(tool, arguments) for arguments in calls]
     return [tool.name for tool in tools.tools], results
 
 
@@ -41,7 +43,7 @@ def test_an_mcp_client_lists_the_tool_and_generates_a_file(tmp_path: Path) -> No
             ],
         )
     )
-    assert names == ["generate_image", "generate_video", "generate_audio"]
+    assert names == ["generate_image", "generate_video", "generate_audio", "generate_batch"]
     made, refused = results
     assert not made.is_error
     payload = made.structured_content
@@ -53,3 +55,24 @@ def test_an_mcp_client_lists_the_tool_and_generates_a_file(tmp_path: Path) -> No
     error = refused.structured_content
     assert (error["success"], error["error_code"], error["field"]) == (False, "invalid_request", "prompt")
     assert "empty" in error["error"]
+
+
+def test_an_mcp_client_runs_a_batch_of_mixed_media_in_request_order(tmp_path: Path) -> None:
+    requests = [
+        {"media_type": "audio", "prompt": "hello there", "backend": "openai", "audio_format": "wav"},
+        {"media_type": "image", "prompt": "a red fox in snow", "backend": "google"},
+    ]
+    _, (made, refused) = asyncio.run(
+        _session_calls(
+            tmp_path,
+            [{"requests": requests, "max_concurrent": 2}, {"requests": [*requests, {"media_type": "video"}]}],
+            tool="generate_batch",
+        )
+    )
+    payload = made.structured_content
+    assert not made.is_error and (payload["operation"], payload["total"], payload["succeeded"]) == ("batch", 2, 2)
+    speech, picture = payload["results"]
+    assert (speech["operation"], speech["mime_type"], picture["operation"]) == ("audio", "audio/wav", "image")
+    assert all(Path(item["file_path"]).is_file() for item in payload["results"])
+    error = refused.structured_content
+    assert refused.is_error and error["field"] == "requests" and "entry 3: prompt" in error["error"]

@@ -19,8 +19,15 @@ from mediagen.domain.backend import BackendSpec, Constraints, ModelSpec
 from mediagen.domain.errors import InvalidRequest
 from mediagen.domain.media import AudioKind, Capability, MediaType
 from mediagen.domain.request import MediaRequest
-from mediagen.entrypoints.schema import DESCRIPTIONS, HOST_FIELDS, Tool, tools
-from mediagen.entrypoints.tool import OUTPUT_SCHEMA, request_for_tool, request_from_arguments, tool_schema, tool_schemas
+from mediagen.entrypoints.schema import DESCRIPTIONS, HOST_FIELDS, Tool, batch_schema, tools
+from mediagen.entrypoints.tool import (
+    OUTPUT_SCHEMA,
+    request_for_tool,
+    request_from_arguments,
+    requests_for_batch,
+    tool_schema,
+    tool_schemas,
+)
 from mediagen.sandbox.media import speech
 from mediagen.testing.media import png
 
@@ -286,3 +293,45 @@ def test_an_unknown_format_or_tool_is_refused() -> None:
     with pytest.raises(InvalidRequest) as caught:
         tool_schema("generate_smell")
     assert "generate_image" in caught.value.message
+
+
+def test_every_batch_the_batch_schema_allows_is_accepted_in_order(files: tuple[Path, Path]) -> None:
+    schema = batch_schema()
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(from_schema(schema))
+    def accepted(arguments: dict[str, Any]) -> None:
+        given = {**arguments, "requests": [with_real_files(entry, files) for entry in arguments["requests"]]}
+        requests, max_concurrent = requests_for_batch(given)
+        assert [r.media_type.value for r in requests] == [e["media_type"] for e in given["requests"]]
+        assert max_concurrent == arguments.get("max_concurrent")
+
+    accepted()
+
+
+def test_every_batch_the_batch_schema_forbids_is_refused_naming_a_field() -> None:
+    validator = Draft202012Validator(batch_schema())
+    entry = st.fixed_dictionaries(
+        {"media_type": st.sampled_from(["image", "video", "audio", "smell"])}, optional={"prompt": JSON, "size": JSON}
+    )
+    arguments = st.fixed_dictionaries(
+        {}, optional={"requests": st.one_of(JSON, st.lists(entry, max_size=3)), "max_concurrent": JSON, "bogus": JSON}
+    )
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.one_of(JSON, arguments))
+    def refused(arguments: Any) -> None:
+        if isinstance(arguments, dict) and validator.is_valid(arguments):
+            return
+        with pytest.raises(InvalidRequest) as caught:
+            requests_for_batch(arguments)
+        assert caught.value.field in {"requests", "max_concurrent", "bogus", "arguments"}
+
+    refused()
+
+
+def test_a_bad_batch_entry_is_named_by_its_number_and_field() -> None:
+    arguments = {"requests": [{"media_type": "image", "prompt": "a fox"}, {"media_type": "video", "prompt": " "}]}
+    with pytest.raises(InvalidRequest) as caught:
+        requests_for_batch(arguments)
+    assert caught.value.field == "requests" and "requests: entry 2: prompt: must not be empty" in caught.value.message
