@@ -369,7 +369,7 @@ class MediaService:
             backend=candidate.backend,
             model=media.model,
             media_type=request.media_type,
-            duration_seconds=round(time.monotonic() - started, 3),
+            elapsed_seconds=round(time.monotonic() - started, 3),
             continuation_id=continuation_id,
             metadata=dict(media.metadata),
             parameters=report,
