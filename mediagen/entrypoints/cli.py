@@ -490,11 +490,23 @@ def backends(
             return describe_models(service, name, await service.list_models(name))
         return describe_models(service, name) if name is not None else describe_backends(service)
 
-    rows = _run(common, work)
     if json_out:
-        key = "models" if name is not None and explain is None else "backends"
-        typer.echo(json.dumps({"success": True, "operation": "backends", key: rows}, indent=2))
+        from mediagen.entrypoints import listing
+
+        async def as_json(service: MediaService) -> dict[str, Any]:
+            if explain is not None:
+                return listing.explain_json(explain, explain_choice(service, explain))
+            if name is None:
+                return listing.backends_json(service)
+            describe_models(service, name)  # an unknown name is refused, naming the installed ones
+            listed = await service.list_models(name) if refresh else service.selector.specs[name].models
+            return listing.models_json(service, name, listed)
+
+        if refresh and name is None:
+            _fail(common, InvalidRequest("needs a backend: mediagen backends NAME --refresh", field="refresh"))
+        typer.echo(json.dumps(_run(common, as_json), indent=2))
         return
+    rows = _run(common, work)
     from mediagen.entrypoints.display import stdout, table
 
     if name is not None and explain is None:
@@ -518,10 +530,16 @@ def jobs_list(json_out: JsonOpt = False, sandbox: SandboxOpt = False, debug: Deb
     async def work(service: MediaService) -> list[dict[str, Any]]:
         return [attrs.asdict(job) for job in await service.jobs()]
 
-    rows = _run(common, work)
     if json_out:
-        typer.echo(json.dumps({"success": True, "operation": "jobs", "jobs": rows}, indent=2))
-    elif not rows:
+        from mediagen.entrypoints.listing import jobs_json
+
+        async def as_json(service: MediaService) -> dict[str, Any]:
+            return jobs_json(await service.jobs())
+
+        typer.echo(json.dumps(_run(common, as_json), indent=2))
+        return
+    rows = _run(common, work)
+    if not rows:
         typer.echo("no pending jobs")
     else:
         from mediagen.entrypoints.display import age, table
@@ -538,10 +556,15 @@ def jobs_status(job_id: str, json_out: JsonOpt = False, sandbox: SandboxOpt = Fa
     common = Common(json_out=json_out, debug=debug, sandbox=sandbox, strict=False, output_dir=None)
 
     async def work(service: MediaService) -> dict[str, Any]:
-        return attrs.asdict(await service.job(job_id))
+        job = await service.job(job_id)
+        if json_out:
+            from mediagen.entrypoints.listing import job_status_json
+
+            return job_status_json(job)
+        return attrs.asdict(job)
 
     row = _run(common, work)
-    typer.echo(json.dumps({"success": True, "operation": "job", **row}, indent=2) if json_out else _kv(row))
+    typer.echo(json.dumps(row, indent=2) if json_out else _kv(row))
 
 
 @jobs_app.command("resume")
@@ -660,8 +683,7 @@ def mcp_command(
 
 @app.command()
 def config(json_out: JsonOpt = False, debug: DebugOpt = False) -> None:
-    """Show the effective settings and where each comes from (a file, an env var, or the defaults); --json prints
-    the settings alone."""
+    """Show the effective settings and where each comes from (a file, an env var, or the defaults)."""
     from mediagen.application.settings import load_settings_with_sources, settings_to_dict
 
     common = Common(json_out=json_out, debug=debug, sandbox=False, strict=False, output_dir=None)
@@ -671,7 +693,9 @@ def config(json_out: JsonOpt = False, debug: DebugOpt = False) -> None:
         _fail(common, error)
     data = settings_to_dict(loaded.settings)
     if json_out:
-        typer.echo(json.dumps(data, indent=2, default=str))
+        from mediagen.entrypoints.listing import config_json
+
+        typer.echo(json.dumps(config_json(loaded), indent=2, default=str))
         return
     for key, value in _flatten(data):
         typer.echo(f"{key} = {json.dumps(value, default=str)}  ({loaded.sources.get(key, 'defaults')})")
