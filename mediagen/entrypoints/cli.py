@@ -662,23 +662,40 @@ def sandbox_command(
 
 @app.command("mcp")
 def mcp_command(
-    output_dir: OutOpt = None,
+    output_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--output-dir",
+            "-o",
+            metavar="DIR",
+            help="Where every file goes (the output root); default: mediagen's user data dir, never the client's cwd.",
+        ),
+    ] = None,
+    input_root: Annotated[
+        list[Path] | None,
+        typer.Option("--input-root", metavar="DIR", help="A directory calls may read input files from (repeatable)."),
+    ] = None,
+    embed_limit: Annotated[
+        int, typer.Option("--embed-limit", metavar="BYTES", help="Embed images and audio up to this size in results.")
+    ] = 1_000_000,
     sandbox: SandboxOpt = False,
     strict: StrictOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    """Serve the agent tools (generate_image, generate_video, generate_audio) over MCP on stdin/stdout."""
+    """Serve the agent tools (generate_image, generate_video, generate_audio, generate_batch, list_backends,
+    job_status, job_resume) over MCP on stdin/stdout."""
     import importlib.util
 
-    common = Common(json_out=False, debug=debug, sandbox=sandbox, strict=strict, output_dir=output_dir)
     if importlib.util.find_spec("mcp") is None:
         from mediagen.entrypoints.display import print_error
 
         print_error("the MCP server needs the mcp extra: pip install 'mediagen[mcp]'", "configuration_error")
         raise typer.Exit(EXIT_USAGE)
-    from mediagen.entrypoints.mcp import serve_mcp
+    from mediagen.entrypoints.mcp import McpOptions, default_output_root, serve_mcp
 
-    _run(common, serve_mcp)
+    options = McpOptions(output_dir or default_output_root(), tuple(input_root or ()), embed_limit)
+    common = Common(json_out=False, debug=debug, sandbox=sandbox, strict=strict, output_dir=options.output_root)
+    _run(common, lambda service: serve_mcp(service, options))
 
 
 @app.command()

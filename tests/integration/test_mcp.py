@@ -43,13 +43,16 @@ def test_an_mcp_client_lists_the_tool_and_generates_a_file(tmp_path: Path) -> No
             ],
         )
     )
-    assert names == ["generate_image", "generate_video", "generate_audio", "generate_batch"]
+    media = ["generate_image", "generate_video", "generate_audio", "generate_batch"]
+    assert names == [*media, "list_backends", "job_status", "job_resume"]
     made, refused = results
     assert not made.is_error
     payload = made.structured_content
     assert payload["success"] is True and payload["backend"] == "openai"
     written = Path(payload["file_path"])
-    assert written.parent == tmp_path and sniff(written.read_bytes()[:64]) == "image/png"
+    # Not the client's cwd: the default output root under the user data dir.
+    assert written.parent == tmp_path / "data" / "mediagen" / "mcp" and sniff(written.read_bytes()[:64]) == "image/png"
+    assert not list(tmp_path.glob("*.png"))
     assert payload["continuation_id"].startswith("openai:")
     assert refused.is_error
     error = refused.structured_content

@@ -6,7 +6,7 @@ from typing import Any
 
 from mediagen.domain.errors import RateLimited
 from mediagen.domain.request import MediaRequest
-from mediagen.entrypoints.mcp import call_generate_media
+from mediagen.entrypoints.mcp import McpHost, McpOptions
 
 KEY = "sk-proj-MEDIAGENrecognisable0123456789abcdefSECRET"
 
@@ -17,13 +17,14 @@ class Exploding:
     def __init__(self, error: Exception) -> None:
         self.error = error
 
-    async def generate(self, request: MediaRequest) -> Any:
+    async def generate(self, request: MediaRequest, *, progress: Any = None) -> Any:
         raise self.error
 
 
 async def call(error: Exception, name: str = "generate_image") -> dict[str, Any]:
     arguments = {"prompt": "a fox"}
-    return await call_generate_media(Exploding(error), name, arguments)  # type: ignore[arg-type]
+    host = McpHost(Exploding(error), McpOptions("."))  # type: ignore[arg-type]
+    return await host.call(name, arguments)
 
 
 async def test_an_unexpected_exception_is_an_internal_error_naming_only_its_type() -> None:
