@@ -366,7 +366,12 @@ def build_server(service: MediaService, options: McpOptions) -> Server[Any]:
         return types.ListResourcesResult(resources=[])  # every result links its own file
 
     async def read_resource(ctx: Any, params: types.ReadResourceRequestParams) -> types.ReadResourceResult:
-        data, mime = await host.read(str(params.uri))
+        from mcp.shared.exceptions import MCPError
+
+        try:
+            data, mime = await host.read(str(params.uri))
+        except MediaGenError as error:  # a JSON-RPC error the client sees, with the same words as a tool error
+            raise MCPError(types.INVALID_PARAMS, error.message, {"error_code": error.code}) from None
         blob = types.BlobResourceContents(uri=params.uri, mime_type=mime, blob=base64.b64encode(data).decode())
         return types.ReadResourceResult(contents=[blob])
 
