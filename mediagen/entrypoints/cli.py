@@ -678,6 +678,13 @@ def mcp_command(
     embed_limit: Annotated[
         int, typer.Option("--embed-limit", metavar="BYTES", help="Embed images and audio up to this size in results.")
     ] = 1_000_000,
+    transport: Annotated[
+        str, typer.Option("--transport", help="stdio, or http (streamable HTTP at http://HOST:PORT/mcp).")
+    ] = "stdio",
+    host: Annotated[
+        str, typer.Option("--host", help="HTTP: interface to bind; other than loopback needs MCP_BEARER_TOKEN.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="HTTP: port to listen on.")] = 8765,
     sandbox: SandboxOpt = False,
     strict: StrictOpt = False,
     debug: DebugOpt = False,
@@ -691,11 +698,23 @@ def mcp_command(
 
         print_error("the MCP server needs the mcp extra: pip install 'mediagen[mcp]'", "configuration_error")
         raise typer.Exit(EXIT_USAGE)
-    from mediagen.entrypoints.mcp import McpOptions, default_output_root, serve_mcp
+    from mediagen.entrypoints import mcp
 
-    options = McpOptions(output_dir or default_output_root(), tuple(input_root or ()), embed_limit)
+    options = mcp.McpOptions(output_dir or mcp.default_output_root(), tuple(input_root or ()), embed_limit)
     common = Common(json_out=False, debug=debug, sandbox=sandbox, strict=strict, output_dir=options.output_root)
-    _run(common, lambda service: serve_mcp(service, options))
+    if transport == "stdio":
+        _run(common, lambda service: mcp.serve_mcp(service, options))
+        return
+    if transport != "http":
+        _fail(common, InvalidRequest(f"{transport!r} is not stdio or http", field="transport"))
+    import os
+
+    token = os.environ.get(mcp.TOKEN_ENV) or None
+    try:
+        mcp.check_bind(host, token)  # before anything starts
+    except MediaGenError as error:
+        _fail(common, error)
+    _run(common, lambda service: mcp.serve_mcp_http(service, options, host=host, port=port, token=token))
 
 
 @app.command()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import hmac
 import json
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
@@ -21,7 +22,7 @@ from urllib.parse import unquote, urlparse
 import attrs
 
 from mediagen.application.service import MediaService
-from mediagen.domain.errors import InternalError, InvalidRequest, MediaGenError, PathNotAllowed
+from mediagen.domain.errors import ConfigurationError, InternalError, InvalidRequest, MediaGenError, PathNotAllowed
 from mediagen.domain.media import MediaType
 from mediagen.domain.request import MediaRequest
 from mediagen.domain.sniff import SNIFF_BYTES, sniff
@@ -383,6 +384,55 @@ def build_server(service: MediaService, options: McpOptions) -> Server[Any]:
         on_list_resources=list_resources,
         on_read_resource=read_resource,
     )
+
+
+#: Hosts that only this machine reaches; binding anything else needs a bearer token.
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+#: The env var holding the bearer token streamable HTTP requires (always off loopback, on loopback when set).
+TOKEN_ENV = "MCP_BEARER_TOKEN"
+
+
+def check_bind(host: str, token: str | None) -> None:
+    """ConfigurationError when `host` is reachable from other machines and no token guards it."""
+    if host not in LOOPBACK_HOSTS and not token:
+        raise ConfigurationError(
+            f"binding {host} lets other machines call the tools: set {TOKEN_ENV} to a long random token "
+            "(clients send it as 'Authorization: Bearer <token>'), or bind 127.0.0.1",
+            key=TOKEN_ENV,
+        )
+
+
+def http_app(server: Server[Any], host: str, token: str | None) -> Any:
+    """The streamable HTTP ASGI app at /mcp; with a token, every HTTP request must carry it as a bearer token."""
+    app = server.streamable_http_app(host=host)
+    if not token:
+        return app
+    expected = f"Bearer {token}".encode()
+
+    async def guarded(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            given = dict(scope["headers"]).get(b"authorization", b"")
+            if not hmac.compare_digest(given, expected):
+                body = json.dumps({"error": "a valid 'Authorization: Bearer <token>' header is required"}).encode()
+                headers = [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")]
+                await send({"type": "http.response.start", "status": 401, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await app(scope, receive, send)
+
+    return guarded
+
+
+async def serve_mcp_http(
+    service: MediaService, options: McpOptions, *, host: str, port: int, token: str | None
+) -> None:
+    """Serve the tools over streamable HTTP at http://HOST:PORT/mcp until interrupted."""
+    import uvicorn
+
+    check_bind(host, token)
+    options.output_root.mkdir(parents=True, exist_ok=True)
+    app = http_app(build_server(service, options), host, token)
+    await uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info")).serve()
 
 
 async def serve_mcp(service: MediaService, options: McpOptions | None = None) -> None:

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import os
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,8 @@ import pytest
 from mcp import Client
 
 from mediagen.application.service import MediaService
-from mediagen.entrypoints.mcp import McpOptions, build_server
+from mediagen.domain.errors import ConfigurationError
+from mediagen.entrypoints.mcp import McpOptions, build_server, check_bind, http_app
 from mediagen.entrypoints.runtime import open_service
 from mediagen.testing.media import png
 
@@ -151,3 +154,49 @@ async def test_list_backends_says_which_backend_each_media_type_would_use_and_wh
     assert payload["operation"] == "backends" and {b["backend"] for b in payload["backends"]} >= {"openai", "google"}
     for rows in payload["choice"].values():
         assert sum(row["chosen"] for row in rows) == 1 and all(row["reason"] for row in rows)
+
+
+@contextlib.asynccontextmanager
+async def http_server(service: MediaService, out: Path, token: str | None) -> AsyncIterator[str]:
+    """The server's streamable HTTP app on an ephemeral loopback port; yields its URL and stops it after."""
+    import uvicorn
+
+    app = http_app(build_server(service, McpOptions(out)), "127.0.0.1", token)
+    listening = socket.create_server(("127.0.0.1", 0))  # bound and listening: clients queue until it serves
+    port = listening.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    serving = asyncio.create_task(server.serve(sockets=[listening]))
+    try:
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        server.should_exit = True
+        await serving
+        listening.close()
+
+
+async def test_streamable_http_on_loopback_serves_the_tools_and_a_token_guards_it(roots: tuple[Path, Path]) -> None:
+    import httpx2
+    from mcp.client.streamable_http import streamable_http_client
+
+    out, _ = roots
+    token = "t0ken-" + "x" * 32
+    async for service in _service(polls=1):
+        async with http_server(service, out, token) as url:
+            authorized = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"})
+            async with authorized as http, Client(streamable_http_client(url, http_client=http)) as mcp:
+                result = await mcp.call_tool("generate_image", {"prompt": "a red fox", "backend": "openai"})
+                assert not result.is_error and Path(result.structured_content["file_path"]).parent == out
+            async with httpx2.AsyncClient() as http:
+                refused = await http.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+                assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Bearer"
+            async with httpx2.AsyncClient(headers={"Authorization": "Bearer wrong"}) as http:
+                assert (
+                    await http.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+                ).status_code == 401
+
+
+def test_binding_beyond_loopback_needs_a_token() -> None:
+    check_bind("127.0.0.1", None)
+    check_bind("0.0.0.0", "a-token")
+    with pytest.raises(ConfigurationError, match="MCP_BEARER_TOKEN"):
+        check_bind("0.0.0.0", None)
