@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import shutil
 import sys
 from pathlib import Path
@@ -79,3 +81,39 @@ def test_an_mcp_client_runs_a_batch_of_mixed_media_in_request_order(tmp_path: Pa
     assert all(Path(item["file_path"]).is_file() for item in payload["results"])
     error = refused.structured_content
     assert refused.is_error and error["field"] == "requests" and "entry 3: prompt" in error["error"]
+
+
+async def _video_with_progress(tmp_path: Path) -> tuple[Any, list[str], bytes]:
+    assert MEDIAGEN is not None
+    params = StdioServerParameters(
+        command=MEDIAGEN,
+        args=["mcp", "--sandbox", "-o", str(tmp_path / "out")],
+        env={
+            "XDG_DATA_HOME": str(tmp_path / "data"),
+            "HOME": str(tmp_path),
+            "MEDIAGEN_SANDBOX_OPTIONS__JOB_POLLS": "3",
+        },
+        cwd=tmp_path,
+    )
+    messages: list[str] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        messages.append(message or "")
+
+    async with stdio_client(params) as streams, ClientSession(streams[0], streams[1]) as session:
+        await session.initialize()
+        result = await session.call_tool(
+            "generate_video", {"prompt": "waves", "backend": "openai"}, progress_callback=on_progress
+        )
+        (link,) = [block for block in result.content if block.type == "resource_link"]
+        read = await session.read_resource(link.uri)
+    return result, messages, base64.b64decode(read.contents[0].blob)
+
+
+def test_over_stdio_a_video_reports_progress_and_its_resource_reads_back_the_same_bytes(tmp_path: Path) -> None:
+    result, messages, data = asyncio.run(_video_with_progress(tmp_path))
+    payload = result.structured_content
+    assert not result.is_error and Path(payload["file_path"]).parent == tmp_path / "out"
+    assert any("submitted" in m for m in messages) and any(m.endswith("%") for m in messages)
+    assert hashlib.sha256(data).hexdigest() == payload["sha256"]
+    assert payload["media_duration_seconds"] == 4.0
