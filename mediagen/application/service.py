@@ -149,6 +149,10 @@ class MediaService:
 
     async def generate(self, request: MediaRequest, *, progress: ProgressListener | None = None) -> GenerationResult:
         """One generation, written to disk; raises a MediaGenError subclass on failure."""
+        if request.n > 1:
+            raise InvalidRequest(
+                f"asks for {request.n} images, which are {request.n} results: use generate_batch([request])", field="n"
+            )
         return await self._generate(request, progress or ignore_progress, item=None)
 
     async def _generate(
@@ -394,7 +398,9 @@ class MediaService:
         max_concurrent: int | None = None,
         progress: ProgressListener | None = None,
     ) -> BatchResult:
-        """Bounded concurrency, request order kept, each failure captured in its own item."""
+        """Bounded concurrency, request order kept, each failure captured in its own item. A request with n > 1
+        counts as n requests in a row (n parallel calls, each its own file, result and item)."""
+        requests = [single for request in requests for single in request.singles()]
         limit = self._settings.max_concurrent if max_concurrent is None else max_concurrent
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise InvalidRequest(f"{limit!r} is not a whole number >= 1", field="max_concurrent")

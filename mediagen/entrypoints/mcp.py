@@ -156,6 +156,10 @@ class McpHost:
                 names = ", ".join([*offered, BATCH_TOOL, *_HOST_TOOLS])
                 raise InvalidRequest(f"unknown tool {name!r}; this server offers {names}", field="name")
             request = await asyncio.to_thread(self._request, offered[name], arguments)
+            if request.n > 1:  # several images: each its own file and result, in the batch shape
+                async with progress:
+                    batch = await self.service.generate_batch([request], max_concurrent=request.n, progress=progress)
+                return batch_to_json(batch, [request])
             async with progress:
                 result = await self.service.generate(request, progress=progress)
         except MediaGenError as error:

@@ -22,7 +22,7 @@ from mediagen.adapters.plugins import discover_plugins
 from mediagen.domain.backend import BackendSpec, ModelSpec
 from mediagen.domain.errors import InvalidRequest
 from mediagen.domain.media import AudioKind, Capability, MediaType
-from mediagen.domain.request import _FORMAT, InputAudio, InputImage, MediaRequest
+from mediagen.domain.request import _FORMAT, MAX_N, InputAudio, InputImage, MediaRequest
 
 #: Request fields that are not the agent's to set: where files go and overwriting are the host's choice.
 HOST_FIELDS = frozenset({"media_type", "output_dir", "overwrite", "timeout"})
@@ -53,6 +53,7 @@ DESCRIPTIONS: dict[str, str] = {
     "continue_from": "continuation_id of an earlier result to build on.",
     "filename": "File name without directories; its extension follows the content.",
     "extra": "Vendor-specific parameters passed through as given.",
+    "n": "How many images to make, each its own file; more than 1 returns the batch result shape.",
 }
 
 #: Audio tools, by the shape of their input: (needs a prompt, needs input audio) -> (name, description).
@@ -211,6 +212,8 @@ def _applies(name: str, media_type: MediaType, kinds: tuple[AudioKind, ...]) -> 
         if name == "prompt":
             return kinds[0].needs_prompt or not kinds[0].needs_input_audio
         return True
+    if name == "n":
+        return media_type is MediaType.IMAGE
     return name not in ("input_audio", "audio_kind", "audio_format", "voice", "instructions", "speed", "language")
 
 
@@ -268,6 +271,8 @@ def _refine(
         schema["pattern"] = _SIZE_PATTERN
     if name in ("duration", "speed"):
         schema["exclusiveMinimum"] = 0
+    if name == "n":
+        schema.update(minimum=1, maximum=MAX_N)
     for field, attribute in (("output_format", "output_formats"), ("audio_format", "audio_formats")):
         if name == field:
             listed = _listed(models, attribute)

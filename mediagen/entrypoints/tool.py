@@ -281,6 +281,8 @@ def error_to_json(error: MediaGenError, request: MediaRequest | None = None) -> 
 
 
 def batch_to_json(batch: BatchResult, requests: list[MediaRequest]) -> dict[str, Any]:
+    """The batch shape; `requests` as given (one asking for n images stands for n items)."""
+    requests = [single for request in requests for single in request.singles()]
     results = [
         result_to_json(item.result, requests[item.index])
         if item.result is not None

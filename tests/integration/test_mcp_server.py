@@ -200,3 +200,15 @@ def test_binding_beyond_loopback_needs_a_token() -> None:
     check_bind("0.0.0.0", "a-token")
     with pytest.raises(ConfigurationError, match="MCP_BEARER_TOKEN"):
         check_bind("0.0.0.0", None)
+
+
+async def test_n_images_come_back_in_the_batch_shape_each_its_own_file_and_link(roots: tuple[Path, Path]) -> None:
+    out, inputs = roots
+    async for service in _service(polls=1):
+        async with client(service, out, inputs) as mcp:
+            result = await mcp.call_tool("generate_image", {"prompt": "a red fox", "backend": "openai", "n": 3})
+    payload = result.structured_content
+    assert not result.is_error and (payload["operation"], payload["total"], payload["succeeded"]) == ("batch", 3, 3)
+    paths = {item["file_path"] for item in payload["results"]}
+    assert len(paths) == 3 and all(Path(p).parent == out for p in paths)
+    assert len(blocks(result, "resource_link")) == 3 and len(blocks(result, "image")) == 3
