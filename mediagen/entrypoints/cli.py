@@ -149,6 +149,7 @@ _FLAGS = {
     "audio_kind": "--kind",
     "output_dir": "--output-dir",
     "max_concurrent": "--max-concurrent",
+    "n": "--count",
 }
 
 
@@ -230,6 +231,10 @@ def _generate(common: Common, fields: dict[str, Any]) -> None:
     except MediaGenError as error:
         _fail(common, error)
 
+    if request.n > 1:  # several images: each its own file and result, printed as a batch
+        _print_batch(common, _run(common, lambda service: _batch(service, [request], request.n), request), [request])
+        return
+
     async def work(service: MediaService) -> Any:
         from mediagen.entrypoints.display import ProgressDisplay
 
@@ -286,6 +291,9 @@ def image(
         str | None,
         typer.Option("--instructions", metavar="TEXT", help="Guidance beside the prompt (OpenAI Responses models)."),
     ] = None,
+    count: Annotated[
+        int | None, typer.Option("--count", "-n", metavar="N", help="How many images (1-10), each its own file.")
+    ] = None,
     continue_from: ContinueOpt = None,
     filename: FilenameOpt = None,
     overwrite: OverwriteOpt = False,
@@ -304,7 +312,7 @@ def image(
             aspect_ratio=aspect_ratio, quality=quality, background=background, output_format=output_format,
             input_images=input_image, mask=mask, seed=seed, negative_prompt=negative_prompt,
             instructions=instructions, continue_from=continue_from, filename=filename, overwrite=overwrite,
-            timeout=timeout, extra=extra,
+            timeout=timeout, extra=extra, n=count,
     )  # fmt: skip
     _generate(common, fields)
 
@@ -434,13 +442,18 @@ def batch(
     except MediaGenError as error:
         _fail(common, error)
 
-    async def work(service: MediaService) -> Any:
-        from mediagen.entrypoints.display import ProgressDisplay
+    _print_batch(common, _run(common, lambda service: _batch(service, requests, max_concurrent)), requests)
 
-        with ProgressDisplay(labels=[r.prompt[:30] for r in requests]) as display:
-            return await service.generate_batch(requests, max_concurrent=max_concurrent, progress=display)
 
-    result = _run(common, work)
+async def _batch(service: MediaService, requests: list[MediaRequest], max_concurrent: int | None) -> Any:
+    from mediagen.entrypoints.display import ProgressDisplay
+
+    labels = [single.prompt[:30] for request in requests for single in request.singles()]
+    with ProgressDisplay(labels=labels) as display:
+        return await service.generate_batch(requests, max_concurrent=max_concurrent, progress=display)
+
+
+def _print_batch(common: Common, result: Any, requests: list[MediaRequest]) -> None:
     if common.json_out:
         from mediagen.entrypoints.tool import batch_to_json
 

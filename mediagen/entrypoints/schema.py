@@ -97,8 +97,16 @@ def _installed() -> tuple[BackendSpec, ...]:
 
 
 def tools(specs: Iterable[BackendSpec] | None = None) -> list[Tool]:
-    """The tools the installed backends make possible, in media-type order."""
-    specs = tuple(installed_specs() if specs is None else specs)
+    """The tools the installed backends make possible (or `specs`), in media-type order."""
+    return list(_installed_tools() if specs is None else _tools(tuple(specs)))
+
+
+@functools.lru_cache(maxsize=1)
+def _installed_tools() -> tuple[Tool, ...]:
+    return _tools(installed_specs())
+
+
+def _tools(specs: tuple[BackendSpec, ...]) -> tuple[Tool, ...]:
     found = []
     for media_type in MediaType:
         if media_type is MediaType.AUDIO:
@@ -110,7 +118,7 @@ def tools(specs: Iterable[BackendSpec] | None = None) -> list[Tool]:
         elif _models(specs, media_type, ()):
             name, text = _TOOL_TEXT[media_type]
             found.append(_tool(name, text, specs, media_type, ()))
-    return found
+    return tuple(found)
 
 
 #: The tool that runs several requests at once, as the CLI's `mediagen batch` runs a batch file.

@@ -489,3 +489,17 @@ def test_every_json_output_docs_tool_md_shows_is_the_real_one(mediagen: Invoke) 
     jobs = only_json(real["jobs list --json"])["jobs"]
     assert [job["job_id"] for job in jobs] == [job_id]
     assert datetime.datetime.fromisoformat(jobs[0]["created_at"]).utcoffset() == datetime.timedelta(0)
+
+
+def test_image_count_writes_that_many_files_as_a_batch(mediagen: Invoke, tmp_path: Path) -> None:
+    result = mediagen("image", "a fox", "-n", "3", "-b", "openai", "--sandbox", "--json", "--filename", "fox.png")
+    assert result.exit_code == EXIT_OK, result.output
+    printed = only_json(result)
+    assert (printed["operation"], printed["total"], printed["succeeded"]) == ("batch", 3, 3)
+    assert sorted(Path(item["file_path"]).name for item in printed["results"]) == [
+        "fox-1.png",
+        "fox-2.png",
+        "fox-3.png",
+    ]
+    refused = only_json(mediagen("image", "a fox", "-n", "11", "--sandbox", "--json"))
+    assert refused["field"] == "n" and "1 to 10" in refused["error"]
