@@ -212,6 +212,8 @@ def _tool(
 
 def _applies(name: str, media_type: MediaType, kinds: tuple[AudioKind, ...]) -> bool:
     """Which request fields a tool takes, by the validator's rules on media types and audio kinds."""
+    if name == "n":  # several results from one request: images only
+        return media_type is MediaType.IMAGE
     if media_type is MediaType.AUDIO:
         if name in ("input_images", "mask", "size", "aspect_ratio", "background", "output_format"):
             return False
@@ -220,8 +222,6 @@ def _applies(name: str, media_type: MediaType, kinds: tuple[AudioKind, ...]) -> 
         if name == "prompt":
             return kinds[0].needs_prompt or not kinds[0].needs_input_audio
         return True
-    if name == "n":
-        return media_type is MediaType.IMAGE
     return name not in ("input_audio", "audio_kind", "audio_format", "voice", "instructions", "speed", "language")
 
 
@@ -300,7 +300,8 @@ def _refine(
         else:
             schema = voices
     if name == "filename":
-        schema = {"type": "string", "pattern": r"^[^/\\\x00]*\S[^/\\\x00]*$", "not": {"enum": [".", ".."]}}
+        # No separator or NUL anywhere, and one character that is none of them nor space.
+        schema = {"type": "string", "pattern": r"^[^/\\\x00]*[^/\\\x00\s][^/\\\x00]*$", "not": {"enum": [".", ".."]}}
     return schema
 
 

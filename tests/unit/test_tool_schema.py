@@ -141,6 +141,7 @@ def test_enums_come_from_the_installed_specs() -> None:
         audio.input_schema["properties"]["audio_format"]["enum"]
     )
     assert image.input_schema["required"] == ["prompt"] and "audio_kind" not in props
+    assert "n" in props and "n" not in video.input_schema["properties"] and "n" not in audio.input_schema["properties"]
     transform = tools([SOUNDS])[1]
     assert transform.input_schema["required"] == ["input_audio", "audio_kind"]
     assert "prompt" not in transform.input_schema["properties"]
@@ -193,6 +194,8 @@ def test_every_value_the_schema_forbids_is_refused_naming_a_field(tool: Tool) ->
         ({"prompt": "a fox", "seed": 1.5}, "seed", "is not of type"),
         ({"prompt": "a fox", "aspect_ratio": "0:1"}, "aspect_ratio", "Width:height"),
         ({}, "prompt", "is required"),
+        ({"prompt": "a fox", "filename": "\x00"}, "filename", "is not allowed"),
+        ({"prompt": "a fox", "n": 11}, "n", "is greater than the maximum"),
     ],
 )
 def test_a_refusal_names_the_field_and_says_what_is_wrong(arguments: dict[str, Any], field: str, words: str) -> None:
