@@ -703,7 +703,7 @@ def mcp_command(
     debug: DebugOpt = False,
 ) -> None:
     """Serve the agent tools (generate_image, generate_video, generate_audio, generate_batch, list_backends,
-    job_status, job_resume) over MCP on stdin/stdout."""
+    job_status, job_resume) over MCP, on stdin/stdout or streamable HTTP."""
     import importlib.util
 
     if importlib.util.find_spec("mcp") is None:
