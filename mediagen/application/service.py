@@ -184,6 +184,10 @@ class MediaService:
 
     async def generate(self, request: MediaRequest, *, progress: ProgressListener | None = None) -> GenerationResult:
         """One generation, written to disk; raises a MediaGenError subclass on failure."""
+        if request.n > 1:
+            raise InvalidRequest(
+                f"asks for {request.n} images, which are {request.n} results: use generate_batch([request])", field="n"
+            )
         return await self._generate(request, progress or ignore_progress, item=None)
 
     async def _generate(
@@ -451,7 +455,7 @@ class MediaService:
             backend=candidate.backend,
             model=media.model,
             media_type=request.media_type,
-            duration_seconds=round(time.monotonic() - started, 3),
+            elapsed_seconds=round(time.monotonic() - started, 3),
             continuation_id=continuation_id,
             metadata=dict(media.metadata),
             parameters=report,
@@ -477,11 +481,13 @@ class MediaService:
         progress: ProgressListener | None = None,
         engine: BatchEngine | None = None,
     ) -> BatchResult:
-        """Bounded concurrency, request order kept, each failure captured in its own item.
+        """Bounded concurrency, request order kept, each failure captured in its own item. A request with n > 1
+        counts as n requests in a row (n parallel calls, each its own file, result and item).
 
         With an `engine` (e.g. `mediagen.entrypoints.ray_engine.RayEngine`), each item runs there instead, with
         this service's settings; the engine's own capacity bounds the concurrency.
         """
+        requests = [single for request in requests for single in request.singles()]
         limit = self._settings.max_concurrent if max_concurrent is None else max_concurrent
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise InvalidRequest(f"{limit!r} is not a whole number >= 1", field="max_concurrent")

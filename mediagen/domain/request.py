@@ -80,6 +80,10 @@ def has_visible_text(text: str) -> bool:
     return any(char.isprintable() and not char.isspace() for char in text)
 
 
+#: The most images one request may ask for (`n`).
+MAX_N = 10
+
+
 @attrs.frozen
 class AspectRatio:
     """W:H with positive integers."""
@@ -346,6 +350,8 @@ class MediaRequest:
     overwrite: bool = attrs.field(default=False, converter=_to_overwrite)
     timeout: float | None = attrs.field(default=None, converter=_to_timeout)
     extra: Mapping[str, Any] = attrs.field(factory=dict, converter=_extra, eq=False, hash=False)
+    #: How many images to make from this request, each its own file and result (MediaService.generate_batch).
+    n: int = 1
 
     def __attrs_post_init__(self) -> None:
         _validate(self)
@@ -391,6 +397,16 @@ class MediaRequest:
         if self.negative_prompt is not None:
             caps.add(Capability.NEGATIVE_PROMPT)
         return frozenset(caps)
+
+    def singles(self) -> tuple[MediaRequest, ...]:
+        """This request as n requests for one result each; a file name gets -1, -2, ... before its extension."""
+        if self.n == 1:
+            return (self,)
+        names: list[str | None] = [None] * self.n
+        if self.filename is not None:
+            stem, dot, suffix = self.filename.rpartition(".")
+            names = [f"{stem}-{i}.{suffix}" if dot and stem else f"{self.filename}-{i}" for i in range(1, self.n + 1)]
+        return tuple(attrs.evolve(self, n=1, filename=name) for name in names)
 
     def set_parameters(self) -> dict[str, Any]:
         """Every generation parameter the caller set, by name: each must end applied, adapted or ignored."""
@@ -473,3 +489,7 @@ def _validate(request: MediaRequest) -> None:
             raise InvalidRequest(f"{name!r} must be a plain file name without directories", field="filename")
     if request.continue_from is not None and not request.continue_from.strip():
         raise InvalidRequest("must not be blank", field="continue_from")
+    if isinstance(request.n, bool) or not isinstance(request.n, int) or not 1 <= request.n <= MAX_N:
+        raise InvalidRequest(f"{request.n!r} is not a whole number from 1 to {MAX_N}", field="n")
+    if request.n > 1 and request.media_type is not MediaType.IMAGE:
+        raise InvalidRequest(f"several results from one request are for images; ask {request.n} times", field="n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -36,6 +37,9 @@ class Artifact:
     mime_type: str
     size_bytes: int
     sha256: str
+    #: How long the video or audio plays, read from the written file's headers; None for images (and headerless
+    #: audio such as raw PCM).
+    media_duration_seconds: float | None = None
 
 
 @attrs.frozen
@@ -92,7 +96,8 @@ class GenerationResult:
     backend: str
     model: str
     media_type: MediaType
-    duration_seconds: float
+    #: Wall time of the whole generation (the clip's own length is `media_duration_seconds`).
+    elapsed_seconds: float
     continuation_id: str | None = None
     metadata: Mapping[str, Any] = attrs.field(factory=dict)
     parameters: ParameterReport = attrs.field(factory=ParameterReport)
@@ -102,6 +107,22 @@ class GenerationResult:
     @property
     def path(self) -> Path | ObjectUrl:
         return self.artifact.path
+
+    @property
+    def media_duration_seconds(self) -> float | None:
+        """How long the video or audio plays (from the file), None for images."""
+        return self.artifact.media_duration_seconds
+
+    @property
+    def duration_seconds(self) -> float:
+        """Deprecated: the generation's wall time, read as the clip's length; use `elapsed_seconds`."""
+        warnings.warn(
+            "GenerationResult.duration_seconds is the generation's wall time: use elapsed_seconds, or "
+            "media_duration_seconds for the clip's length",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.elapsed_seconds
 
     @property
     def applied(self) -> Mapping[str, Any]:

@@ -188,6 +188,7 @@ _FLAGS = {
     "extra.voice_name": "--voice-name",
     "output_dir": "--output-dir",
     "max_concurrent": "--max-concurrent",
+    "n": "--count",
 }
 
 
@@ -269,6 +270,10 @@ def _generate(common: Common, fields: dict[str, Any]) -> None:
     except MediaGenError as error:
         _fail(common, error)
 
+    if request.n > 1:  # several images: each its own file and result, printed as a batch
+        _print_batch(common, _run(common, lambda service: _batch(service, [request], request.n), request), [request])
+        return
+
     async def work(service: MediaService) -> Any:
         from mediagen.entrypoints.display import ProgressDisplay
 
@@ -326,6 +331,9 @@ def image(
         str | None,
         typer.Option("--instructions", metavar="TEXT", help="Guidance beside the prompt (OpenAI Responses models)."),
     ] = None,
+    count: Annotated[
+        int | None, typer.Option("--count", "-n", metavar="N", help="How many images (1-10), each its own file.")
+    ] = None,
     continue_from: ContinueOpt = None,
     filename: FilenameOpt = None,
     overwrite: OverwriteOpt = False,
@@ -344,7 +352,7 @@ def image(
             aspect_ratio=aspect_ratio, quality=quality, background=background, output_format=output_format,
             input_images=input_image, mask=mask, seed=seed, negative_prompt=negative_prompt,
             instructions=instructions, continue_from=continue_from, filename=filename, overwrite=overwrite,
-            timeout=timeout, extra=extra,
+            timeout=timeout, extra=extra, n=count,
     )  # fmt: skip
     _generate(common, fields)
 
@@ -562,7 +570,6 @@ def batch(
     requests = [request for _, request in entries]
 
     async def work(service: MediaService) -> Any:
-        from mediagen.entrypoints.display import ProgressDisplay
         from mediagen.entrypoints.runtime import backends_for, warm_up_quietly
 
         problems = await service.check_batch(requests)
@@ -583,15 +590,25 @@ def batch(
 
             runner = RayEngine(address=address)
         try:
-            with ProgressDisplay(labels=[r.prompt[:30] for r in requests]) as display:
-                return await service.generate_batch(
-                    requests, max_concurrent=max_concurrent, progress=display, engine=runner
-                )
+            return await _batch(service, requests, max_concurrent, engine=runner)
         finally:
             if runner is not None:
                 await runner.aclose()
 
-    result = _run(common, work)
+    _print_batch(common, _run(common, work), requests)
+
+
+async def _batch(
+    service: MediaService, requests: list[MediaRequest], max_concurrent: int | None, *, engine: Any = None
+) -> Any:
+    from mediagen.entrypoints.display import ProgressDisplay
+
+    labels = [single.prompt[:30] for request in requests for single in request.singles()]
+    with ProgressDisplay(labels=labels) as display:
+        return await service.generate_batch(requests, max_concurrent=max_concurrent, progress=display, engine=engine)
+
+
+def _print_batch(common: Common, result: Any, requests: list[MediaRequest]) -> None:
     if common.json_out:
         from mediagen.entrypoints.tool import batch_to_json
 
@@ -641,11 +658,23 @@ def backends(
             return describe_models(service, name, await service.list_models(name))
         return describe_models(service, name) if name is not None else describe_backends(service)
 
-    rows = _run(common, work)
     if json_out:
-        key = "models" if name is not None and explain is None else "backends"
-        typer.echo(json.dumps({"success": True, "operation": "backends", key: rows}, indent=2))
+        from mediagen.entrypoints import listing
+
+        async def as_json(service: MediaService) -> dict[str, Any]:
+            if explain is not None:
+                return listing.explain_json(explain, explain_choice(service, explain))
+            if name is None:
+                return listing.backends_json(service)
+            describe_models(service, name)  # an unknown name is refused, naming the installed ones
+            listed = await service.list_models(name) if refresh else service.selector.specs[name].models
+            return listing.models_json(service, name, listed)
+
+        if refresh and name is None:
+            _fail(common, InvalidRequest("needs a backend: mediagen backends NAME --refresh", field="refresh"))
+        typer.echo(json.dumps(_run(common, as_json), indent=2))
         return
+    rows = _run(common, work)
     from mediagen.entrypoints.display import stdout, table
 
     if name is not None and explain is None:
@@ -669,12 +698,15 @@ def jobs_list(json_out: JsonOpt = False, sandbox: SandboxOpt = False, debug: Deb
     async def work(service: MediaService) -> tuple[list[dict[str, Any]], Any]:
         return [attrs.asdict(job) for job in await service.jobs()], await service.reclaim()
 
-    rows, freed = _run(common, work)
     if json_out:
-        reclaimed = {"files": freed.files, "bytes": freed.bytes}
-        jobs = [_job_json(row) for row in rows]
-        typer.echo(json.dumps({"success": True, "operation": "jobs", "jobs": jobs, "reclaimed": reclaimed}, indent=2))
+        from mediagen.entrypoints.listing import jobs_json
+
+        async def as_json(service: MediaService) -> dict[str, Any]:
+            return {**jobs_json(await service.jobs()), "reclaimed": attrs.asdict(await service.reclaim())}
+
+        typer.echo(json.dumps(_run(common, as_json), indent=2))
         return
+    rows, freed = _run(common, work)
     if not rows:
         typer.echo("no pending jobs")
     else:
@@ -699,13 +731,6 @@ def _size(count: int) -> str:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _job_json(row: dict[str, Any]) -> dict[str, Any]:
-    """A job as JSON: its time in ISO 8601."""
-    from mediagen.entrypoints.display import iso_time
-
-    return {**row, "created_at": iso_time(row["created_at"])}
-
-
 JobIdArg = Annotated[str, typer.Argument(metavar="JOB_ID", help="The id `mediagen jobs list` shows.")]
 
 
@@ -719,11 +744,16 @@ def jobs_status(
     common = Common(json_out=json_out, debug=debug, sandbox=sandbox, strict=False, output_dir=None)
 
     async def work(service: MediaService) -> dict[str, Any]:
-        return attrs.asdict(await service.job(job_id))
+        job = await service.job(job_id)
+        if json_out:
+            from mediagen.entrypoints.listing import job_status_json
+
+            return job_status_json(job)
+        return attrs.asdict(job)
 
     row = _run(common, work)
     if json_out:
-        typer.echo(json.dumps({"success": True, "operation": "job", **_job_json(row)}, indent=2))
+        typer.echo(json.dumps(row, indent=2))
     else:
         from mediagen.entrypoints.display import local_time
 
@@ -743,11 +773,16 @@ def jobs_forget(
     common = Common(json_out=json_out, debug=debug, sandbox=sandbox, strict=False, output_dir=None)
 
     async def work(service: MediaService) -> dict[str, Any]:
-        return attrs.asdict(await service.forget(job_id))
+        job = await service.forget(job_id)
+        if json_out:
+            from mediagen.entrypoints.listing import envelope, job_json
+
+            return envelope("jobs_forget", job=job_json(job))
+        return attrs.asdict(job)
 
     row = _run(common, work)
     if json_out:
-        typer.echo(json.dumps({"success": True, "operation": "jobs_forget", **row}, indent=2))
+        typer.echo(json.dumps(row, indent=2))
     else:
         typer.echo(f"forgot job {job_id} ({row['backend']} job {row['vendor_job_id']})")
 
@@ -766,11 +801,16 @@ def jobs_cancel(
     common = Common(json_out=json_out, debug=debug, sandbox=sandbox, strict=False, output_dir=None)
 
     async def work(service: MediaService) -> dict[str, Any]:
-        return attrs.asdict(await service.cancel(job_id))
+        job = await service.cancel(job_id)
+        if json_out:
+            from mediagen.entrypoints.listing import envelope, job_json
+
+            return envelope("jobs_cancel", job=job_json(job))
+        return attrs.asdict(job)
 
     row = _run(common, work)
     if json_out:
-        typer.echo(json.dumps({"success": True, "operation": "jobs_cancel", **row}, indent=2))
+        typer.echo(json.dumps(row, indent=2))
     else:
         typer.echo(f"cancelled job {job_id} ({row['backend']} job {row['vendor_job_id']})")
 
@@ -870,29 +910,64 @@ def sandbox_command(
 
 @app.command("mcp")
 def mcp_command(
-    output_dir: OutOpt = None,
+    output_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--output-dir",
+            "-o",
+            metavar="DIR",
+            help="Where every file goes (the output root); default: mediagen's user data dir, never the client's cwd.",
+        ),
+    ] = None,
+    input_root: Annotated[
+        list[Path] | None,
+        typer.Option("--input-root", metavar="DIR", help="A directory calls may read input files from (repeatable)."),
+    ] = None,
+    embed_limit: Annotated[
+        int, typer.Option("--embed-limit", metavar="BYTES", help="Embed images and audio up to this size in results.")
+    ] = 1_000_000,
+    transport: Annotated[
+        str, typer.Option("--transport", help="stdio, or http (streamable HTTP at http://HOST:PORT/mcp).")
+    ] = "stdio",
+    host: Annotated[
+        str, typer.Option("--host", help="HTTP: interface to bind; other than loopback needs MCP_BEARER_TOKEN.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="HTTP: port to listen on.")] = 8765,
     sandbox: SandboxOpt = False,
     strict: StrictOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    """Serve the generate_media tool over MCP on stdin/stdout, for agent clients."""
+    """Serve the agent tools (generate_image, generate_video, generate_audio, generate_batch, list_backends,
+    job_status, job_resume) over MCP, on stdin/stdout or streamable HTTP."""
     import importlib.util
 
-    common = Common(json_out=False, debug=debug, sandbox=sandbox, strict=strict, output_dir=output_dir)
     if importlib.util.find_spec("mcp") is None:
         from mediagen.entrypoints.display import print_error
 
         print_error("the MCP server needs the mcp extra: pip install 'mediagen[mcp]'", "configuration_error")
         raise typer.Exit(EXIT_USAGE)
-    from mediagen.entrypoints.mcp import serve_mcp
+    from mediagen.entrypoints import mcp
 
-    _run(common, serve_mcp)
+    options = mcp.McpOptions(output_dir or mcp.default_output_root(), tuple(input_root or ()), embed_limit)
+    common = Common(json_out=False, debug=debug, sandbox=sandbox, strict=strict, output_dir=options.output_root)
+    if transport == "stdio":
+        _run(common, lambda service: mcp.serve_mcp(service, options))
+        return
+    if transport != "http":
+        _fail(common, InvalidRequest(f"{transport!r} is not stdio or http", field="transport"))
+    import os
+
+    token = os.environ.get(mcp.TOKEN_ENV) or None
+    try:
+        mcp.check_bind(host, token)  # before anything starts
+    except MediaGenError as error:
+        _fail(common, error)
+    _run(common, lambda service: mcp.serve_mcp_http(service, options, host=host, port=port, token=token))
 
 
 @app.command()
 def config(json_out: JsonOpt = False, debug: DebugOpt = False) -> None:
-    """Show the effective settings and where each comes from (a file, an env var, or the defaults); --json prints
-    the settings alone."""
+    """Show the effective settings and where each comes from (a file, an env var, or the defaults)."""
     from mediagen.application.settings import load_settings_with_sources, settings_to_dict
 
     common = Common(json_out=json_out, debug=debug, sandbox=False, strict=False, output_dir=None)
@@ -902,7 +977,9 @@ def config(json_out: JsonOpt = False, debug: DebugOpt = False) -> None:
         _fail(common, error)
     data = settings_to_dict(loaded.settings)
     if json_out:
-        typer.echo(json.dumps(data, indent=2, default=str))
+        from mediagen.entrypoints.listing import config_json
+
+        typer.echo(json.dumps(config_json(loaded), indent=2, default=str))
         return
     for key, value in _flatten(data):
         typer.echo(f"{key} = {json.dumps(value, default=str)}  ({loaded.sources.get(key, 'defaults')})")

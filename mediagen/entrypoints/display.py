@@ -105,9 +105,7 @@ class ProgressDisplay:
 
 def print_result(result: GenerationResult) -> None:
     stdout.print(f"[bold green]wrote[/] {result.artifact.path}")
-    line = (
-        f"  {result.backend} · {result.model} · {_size(result.artifact.size_bytes)} · {result.duration_seconds:.1f} s"
-    )
+    line = f"  {result.backend} · {result.model} · {_size(result.artifact.size_bytes)} · {result.elapsed_seconds:.1f} s"
     stdout.print(line)
     if result.continuation_id:
         stdout.print(f"  continue with: --continue-from {result.continuation_id}")

@@ -1,102 +1,223 @@
-"""The `generate_media` agent tool: its JSON schema, and results in one JSON shape (shared with `--json`)."""
+"""The agent tools: their definitions for each framework, argument checking, and results in one JSON shape
+(shared with `--json`). The schemas themselves are generated in `mediagen.entrypoints.schema`."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import copy
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import attrs
+from jsonschema import Draft202012Validator, validators
+from jsonschema.exceptions import best_match
 
+from mediagen.domain.backend import BackendSpec
 from mediagen.domain.errors import InvalidRequest, MediaGenError
 from mediagen.domain.media import AudioKind, MediaType
 from mediagen.domain.request import MediaRequest
 from mediagen.domain.result import BatchResult, GenerationResult
+from mediagen.entrypoints.schema import BATCH_TOOL, Tool, batch_schema, tool_for, tools
 
-TOOL_NAME = "generate_media"
+#: JSON Schema 2020-12 (MCP's default dialect), where an integer is an int (1.0 is a number, as the seed rule has it).
+_VALIDATOR = validators.extend(
+    Draft202012Validator,
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda checker, value: isinstance(value, int) and not isinstance(value, bool)
+    ),
+)
 
-#: Request fields the tool accepts, with their JSON schema; `media_type` and `prompt` lead.
-_FIELDS: dict[str, dict[str, Any]] = {
-    "media_type": {"type": "string", "enum": [m.value for m in MediaType], "description": "What to generate."},
-    "prompt": {"type": "string", "description": "What to generate, or the edit to make when continuing."},
-    "backend": {"type": "string", "description": "Force a backend; omit to pick the best available."},
-    "model": {"type": "string", "description": "Force a model; omit for the backend's default."},
-    "input_images": {"type": "array", "items": {"type": "string"}, "description": "Image paths to edit or animate."},
-    "mask": {
-        "type": "string",
-        "description": "Mask image for the first input image: transparent pixels (or, "
-        "with no transparency, white ones) mark what may change; needs input_images.",
+#: The JSON shape of every result: one generation's success, a failure, or a batch of them.
+_ITEM_FIELDS: dict[str, dict[str, Any]] = {
+    "success": {"type": "boolean", "description": "Whether the file was written."},
+    "operation": {"type": "string", "description": "image, video or audio (batch for a batch)."},
+    "mode": {"type": "string", "description": "What the request did, e.g. text_to_image, edit, speech."},
+    "file_path": {"type": "string", "description": "Absolute path of the written file."},
+    "filename": {"type": "string", "description": "The written file's name."},
+    "mime_type": {"type": "string", "description": "What the file holds, from its bytes."},
+    "sha256": {"type": "string", "description": "Hex digest of the file."},
+    "backend": {"type": ["string", "null"], "description": "The backend that made it."},
+    "model": {"type": "string", "description": "The model that made it."},
+    "file_size": {"type": "integer", "description": "Bytes written."},
+    "elapsed_seconds": {"type": "number", "description": "Wall time of the whole generation."},
+    "media_duration_seconds": {
+        "type": ["number", "null"],
+        "description": "How long the video or audio plays, read from the file; null for images.",
     },
-    "input_audio": {
-        "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}],
-        "description": "Audio path for voice_conversion, audio_isolation or dubbing (a video too); a list of "
-        "sample paths for voice_clone.",
+    "continuation_id": {"type": ["string", "null"], "description": "Pass as continue_from to build on this."},
+    "metadata": {"type": "object", "description": "Vendor facts: ids, revised prompt, usage."},
+    "applied": {"type": "object", "description": "Parameters used as given."},
+    "adapted": {"type": "array", "items": {"type": "object"}, "description": "[{name, requested, used, reason}]"},
+    "ignored": {"type": "array", "items": {"type": "object"}, "description": "[{name, value, reason}]"},
+    "fallbacks": {"type": "array", "items": {"type": "object"}, "description": "Backends that failed first."},
+    "error": {"type": "string", "description": "On failure: what happened and what to do."},
+    "error_code": {"type": "string", "description": "On failure: a stable code, e.g. invalid_request."},
+    "field": {"type": ["string", "null"], "description": "On failure: the argument at fault."},
+}
+OUTPUT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        **_ITEM_FIELDS,
+        "batch": {"type": "boolean", "description": "Present and true for a batch."},
+        "total": {"type": "integer", "description": "Batch: requests run."},
+        "succeeded": {"type": "integer", "description": "Batch: requests that wrote a file."},
+        "failed": {"type": "integer", "description": "Batch: requests that failed."},
+        "results": {
+            "type": "array",
+            "items": {"type": "object", "properties": _ITEM_FIELDS, "required": ["success"]},
+            "description": "Batch: one result per request, in request order.",
+        },
     },
-    "aspect_ratio": {"type": "string", "pattern": r"^\d+:\d+$", "description": "e.g. 16:9 (or give size)."},
-    "size": {"type": "string", "pattern": r"^\d+x\d+$", "description": "e.g. 1024x1024 (or give aspect_ratio)."},
-    "quality": {"type": "string"},
-    "background": {"type": "string", "description": "Image background, e.g. transparent."},
-    "duration": {"type": "number", "exclusiveMinimum": 0, "description": "Seconds (video, music, effects)."},
-    "seed": {"type": "integer"},
-    "negative_prompt": {"type": "string"},
-    "voice": {
-        "type": "string",
-        "description": "Voice name or id for speech and voice_conversion.",
-    },
-    "instructions": {"type": "string", "description": "Delivery instructions for speech."},
-    "speed": {"type": "number", "exclusiveMinimum": 0},
-    "language": {"type": "string", "description": "Language code, e.g. en; for dubbing, the target language."},
-    "audio_kind": {"type": "string", "enum": [k.value for k in AudioKind]},
-    "audio_format": {
-        "type": "string",
-        "description": "mp3, wav, opus, aac, flac or pcm; ElevenLabs also ulaw, alaw and full names like mp3_22050_32.",
-    },
-    "output_format": {"type": "string", "description": "png, jpeg, webp for images."},
-    "continue_from": {"type": "string", "description": "continuation_id of an earlier result to build on."},
-    "filename": {
-        "type": "string",
-        "description": "File name without directories; the extension is set. A taken name is a file_exists error.",
-    },
-    "extra": {
-        "type": "object",
-        "description": "Vendor-specific parameters. ElevenLabs: stability, similarity, style (0..1 voice settings), "
-        "use_speaker_boost; instrumental (music); prompt_influence (0..1), loop (sound_effect); save_voice, "
-        "preview_text (voice_design); keep_voice (voice_clone); voice_name (the new voice of voice_clone or a saved "
-        "voice_design); source_language, num_speakers (dubbing).",
-    },
+    "required": ["success"],
 }
 
+#: The agent frameworks whose tool definitions `tool_schemas` writes.
+FORMATS = ("mcp", "anthropic", "openai")
 
-def tool_schema() -> dict[str, Any]:
-    """The tool definition an agent framework registers (name, description, JSON schema)."""
+
+def tool_schemas(format: str = "mcp", specs: Iterable[BackendSpec] | None = None) -> list[dict[str, Any]]:
+    """Every tool's definition as `format` takes it: "mcp" (name, description, inputSchema, outputSchema),
+    "anthropic" (name, description, input_schema) or "openai" (a strict function tool). The batch tool is last."""
+    if format not in FORMATS:
+        raise InvalidRequest(f"{format!r} is not one of: {', '.join(FORMATS)}", field="format")
+    batch = Tool(BATCH_TOOL, _BATCH_TEXT, None, (), batch_schema(specs))
+    return [_definition(tool, format) for tool in [*tools(specs), batch]]
+
+
+_BATCH_TEXT = (
+    "Run several generations at once (images, videos and audio mixed), at most max_concurrent at a time. Returns "
+    "one result per request in request order; a failed request does not stop the others."
+)
+
+
+def tool_schema(name: str, format: str = "mcp", specs: Iterable[BackendSpec] | None = None) -> dict[str, Any]:
+    """One tool's definition (see `tool_schemas`)."""
+    for definition in tool_schemas(format, specs):
+        if definition.get("name", definition.get("function", {}).get("name")) == name:
+            return definition
+    offered = ", ".join(t.name for t in tools(specs))
+    raise InvalidRequest(f"no tool {name!r}; the installed backends offer {offered}", field="name")
+
+
+def _definition(tool: Tool, format: str) -> dict[str, Any]:
+    if format == "anthropic":
+        return {"name": tool.name, "description": tool.description, "input_schema": copy.deepcopy(tool.input_schema)}
+    if format == "openai":
+        parameters = _strict(tool.input_schema)
+        return {
+            "type": "function",
+            "function": {"name": tool.name, "description": tool.description, "parameters": parameters, "strict": True},
+        }
     return {
-        "name": TOOL_NAME,
-        "description": (
-            "Generate an image, video or audio file with the best available backend, or continue an earlier "
-            "generation (pass its continuation_id as continue_from). Returns the written file's path."
-        ),
-        "input_schema": {
-            "type": "object",
-            "properties": _FIELDS,
-            "required": ["media_type"],
-            "additionalProperties": False,
-        },
+        "name": tool.name,
+        "description": tool.description,
+        "inputSchema": copy.deepcopy(tool.input_schema),
+        "outputSchema": copy.deepcopy(OUTPUT_SCHEMA),
     }
 
 
-def request_from_arguments(arguments: Mapping[str, Any], *, defaults: Mapping[str, Any] | None = None) -> MediaRequest:
-    """Build a MediaRequest from tool/JSON arguments; unknown keys are an InvalidRequest naming them."""
+def _strict(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """OpenAI strict mode: every property listed in `required` (optional ones already take null), and no `not`,
+    `if`/`then` or free-form object. So `extra` is left out, and the two cross-field rules (size or
+    aspect_ratio; a mask needs input_images) stay in the descriptions; the validator still applies them."""
+    properties = {}
+    for name, prop in schema["properties"].items():
+        if name in _FREE_FORM:
+            continue
+        prop = {key: copy.deepcopy(value) for key, value in prop.items() if key != "not"}
+        if "anyOf" in prop.get("items", {}):  # the batch tool's requests
+            prop["items"] = {"anyOf": [_strict(item) for item in prop["items"]["anyOf"]]}
+        properties[name] = prop
+    strict = {"type": "object", "properties": properties, "required": list(properties), "additionalProperties": False}
+    return {**strict, "description": schema["description"]} if "description" in schema else strict
+
+
+#: Arguments whose keys are the vendor's, which strict function schemas cannot express.
+_FREE_FORM = frozenset({"extra"})
+
+
+def requests_for_batch(
+    arguments: Any, specs: Iterable[BackendSpec] | None = None
+) -> tuple[list[MediaRequest], int | None]:
+    """The batch tool's requests, every one checked and built before any is sent, and its max_concurrent.
+    A refusal names `requests` (and the entry) or `max_concurrent`."""
     if not isinstance(arguments, Mapping):
-        raise InvalidRequest(
-            f"expected an object of named arguments, got {type(arguments).__name__}", field="arguments"
-        )
-    unknown = sorted(set(arguments) - set(_FIELDS))
-    if unknown:
-        raise InvalidRequest(f"unknown argument(s) {', '.join(unknown)}; valid: {', '.join(_FIELDS)}", field=unknown[0])
+        raise InvalidRequest(f"arguments must be a JSON object, not {type(arguments).__name__}", field="arguments")
+    entries = arguments.get("requests")
+    built: list[MediaRequest] = []
+    if isinstance(entries, list):
+        for number, entry in enumerate(entries, start=1):
+            try:
+                built.append(request_from_arguments(entry, specs=specs))
+            except InvalidRequest as error:
+                raise InvalidRequest(f"entry {number}: {error.message}", field="requests") from None
+    broken = best_match(_VALIDATOR(batch_schema(specs)).iter_errors(dict(arguments)))
+    if broken is not None:
+        field = str(broken.absolute_path[0]) if broken.absolute_path else "requests"
+        if broken.validator == "additionalProperties":
+            field = sorted(set(arguments) - {"requests", "max_concurrent"})[0]
+        raise InvalidRequest(broken.message, field=field)
+    return built, arguments.get("max_concurrent")
+
+
+def request_from_arguments(
+    arguments: Any, *, defaults: Mapping[str, Any] | None = None, specs: Iterable[BackendSpec] | None = None
+) -> MediaRequest:
+    """Build a MediaRequest from tool/JSON arguments with `media_type`: they are checked against the schema of the
+    tool that makes that media type (bad input is an InvalidRequest naming the field), then validated."""
+    if not isinstance(arguments, Mapping):
+        raise InvalidRequest(f"arguments must be a JSON object, not {type(arguments).__name__}", field="arguments")
     merged = {**(defaults or {}), **arguments}
-    if "media_type" not in merged:
+    media_type = merged.pop("media_type", None)
+    if not isinstance(media_type, str) or media_type.strip().lower() not in {m.value for m in MediaType}:
         raise InvalidRequest("is required: image, video or audio", field="media_type")
-    return MediaRequest(**merged)
+    kind = merged.get("audio_kind")
+    audio_kind = AudioKind(kind) if kind in {k.value for k in AudioKind} else None
+    tool = tool_for(MediaType(media_type.strip().lower()), audio_kind, specs)
+    return request_for_tool(tool, merged)
+
+
+def request_for_tool(tool: Tool, arguments: Any) -> MediaRequest:
+    """Check a call's arguments against the tool's input schema, then build the request (null means not given)."""
+    check_arguments(tool, arguments)
+    if tool.media_type is None:
+        raise InvalidRequest(f"{tool.name} makes no single request; call a media tool", field="name")
+    given = {name: value for name, value in arguments.items() if value is not None}
+    return MediaRequest(media_type=tool.media_type, **given)
+
+
+def check_arguments(tool: Tool, arguments: Any) -> None:
+    """InvalidRequest naming the field for the first way `arguments` breaks the tool's input schema."""
+    if not isinstance(arguments, Mapping):
+        raise InvalidRequest(f"arguments must be a JSON object, not {type(arguments).__name__}", field="arguments")
+    error = best_match(_validator(tool).iter_errors(dict(arguments)))
+    if error is None:
+        return
+    properties = tool.input_schema["properties"]
+    if error.validator == "additionalProperties":
+        unknown = sorted(set(arguments) - set(properties))
+        raise InvalidRequest(
+            f"unknown argument(s) {', '.join(unknown)} for {tool.name}; valid: {', '.join(properties)}",
+            field=unknown[0],
+        )
+    if "then" in error.schema_path:
+        raise InvalidRequest("a mask needs at least one input image to apply to", field="mask")
+    if error.validator == "required":
+        missing = [name for name in error.validator_value if name not in arguments]
+        raise InvalidRequest(f"is required by {tool.name}", field=missing[0])
+    if error.validator == "not" and not error.absolute_path:
+        raise InvalidRequest("give size or aspect_ratio, not both", field="size")
+    field = str(error.absolute_path[0]) if error.absolute_path else "arguments"
+    about = properties.get(field, {}).get("description", "")
+    if error.validator == "pattern" and error.validator_value == r"\S":
+        raise InvalidRequest(f"must not be empty; {about[:1].lower()}{about[1:]}", field=field)
+    if error.validator in ("pattern", "not"):
+        raise InvalidRequest(f"{error.instance!r} is not allowed: {about}", field=field)
+    raise InvalidRequest(f"{error.message} ({about})", field=field)
+
+
+def _validator(tool: Tool) -> Any:
+    return _VALIDATOR(tool.input_schema)
 
 
 def mode_of(request: MediaRequest) -> str:
@@ -142,7 +263,8 @@ def result_to_json(result: GenerationResult, request: MediaRequest) -> dict[str,
         "backend": result.backend,
         "model": result.model,
         "file_size": artifact.size_bytes,
-        "duration_seconds": result.duration_seconds,
+        "elapsed_seconds": result.elapsed_seconds,
+        "media_duration_seconds": result.media_duration_seconds,
         "continuation_id": result.continuation_id,
         "metadata": _plain(result.metadata),
         "applied": _plain(result.applied),
@@ -161,6 +283,8 @@ def error_to_json(error: MediaGenError, request: MediaRequest | None = None) -> 
 
 
 def batch_to_json(batch: BatchResult, requests: list[MediaRequest]) -> dict[str, Any]:
+    """The batch shape; `requests` as given (one asking for n images stands for n items)."""
+    requests = [single for request in requests for single in request.singles()]
     results = [
         result_to_json(item.result, requests[item.index])
         if item.result is not None

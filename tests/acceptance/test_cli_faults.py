@@ -69,7 +69,7 @@ def test_rate_limit_is_retried_after_the_retry_after_seconds(outcome: Run) -> No
     result = written_ok(outcome)
     assert result["backend"] == "openai" and result["fallbacks"] == []
     assert retries_shown(outcome, "openai", "rate_limited") == [1.0]
-    assert result["duration_seconds"] >= 1.0
+    assert result["elapsed_seconds"] >= 1.0
 
 
 def always_rate_limited(ws: Workspace) -> Run:
@@ -116,7 +116,7 @@ def test_a_request_hanging_past_the_client_timeout_is_retried(outcome: Run) -> N
     result = written_ok(outcome)
     assert result["backend"] == "openai"
     assert len(retries_shown(outcome, "openai", "transient_backend_error")) == 1
-    assert result["duration_seconds"] >= 3.0  # the client gave up on the held request after its 3 s
+    assert result["elapsed_seconds"] >= 3.0  # the client gave up on the held request after its 3 s
 
 
 def truncated_video_once(ws: Workspace) -> Run:
@@ -150,7 +150,7 @@ def test_a_slowly_polled_veo_operation_still_completes(outcome: Run) -> None:
     result = written_ok(outcome)
     assert result["backend"] == "google"
     assert mp4_facts(Path(result["file_path"])).seconds == 8.0
-    assert result["duration_seconds"] >= 0.4  # four polls, each held back 0.1 s
+    assert result["elapsed_seconds"] >= 0.4  # four polls, each held back 0.1 s
 
 
 # -- failed over -----------------------------------------------------------------------------------------------

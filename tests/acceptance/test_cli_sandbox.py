@@ -29,7 +29,8 @@ from tests.acceptance.media import (
 #: Every field docs/tool.md promises in a success object.
 SUCCESS_FIELDS = {
     "success", "operation", "mode", "file_path", "filename", "mime_type", "sha256", "file_size", "backend", "model",
-    "duration_seconds", "continuation_id", "metadata", "applied", "adapted", "ignored", "fallbacks",
+    "elapsed_seconds", "media_duration_seconds", "continuation_id", "metadata", "applied", "adapted", "ignored",
+    "fallbacks",
 }  # fmt: skip
 
 
@@ -334,6 +335,7 @@ def test_veo_text_to_video_writes_an_mp4_a_player_reads(outcome: Run) -> None:
     assert result["model"].startswith("veo-")
     facts = mp4_facts(only_file(outcome, result))
     assert (facts.width, facts.height, facts.seconds) == (1280, 720, 8.0)
+    assert result["media_duration_seconds"] == 8.0 and result["elapsed_seconds"] < 8.0
 
 
 def veo_image_to_video(ws: Workspace) -> Run:
@@ -370,7 +372,7 @@ def test_sora_duration_5_is_reported_adapted_to_4(outcome: Run) -> None:
     (duration,) = [a for a in result["adapted"] if a["name"] == "duration"]
     assert (duration["requested"], duration["used"]) == (5, 4)
     assert duration["reason"]
-    assert mp4_facts(Path(result["file_path"])).seconds == 4.0
+    assert mp4_facts(Path(result["file_path"])).seconds == 4.0 == result["media_duration_seconds"]
 
 
 def sora_image_to_video(ws: Workspace) -> Run:
@@ -426,6 +428,7 @@ def test_gemini_speech_is_a_wav_a_player_opens(outcome: Run) -> None:
     )
     assert facts.data_bytes == facts.frames * facts.channels * facts.sample_width > 0
     assert facts.frames / facts.sample_rate > 0.5  # a spoken sentence, not a click
+    assert result["media_duration_seconds"] == round(facts.frames / facts.sample_rate, 3)
 
 
 SPEECH_FORMATS = ("mp3", "wav", "opus", "aac", "flac", "pcm")

@@ -5,8 +5,10 @@ The end-to-end scenarios through the installed command live in tests/acceptance;
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -346,9 +348,15 @@ def test_without_json_the_summary_is_readable_text(mediagen: Invoke, tmp_path: P
 def test_config_json_prints_the_effective_settings(mediagen: Invoke) -> None:
     result = mediagen("config", "--json", MEDIAGEN_STORE__KIND="memory", MEDIAGEN_MAX_CONCURRENT="9")
     assert result.exit_code == EXIT_OK
-    settings = only_json(result)
+    printed = only_json(result)
+    assert (printed["success"], printed["operation"]) == (True, "config")
+    settings = printed["settings"]
     assert settings["store"]["kind"] == "memory" and settings["max_concurrent"] == 9
     assert settings["priorities"]["image"][0] == "google"
+    assert (
+        printed["sources"]["store.kind"] == "MEDIAGEN_STORE__KIND"
+        and printed["sources"]["retry.attempts"] == "defaults"
+    )
 
 
 def test_config_says_where_each_setting_comes_from(mediagen: Invoke) -> None:
@@ -363,8 +371,9 @@ def test_backends_json_lists_each_backend_and_its_key_state(mediagen: Invoke) ->
     result = mediagen("backends", "--json", OPENAI_API_KEY=KEY)
     assert result.exit_code == EXIT_OK
     rows = {row["backend"]: row for row in only_json(result)["backends"]}
-    assert rows["openai"]["key"] == "set" and rows["google"]["key"] == "missing"
-    assert rows["google"]["env vars"] == "GOOGLE_API_KEY or GEMINI_API_KEY"
+    assert rows["openai"]["credentials_set"] is True and rows["google"]["credentials_set"] is False
+    assert rows["google"]["env_vars"] == ["GOOGLE_API_KEY", "GEMINI_API_KEY"]
+    assert rows["openai"]["media_types"] == ["image", "video", "audio"]
     assert KEY not in result.output
 
 
@@ -393,11 +402,11 @@ def test_backends_name_lists_every_model_with_what_it_accepts_from_the_spec(medi
     rows = {row["model"]: row for row in only_json(result)["models"]}
     assert list(rows) == [model.name for model in SPEC.models]
     assert [name for name, row in rows.items() if row["default"]] == list(SPEC.default_models.values())
-    speech = rows["gpt-4o-mini-tts"]
-    assert "voices alloy, ash" in speech["accepts"] and "ids starting voice_" in speech["accepts"]
-    assert "seconds 4, 8, 12" in rows["sora-2"]["accepts"] and "shut" in rows["sora-2"]["about"]
+    speech = rows["gpt-4o-mini-tts"]["constraints"]
+    assert speech["voices"][:2] == ["alloy", "ash"] and speech["voice_id_prefixes"] == ["voice_"]
+    assert rows["sora-2"]["constraints"]["durations"] == [4, 8, 12] and "shut" in rows["sora-2"]["description"]
     assert rows["sora-2"]["retired_on"] == "2026-09-24" and rows["gpt-5.4"]["retired_on"] is None
-    assert "mask" in rows["gpt-image-1.5"]["capabilities"].split(", ")
+    assert "mask" in rows["gpt-image-1.5"]["capabilities"]
     table = mediagen("backends", "google")
     assert table.exit_code == EXIT_OK and "imagen-3.0-capability-001" in table.output
 
@@ -480,3 +489,74 @@ def test_batch_refuses_an_unknown_engine_and_an_address_without_ray_before_readi
     for result, field in ((unknown, "engine"), (stray, "address")):
         error = only_json(result)
         assert result.exit_code != 0 and error["error_code"] == "invalid_request" and error["field"] == field
+
+
+#: The settings the fixture sets, unset again (CliRunner removes a variable given as None).
+FIXTURE_SETTINGS_UNSET: Any = dict.fromkeys(
+    ("MEDIAGEN_SANDBOX_OPTIONS__JOB_POLLS", "MEDIAGEN_RETRY__WAIT_INITIAL", "MEDIAGEN_RETRY__WAIT_JITTER")
+)
+DOC_EXAMPLE = re.compile(r"<!-- json: (.+?) -->\n```json\n(.*?)^```$", re.MULTILINE | re.DOTALL)
+
+
+def shape(value: Any) -> Any:
+    """What a JSON value's structure is: keys of objects, the first item of lists, the type of scalars."""
+    if isinstance(value, dict):
+        return {key: shape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [shape(value[0])] if value else []
+    if isinstance(value, bool) or value is None:
+        return type(value).__name__
+    return "number" if isinstance(value, (int, float)) else type(value).__name__
+
+
+def same_shape(documented: Any, real: Any, where: str = "") -> list[str]:
+    """Where the documented shape differs from the real one (null matches anything; an empty list any list)."""
+    if documented == "NoneType" or real == "NoneType":
+        return []
+    if isinstance(documented, dict) and isinstance(real, dict):
+        if list(documented) != list(real):
+            return [f"{where or '/'}: documented keys {list(documented)}, real {list(real)}"]
+        return [problem for key in real for problem in same_shape(documented[key], real[key], f"{where}/{key}")]
+    if isinstance(documented, list) and isinstance(real, list):
+        return same_shape(documented[0], real[0], f"{where}[]") if documented and real else []
+    return [] if documented == real else [f"{where}: documented {documented}, real {real}"]
+
+
+def test_every_json_output_docs_tool_md_shows_is_the_real_one(mediagen: Invoke) -> None:
+    examples = dict(DOC_EXAMPLE.findall((Path(__file__).parents[2] / "docs" / "tool.md").read_text()))
+    assert len(examples) == 6
+    pending = mediagen(
+        "video", "waves", "-b", "openai", "--sandbox", "--timeout", "1", "--json",
+        MEDIAGEN_SANDBOX_OPTIONS__JOB_POLLS="1000",
+    )  # fmt: skip
+    job_id = only_json(pending)["job_id"]
+    real = {
+        "backends --json": mediagen("backends", "--json"),
+        "backends openai --json": mediagen("backends", "openai", "--json"),
+        "backends --explain video --json": mediagen("backends", "--explain", "video", "--json"),
+        "jobs list --json": mediagen("jobs", "list", "--sandbox", "--json"),
+        "jobs status JOB_ID --json": mediagen("jobs", "status", job_id, "--sandbox", "--json"),
+        "config --json": mediagen("config", "--json", MEDIAGEN_STORE__KIND="sqlite", **FIXTURE_SETTINGS_UNSET),
+    }
+    assert set(real) == set(examples)
+    for command, result in real.items():
+        printed = only_json(result)
+        assert result.exit_code == EXIT_OK and printed["success"] is True, command
+        assert same_shape(shape(json.loads(examples[command])), shape(printed)) == [], command
+    jobs = only_json(real["jobs list --json"])["jobs"]
+    assert [job["job_id"] for job in jobs] == [job_id]
+    assert datetime.datetime.fromisoformat(jobs[0]["created_at"]).utcoffset() == datetime.timedelta(0)
+
+
+def test_image_count_writes_that_many_files_as_a_batch(mediagen: Invoke, tmp_path: Path) -> None:
+    result = mediagen("image", "a fox", "-n", "3", "-b", "openai", "--sandbox", "--json", "--filename", "fox.png")
+    assert result.exit_code == EXIT_OK, result.output
+    printed = only_json(result)
+    assert (printed["operation"], printed["total"], printed["succeeded"]) == ("batch", 3, 3)
+    assert sorted(Path(item["file_path"]).name for item in printed["results"]) == [
+        "fox-1.png",
+        "fox-2.png",
+        "fox-3.png",
+    ]
+    refused = only_json(mediagen("image", "a fox", "-n", "11", "--sandbox", "--json"))
+    assert refused["field"] == "n" and "1 to 10" in refused["error"]

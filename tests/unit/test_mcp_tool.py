@@ -6,7 +6,7 @@ from typing import Any
 
 from mediagen.domain.errors import RateLimited
 from mediagen.domain.request import MediaRequest
-from mediagen.entrypoints.mcp import call_generate_media
+from mediagen.entrypoints.mcp import McpHost, McpOptions
 
 KEY = "sk-proj-MEDIAGENrecognisable0123456789abcdefSECRET"
 
@@ -17,13 +17,14 @@ class Exploding:
     def __init__(self, error: Exception) -> None:
         self.error = error
 
-    async def generate(self, request: MediaRequest) -> Any:
+    async def generate(self, request: MediaRequest, *, progress: Any = None) -> Any:
         raise self.error
 
 
-async def call(error: Exception, name: str = "generate_media") -> dict[str, Any]:
-    arguments = {"media_type": "image", "prompt": "a fox"}
-    return await call_generate_media(Exploding(error), name, arguments)  # type: ignore[arg-type]
+async def call(error: Exception, name: str = "generate_image") -> dict[str, Any]:
+    arguments = {"prompt": "a fox"}
+    host = McpHost(Exploding(error), McpOptions("."))  # type: ignore[arg-type]
+    return await host.call(name, arguments)
 
 
 async def test_an_unexpected_exception_is_an_internal_error_naming_only_its_type() -> None:
@@ -40,4 +41,4 @@ async def test_a_mediagen_error_keeps_its_code_and_message() -> None:
 
 async def test_an_unknown_tool_is_an_invalid_request_naming_the_one_offered() -> None:
     payload = await call(RuntimeError("never reached"), name="make_media")
-    assert payload["error_code"] == "invalid_request" and "generate_media" in payload["error"]
+    assert payload["error_code"] == "invalid_request" and "generate_image" in payload["error"]

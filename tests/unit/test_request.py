@@ -365,3 +365,33 @@ def test_every_drawn_invalid_request_raises_invalid_request_naming_its_field(fil
         MediaRequest(**kwargs)
     assert caught.value.field == field, f"{kwargs!r}: expected {field}, got {caught.value}"
     assert caught.value.message.startswith(f"{field}: ")
+
+
+@pytest.mark.parametrize("n", [0, 11, 1.5, True, "2"])
+def test_n_is_a_whole_number_from_1_to_10(n: object) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        MediaRequest(media_type=MediaType.IMAGE, prompt="a fox", n=n)
+    assert caught.value.field == "n"
+
+
+def test_several_results_from_one_request_are_for_images_only() -> None:
+    with pytest.raises(InvalidRequest, match="for images") as caught:
+        MediaRequest(media_type=MediaType.VIDEO, prompt="waves", n=2)
+    assert caught.value.field == "n"
+
+
+@pytest.mark.parametrize(
+    ("filename", "names"),
+    [
+        (None, [None, None]),
+        ("fox.png", ["fox-1.png", "fox-2.png"]),
+        ("fox", ["fox-1", "fox-2"]),
+        (".fox", [".fox-1", ".fox-2"]),
+    ],
+)
+def test_a_request_for_n_images_is_n_requests_for_one_with_numbered_names(
+    filename: str | None, names: list[str | None]
+) -> None:
+    singles = MediaRequest(media_type=MediaType.IMAGE, prompt="a fox", n=2, filename=filename).singles()
+    assert [s.filename for s in singles] == names and {s.n for s in singles} == {1}
+    assert {s.prompt for s in singles} == {"a fox"}

@@ -563,3 +563,16 @@ async def test_a_file_name_the_sink_had_to_change_is_reported_as_adapted(
     assert bool(renamed) is reported
     if reported:
         assert (renamed[0].requested, renamed[0].used) == (asked, written) and "image/png" in renamed[0].reason
+
+
+async def test_n_images_are_n_calls_each_its_own_file_and_result_in_request_order() -> None:
+    alpha, generator = plugin("alpha")
+    service, sink = build([alpha])
+    batch = await service.generate_batch([image("a fox", n=3, filename="fox.png"), image("a cat")])
+    assert (batch.total, batch.succeeded) == (4, 4)
+    names = [item.result.artifact.path.name for item in batch.items if item.result is not None]
+    assert names[:3] == ["fox-1.png", "fox-2.png", "fox-3.png"] and len(set(sink.written)) == 4
+    assert len(generator.calls) == 4
+    with pytest.raises(InvalidRequest, match="generate_batch") as caught:
+        await service.generate(image(n=2))
+    assert caught.value.field == "n"

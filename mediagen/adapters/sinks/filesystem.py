@@ -28,6 +28,7 @@ from typing import Any, Final, TypeVar
 
 import attrs
 
+from mediagen.adapters.media_length import media_length
 from mediagen.adapters.sinks.naming import artifact_name, names_for_stem, safe_filename
 from mediagen.domain.errors import BackendError, FileExists, InvalidRequest, MediaGenError, PathNotAllowed
 from mediagen.domain.media import MediaType
@@ -177,7 +178,16 @@ class FilesystemSink:
                 temp.discard()
                 raise
         placed.directory.close()
-        return Artifact(path=placed.path, mime_type=mime, size_bytes=tally.size, sha256=tally.sha256.hexdigest())
+        length = (
+            None if media_type_of(mime) is MediaType.IMAGE else await asyncio.to_thread(media_length, placed.path, mime)
+        )
+        return Artifact(
+            path=placed.path,
+            mime_type=mime,
+            size_bytes=tally.size,
+            sha256=tally.sha256.hexdigest(),
+            media_duration_seconds=length,
+        )
 
     def _write_whole(self, target: ArtifactTarget, name: str, ext: str, data: bytes | bytearray) -> _Placed:
         """Blocking: open the directory, write `data` to a temp file, fsync it and link it into place."""

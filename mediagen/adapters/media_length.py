@@ -1,0 +1,26 @@
+"""How long a written video or audio file plays, read from its own headers with mutagen (MP4/MOV mvhd, WAV,
+MP3 with its Xing/VBRI header or frame bitrate, FLAC STREAMINFO, Ogg Opus granule positions, ADTS AAC).
+
+Blocking: call it off the event loop. None when the file says nothing (raw PCM has no header) or cannot be read.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+
+def media_length(path: Path, mime_type: str) -> float | None:
+    """Seconds the file plays, rounded to milliseconds, or None when its headers do not tell."""
+    if not mime_type.startswith(("audio/", "video/")) or mime_type == "audio/pcm":
+        return None
+    import mutagen  # pure Python, imported on first use (off the loop, where this runs)
+
+    try:
+        found = mutagen.File(path)
+    except (mutagen.MutagenError, OSError, ValueError, EOFError):
+        return None
+    seconds = getattr(getattr(found, "info", None), "length", None)
+    if not isinstance(seconds, (int, float)) or not math.isfinite(seconds) or seconds <= 0:
+        return None
+    return round(float(seconds), 3)

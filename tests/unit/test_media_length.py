@@ -1,0 +1,57 @@
+"""media_duration_seconds: how long a written video or audio file plays, read from its own headers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mediagen.adapters.media_length import media_length
+from mediagen.sandbox.media import mp4, speech
+from mediagen.testing.media import png
+
+#: One frame of the coarsest format here (MP3 at 24 kHz: 1152 samples).
+FRAME = 1152 / 24_000
+
+
+@pytest.mark.parametrize(
+    ("fmt", "mime"),
+    [("wav", "audio/wav"), ("mp3", "audio/mpeg"), ("flac", "audio/flac"), ("opus", "audio/opus"), ("aac", "audio/aac")],
+)
+@pytest.mark.parametrize("seconds", [0.5, 2.25])
+def test_audio_length_is_read_from_the_file_within_one_frame(
+    tmp_path: Path, fmt: str, mime: str, seconds: float
+) -> None:
+    path = tmp_path / f"speech.{fmt}"
+    path.write_bytes(speech(fmt, seconds))
+    length = media_length(path, mime)
+    assert length is not None and abs(length - seconds) <= FRAME
+
+
+@pytest.mark.parametrize("seconds", [4.0, 8.0])
+def test_video_length_is_the_mp4_movie_header_duration(tmp_path: Path, seconds: float) -> None:
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(mp4(seconds, 64, 48))
+    assert media_length(path, "video/mp4") == seconds
+
+
+def test_images_raw_pcm_and_unreadable_files_have_no_length(tmp_path: Path) -> None:
+    picture, pcm, broken = tmp_path / "a.png", tmp_path / "a.pcm", tmp_path / "a.mp4"
+    picture.write_bytes(png(8, 8))
+    pcm.write_bytes(speech("pcm", 1.0))
+    broken.write_bytes(b"\x00\x00\x00\x18ftypisom" + b"\xff" * 40)
+    assert media_length(picture, "image/png") is None
+    assert media_length(pcm, "audio/pcm") is None
+    assert media_length(broken, "video/mp4") is None
+    assert media_length(tmp_path / "gone.wav", "audio/wav") is None
+
+
+def test_the_deprecated_duration_seconds_warns_and_gives_the_wall_time() -> None:
+    from mediagen.domain.media import MediaType
+    from mediagen.domain.result import Artifact, GenerationResult
+
+    artifact = Artifact(Path("/out/a.wav"), "audio/wav", 10, "ab" * 32, media_duration_seconds=3.0)
+    result = GenerationResult(artifact, "openai", "tts-1", MediaType.AUDIO, elapsed_seconds=0.4)
+    with pytest.warns(DeprecationWarning, match="elapsed_seconds"):
+        assert result.duration_seconds == 0.4
+    assert result.media_duration_seconds == 3.0
