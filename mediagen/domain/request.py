@@ -23,7 +23,7 @@ MAX_NAME_BYTES: Final = 255
 #: Longest path the request takes (PATH_MAX on Linux), in bytes of its UTF-8 form.
 MAX_PATH_BYTES: Final = 4096
 #: Seeds are 64-bit at most at every vendor; a larger integer could only fail there, after the request was sent.
-_SEED_RANGE: Final = range(-(2**63), 2**64)
+SEED_RANGE: Final = range(-(2**63), 2**64)
 
 #: What names a file in a request: a path, its text, or an InputImage already made.
 ImagePath = Union["InputImage", str, "os.PathLike[str]"]
@@ -75,9 +75,16 @@ def _check_text(text: str, field: str) -> None:
         ) from None
 
 
+#: One character a reader sees: not whitespace, not a control character (Cc), not an invisible format character
+#: (soft hyphen, zero-width and direction marks, word joiners, BOM). A regular expression both Python and JSON
+#: Schema read alike, so the agent tool's schema states the very rule the validator applies.
+VISIBLE_CHARACTER: Final = r"[^\s\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]"
+_VISIBLE = re.compile(VISIBLE_CHARACTER)
+
+
 def has_visible_text(text: str) -> bool:
     """Whether `text` holds anything but whitespace, control and invisible format characters."""
-    return any(char.isprintable() and not char.isspace() for char in text)
+    return _VISIBLE.search(text) is not None
 
 
 #: The most images one request may ask for (`n`).
@@ -261,7 +268,7 @@ def _seed(value: int | None) -> int | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidRequest(f"{_shown(value)} is not an integer", field="seed")
-    if value not in _SEED_RANGE:
+    if value not in SEED_RANGE:
         raise InvalidRequest(f"{_shown(value)} does not fit in 64 bits; use a smaller seed", field="seed")
     return value
 

@@ -22,7 +22,7 @@ from mediagen.adapters.plugins import discover_plugins
 from mediagen.domain.backend import BackendSpec, ModelSpec
 from mediagen.domain.errors import InvalidRequest
 from mediagen.domain.media import AudioKind, Capability, MediaType
-from mediagen.domain.request import _FORMAT, MAX_N, InputAudio, InputImage, MediaRequest
+from mediagen.domain.request import _FORMAT, MAX_N, SEED_RANGE, VISIBLE_CHARACTER, InputAudio, InputImage, MediaRequest
 
 #: Request fields that are not the agent's to set: where files go and overwriting are the host's choice.
 HOST_FIELDS = frozenset({"media_type", "output_dir", "overwrite", "timeout"})
@@ -188,7 +188,7 @@ def _tool(
         if field.name in HOST_FIELDS or not _applies(field.name, media_type, kinds):
             continue
         schema = _refine(field.name, _json_type(field.type), backends, models, kinds)
-        properties[field.name] = {**schema, "description": DESCRIPTIONS.get(field.name, "")}
+        properties[field.name] = {"description": DESCRIPTIONS.get(field.name, ""), **schema}
     required = ["prompt"] if kinds == () or kinds[0].needs_prompt else []
     if kinds and kinds[0].needs_input_audio:
         required.append("input_audio")
@@ -258,8 +258,17 @@ def _refine(
     name: str, schema: dict[str, Any], backends: list[str], models: Sequence[ModelSpec], kinds: tuple[AudioKind, ...]
 ) -> dict[str, Any]:
     """A field's JSON type narrowed by the validator's rule for it and the installed backends' values."""
-    if name in ("prompt", "continue_from", "backend", "model", "input_audio"):
+    if name in ("continue_from", "backend", "model"):
         schema["pattern"] = _NON_BLANK
+    if name == "input_audio":  # one file; several samples only where a voice is cloned
+        schema["items"]["pattern"] = _NON_BLANK
+        schema["minItems"] = 1
+        if AudioKind.VOICE_CLONE not in kinds:
+            schema["maxItems"] = 1
+    if name == "seed":
+        schema["minimum"], schema["maximum"] = SEED_RANGE.start, SEED_RANGE.stop - 1
+    if name == "prompt":
+        schema["pattern"] = VISIBLE_CHARACTER
     if name == "input_images":
         schema["items"]["pattern"] = _NON_BLANK
         most = [m.constraints.max_input_images for m in models if m.constraints.max_input_images is not None]
@@ -270,7 +279,15 @@ def _refine(
     if name == "backend":
         schema = {"type": "string", "enum": backends}
     if name == "model":
-        schema = {"type": "string", "enum": [m.name for m in models]}
+        # Known models as examples, not an enum: a model the specs do not list yet is sent as named when the backend
+        # is named (vendors release models faster than specs move), and OpenRouter takes any model id it routes to.
+        known = [m.name for m in models]
+        schema = {
+            "type": "string",
+            "pattern": _NON_BLANK,
+            "examples": known,
+            "description": f"{DESCRIPTIONS['model']} Known: {', '.join(known)}." if known else DESCRIPTIONS["model"],
+        }
     if name == "audio_kind":
         schema = {"type": "string", "enum": [k.value for k in kinds]}
     if name == "aspect_ratio":

@@ -15,7 +15,7 @@ from jsonschema.exceptions import best_match
 from mediagen.domain.backend import BackendSpec
 from mediagen.domain.errors import InvalidRequest, MediaGenError
 from mediagen.domain.media import AudioKind, MediaType
-from mediagen.domain.request import MediaRequest
+from mediagen.domain.request import VISIBLE_CHARACTER, MediaRequest
 from mediagen.domain.result import BatchResult, GenerationResult
 from mediagen.entrypoints.schema import BATCH_TOOL, Tool, batch_schema, tool_for, tools
 
@@ -117,14 +117,15 @@ def _definition(tool: Tool, format: str) -> dict[str, Any]:
 
 
 def _strict(schema: Mapping[str, Any]) -> dict[str, Any]:
-    """OpenAI strict mode: every property listed in `required` (optional ones already take null), and no `not`,
+    """OpenAI strict mode: every property listed in `required` (optional ones already take null), no `examples` (the
+    model's description names the known ones), and no `not`,
     `if`/`then` or free-form object. So `extra` is left out, and the two cross-field rules (size or
     aspect_ratio; a mask needs input_images) stay in the descriptions; the validator still applies them."""
     properties = {}
     for name, prop in schema["properties"].items():
         if name in _FREE_FORM:
             continue
-        prop = {key: copy.deepcopy(value) for key, value in prop.items() if key != "not"}
+        prop = {key: copy.deepcopy(value) for key, value in prop.items() if key not in ("not", "examples")}
         if "anyOf" in prop.get("items", {}):  # the batch tool's requests
             prop["items"] = {"anyOf": [_strict(item) for item in prop["items"]["anyOf"]]}
         properties[name] = prop
@@ -209,7 +210,7 @@ def check_arguments(tool: Tool, arguments: Any) -> None:
         raise InvalidRequest("give size or aspect_ratio, not both", field="size")
     field = str(error.absolute_path[0]) if error.absolute_path else "arguments"
     about = properties.get(field, {}).get("description", "")
-    if error.validator == "pattern" and error.validator_value == r"\S":
+    if error.validator == "pattern" and error.validator_value in (r"\S", VISIBLE_CHARACTER):
         raise InvalidRequest(f"must not be empty; {about[:1].lower()}{about[1:]}", field=field)
     if error.validator in ("pattern", "not"):
         raise InvalidRequest(f"{error.instance!r} is not allowed: {about}", field=field)

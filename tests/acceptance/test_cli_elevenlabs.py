@@ -284,7 +284,7 @@ def killed_dub(ws: Workspace) -> KilledDub:
             if proc.stderr is not None:
                 proc.stderr.close()
         jobs = json.loads(ws.mediagen("jobs", "list", "--json").stdout)
-        job_id = jobs["jobs"][0]["id"] if jobs.get("jobs") else "missing"
+        job_id = jobs["jobs"][0]["job_id"] if jobs.get("jobs") else "missing"
         resumed = ws.mediagen("jobs", "resume", job_id, "--json", env=FAST_POLL)
         creates = len(sandbox.state("elevenlabs").requests_to("/v1/dubbing", "POST"))
     return KilledDub(jobs, resumed, creates, returncode)

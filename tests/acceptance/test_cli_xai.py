@@ -157,7 +157,7 @@ def killed_video_resumed(ws: Workspace) -> KilledAndResumed:
         code = proc.wait(timeout=10)
         listed = ws.mediagen("jobs", "list", "--json", env=FAST_XAI_POLLS)
         jobs = listed.json().get("jobs") or [{"id": "missing"}]
-        resumed = ws.mediagen("jobs", "resume", jobs[0]["id"], "--json", env=FAST_XAI_POLLS)
+        resumed = ws.mediagen("jobs", "resume", jobs[0]["job_id"], "--json", env=FAST_XAI_POLLS)
         state = sandbox.state("xai")
         assert isinstance(state, XaiState)
         return KilledAndResumed(code, listed, resumed, len(state.received("GenerateVideo")))

@@ -45,7 +45,7 @@ def test_an_mcp_client_lists_the_tool_and_generates_a_file(tmp_path: Path) -> No
             ],
         )
     )
-    media = ["generate_image", "generate_video", "generate_audio", "generate_batch"]
+    media = ["generate_image", "generate_video", "generate_audio", "transform_audio", "clone_voice", "generate_batch"]
     assert names == [*media, "list_backends", "job_status", "job_resume"]
     made, refused = results
     assert not made.is_error
@@ -67,13 +67,14 @@ def test_an_mcp_client_sending_null_or_mistyped_fields_gets_the_tools_error_json
         _session_calls(
             tmp_path,
             [
-                {"media_type": None, "prompt": "a fox"},
-                {"media_type": "image", "prompt": 42},
+                {"media_type": None, "prompt": "a fox"},  # the image tool is its media type: no such argument
+                {"prompt": 42},
+                {"prompt": None},
             ],
         )
     )
     fields = [(r.is_error, r.structured_content and r.structured_content.get("field")) for r in results]
-    assert fields == [(True, "media_type"), (True, "prompt")], [r.content for r in results]
+    assert fields == [(True, "media_type"), (True, "prompt"), (True, "prompt")], [r.content for r in results]
     assert all(r.structured_content["error_code"] == "invalid_request" for r in results)
 
 

@@ -151,7 +151,7 @@ def test_job_times_are_local_dates_for_people_and_iso_8601_in_json(mediagen: Inv
     [listed] = only_json(mediagen("jobs", "list", "--json", **store))["jobs"]
     status = only_json(mediagen("jobs", "status", job_id, "--json", **store))
     when = datetime.datetime.fromisoformat(listed["created_at"])
-    assert when.tzinfo is not None and status["created_at"] == listed["created_at"]
+    assert when.tzinfo is not None and status["job"]["created_at"] == listed["created_at"]
     assert abs(when.timestamp() - datetime.datetime.now().timestamp()) < 600
     local = when.astimezone().strftime("%Y-%m-%d %H:%M")
     assert local in words(mediagen("jobs", "list", **store).stdout)

@@ -147,7 +147,7 @@ def test_jobs_cancel_deletes_a_sora_job_and_forgets_it(mediagen: Invoke) -> None
     result = mediagen("jobs", "cancel", job_id, "--sandbox", "--json")
     data = only_json(result)
     assert result.exit_code == 0, data
-    assert data["backend"] == "openai" and data["vendor_job_id"].startswith("video_")
+    assert data["job"]["backend"] == "openai" and data["job"]["vendor_job_id"].startswith("video_")
     assert only_json(mediagen("jobs", "list", "--sandbox", "--json"))["jobs"] == []
 
 
@@ -156,7 +156,7 @@ def test_jobs_cancel_of_a_veo_job_says_google_offers_none_and_forget_drops_it(me
     result = mediagen("jobs", "cancel", job_id, "--sandbox", "--json")
     data = only_json(result)
     assert result.exit_code == EXIT_USAGE and "google offers no way to cancel" in data["error"], data
-    assert [job["id"] for job in only_json(mediagen("jobs", "list", "--sandbox", "--json"))["jobs"]] == [job_id]
+    assert [job["job_id"] for job in only_json(mediagen("jobs", "list", "--sandbox", "--json"))["jobs"]] == [job_id]
     assert only_json(mediagen("jobs", "forget", job_id, "--sandbox", "--json"))["success"] is True
     assert only_json(mediagen("jobs", "list", "--sandbox", "--json"))["jobs"] == []
     assert mediagen("jobs", "forget", job_id, "--sandbox").exit_code == EXIT_USAGE

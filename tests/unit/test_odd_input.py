@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ from mediagen.domain.errors import InvalidRequest
 from mediagen.domain.media import MediaType
 from mediagen.domain.request import MediaRequest
 from mediagen.entrypoints.batchfile import read_batch_file
-from mediagen.entrypoints.mcp import call_generate_media
+from mediagen.entrypoints.mcp import McpHost, McpOptions
 from mediagen.entrypoints.tool import request_from_arguments
 from mediagen.testing.media import png
 
@@ -35,7 +36,11 @@ class NeverCalled:
 
 
 async def tool_call(arguments: Any) -> dict[str, Any]:
-    return await call_generate_media(NeverCalled(), "generate_media", arguments)  # type: ignore[arg-type]
+    """A call of the MCP server's image tool (a media_type argument is refused there as unknown: the tool is it)."""
+    if isinstance(arguments, dict) and arguments.get("media_type") == "image":  # the image tool is that media type
+        arguments = {key: value for key, value in arguments.items() if key != "media_type"}
+    host = McpHost(NeverCalled(), McpOptions(Path(tempfile.gettempdir())))  # type: ignore[arg-type]
+    return await host.call("generate_image", arguments)
 
 
 # -- media_type ---------------------------------------------------------------------------------------------------
