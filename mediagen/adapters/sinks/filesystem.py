@@ -262,6 +262,18 @@ class FilesystemSink:
         finally:
             directory.close()
 
+    async def discard(self, artifact: Artifact) -> None:
+        """Take back a file this sink just wrote and nobody was told of (e.g. its continuation could not be saved):
+        its directory is opened confined to the roots like for a write, and the name removed there."""
+        await asyncio.to_thread(self._discard, artifact.path)
+
+    def _discard(self, path: Path) -> None:
+        directory = self._open_directory(path.parent)
+        try:
+            directory.discard(path.name)
+        finally:
+            directory.close()
+
     async def reclaim(self, output_dir: Path | None) -> Reclaimed:
         """Remove stale temp files of this sink's naming in `output_dir` (the default dir when None); a directory
         that does not exist is left uncreated. Returns what was freed."""
