@@ -464,7 +464,8 @@ class MediaService:
         for both; otherwise the continuation is saved first. Either way the caller is told of a file only with its
         continuation saved."""
         discard = getattr(self._sink, "discard", None)
-        if discard is None or target.overwrite or _vendor_reference(backend, media.continuation) is not None:
+        state = media.continuation
+        if state is None or discard is None or target.overwrite or _vendor_reference(backend, state) is not None:
             continuation_id = await self._save_continuation(backend, media.continuation)
             return continuation_id, await self._sink.write(
                 media.stream, target, mime_type=media.mime_type, on_bytes=on_bytes
@@ -475,15 +476,17 @@ class MediaService:
         except BaseException:
             saving.cancel()
             with contextlib.suppress(BaseException):
-                await saving  # a cancel meanwhile: the store call still ends (its thread finishes) before this does
+                await saving  # its end (a record saved anyway is left to expire, as when a write fails after it)
             raise
         try:
             return await asyncio.shield(saving), artifact
         except BaseException:
             taking_back = asyncio.ensure_future(discard(artifact))
-            while not taking_back.done():
+            while not taking_back.done():  # through repeated cancels: the file goes before the error is raised
                 with contextlib.suppress(asyncio.CancelledError):
                     await asyncio.wait({taking_back})
+            if not taking_back.cancelled():
+                taking_back.exception()  # collected: the store's error (or the cancel) is the one the caller sees
             if not saving.done():
                 saving.cancel()
             raise

@@ -326,6 +326,29 @@ async def test_a_slow_save_is_waited_for_and_its_id_comes_with_the_file(tmp_path
     assert await store.load(result.continuation_id) is not None
 
 
+class _StuckStore(MemoryStore):
+    """A store whose saves never end, as one waiting on a database another process holds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waiting = asyncio.Event()
+
+    async def save(self, backend: str, state: Any) -> str:
+        self.waiting.set()
+        await asyncio.Event().wait()
+        raise AssertionError("never reached")
+
+
+async def test_a_timeout_while_the_save_is_pending_after_the_file_is_written_leaves_no_file(tmp_path: Path) -> None:
+    alpha, _ = plugin("alpha")
+    store = _StuckStore()
+    service, _ = build([alpha], store=store, sink=FilesystemSink([tmp_path], tmp_path))
+    with pytest.raises(GenerationTimeout):
+        await service.generate(image(timeout=0.5))
+    assert store.waiting.is_set()
+    assert await asyncio.to_thread(lambda: [p.name for p in tmp_path.rglob("*") if p.is_file()]) == []
+
+
 async def test_a_store_failing_when_a_file_is_replaced_keeps_the_file_that_was_there(tmp_path: Path) -> None:
     alpha, _ = plugin("alpha")
     await asyncio.to_thread((tmp_path / "kept.png").write_bytes, b"the old one")
