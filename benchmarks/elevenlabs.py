@@ -63,6 +63,7 @@ async def mediagen_service(base_url: str, workdir: Path) -> AsyncIterator[Any]:
     from mediagen.application.settings import load_settings
     from mediagen.container import Container
 
+    (workdir / "state").mkdir(parents=True, exist_ok=True)  # a store.path set in the settings needs its directory
     settings = load_settings(
         env={},  # neither the user's MEDIAGEN_* variables nor their config files shape the benchmark
         cwd=workdir,

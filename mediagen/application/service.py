@@ -441,9 +441,7 @@ class MediaService:
             emit(Downloading(received=received, total=total))
 
         try:
-            # Saved before the file is written: a store failure (or the timeout) here leaves no file behind.
-            continuation_id = await self._save_continuation(candidate.backend, media.continuation)
-            artifact = await self._sink.write(media.stream, target, mime_type=media.mime_type, on_bytes=on_bytes)
+            continuation_id, artifact = await self._keep(candidate.backend, media, target, on_bytes)
         finally:
             await _close(media.stream)
         emit(Written(path=artifact.path, size_bytes=artifact.size_bytes))
@@ -463,12 +461,49 @@ class MediaService:
             job_id=job.vendor_job_id,
         )
 
+    async def _keep(
+        self, backend: str, media: GeneratedMedia, target: ArtifactTarget, on_bytes: Callable[[int], None]
+    ) -> tuple[str | None, Artifact]:
+        """Save the continuation and write the file; a store failure (or the timeout) leaves no file behind.
+
+        When the sink can take back a file it just wrote (its optional `discard`) and no existing file is being
+        replaced, the save runs while the file is written, so a call waits for the slower of the two rather than
+        for both; otherwise the continuation is saved first. Either way the caller is told of a file only with its
+        continuation saved."""
+        discard = getattr(self._sink, "discard", None)
+        state = media.continuation
+        if state is None or discard is None or target.overwrite or _vendor_reference(backend, state) is not None:
+            continuation_id = await self._save_continuation(backend, media.continuation)
+            return continuation_id, await self._sink.write(
+                media.stream, target, mime_type=media.mime_type, on_bytes=on_bytes
+            )
+        saving = asyncio.ensure_future(self._save_continuation(backend, media.continuation))
+        try:
+            artifact = await self._sink.write(media.stream, target, mime_type=media.mime_type, on_bytes=on_bytes)
+        except BaseException:
+            saving.cancel()
+            with contextlib.suppress(BaseException):
+                await saving  # its end (a record saved anyway is left to expire, as when a write fails after it)
+            raise
+        try:
+            return await asyncio.shield(saving), artifact
+        except BaseException:
+            taking_back = asyncio.ensure_future(discard(artifact))
+            while not taking_back.done():  # through repeated cancels: the file goes before the error is raised
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait({taking_back})
+            if not taking_back.cancelled():
+                taking_back.exception()  # collected: the store's error (or the cancel) is the one the caller sees
+            if not saving.done():
+                saving.cancel()
+            raise
+
     async def _save_continuation(self, backend: str, state: ContinuationState | None) -> str | None:
         if state is None:
             return None
-        vendor_id = state.data.get("vendor_id") if state.kind == VENDOR_ID_KIND else None
-        if isinstance(vendor_id, str) and vendor_id:
-            return f"{backend}:{vendor_id}"
+        reference = _vendor_reference(backend, state)
+        if reference is not None:
+            return reference
         return await self._store.save(backend, state)
 
     # -- batch ------------------------------------------------------------------------------------------
@@ -723,3 +758,9 @@ async def _close(stream: AsyncIterator[bytes]) -> None:
     aclose = getattr(stream, "aclose", None)
     if aclose is not None:
         await aclose()
+
+
+def _vendor_reference(backend: str, state: ContinuationState | None) -> str | None:
+    """`{backend}:{vendor id}` for state the vendor keeps (nothing to save), else None."""
+    vendor_id = state.data.get("vendor_id") if state is not None and state.kind == VENDOR_ID_KIND else None
+    return f"{backend}:{vendor_id}" if isinstance(vendor_id, str) and vendor_id else None

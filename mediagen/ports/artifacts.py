@@ -41,7 +41,9 @@ class ArtifactSink(Protocol):
     - `async def prepare(self, output_dir: Path | None, *, media_type: MediaType | None = None,
       filename: str | None = None, overwrite: bool = False) -> None`, called before any vendor call, so that a place
       it cannot write to, or a file name that is taken (FileExists), fails before the generation is paid for;
-    - `async def reclaim(self, output_dir: Path | None) -> Reclaimed`, removing stale temp files there.
+    - `async def reclaim(self, output_dir: Path | None) -> Reclaimed`, removing stale temp files there;
+    - `async def discard(self, artifact: Artifact) -> None`, removing a file it has just written that the caller will
+      not be told of; with it, the service saves a continuation while the file is written rather than before.
     """
 
     async def write(

@@ -459,6 +459,11 @@ class MemorySink:
         self.artifacts.append(artifact)
         return artifact
 
+    async def discard(self, artifact: Artifact) -> None:
+        """Like the filesystem sink: forget a file just written that nobody will be told of."""
+        self.written.pop(artifact.path, None)
+        self.artifacts = [kept for kept in self.artifacts if kept.path != artifact.path]
+
     async def prepare(
         self,
         output_dir: Path | None,

@@ -142,8 +142,10 @@ async def test_an_edit_sends_the_input_image_as_a_data_url_part(
 async def test_a_url_answer_is_fetched_at_once_without_the_key(generator: OpenRouterGenerator) -> None:
     made = await generator.generate(MediaRequest(media_type="image", prompt="a kite sandbox:image-url"), ctx())
     assert made.metadata["image_source"] == "url" and made.mime_type == "image/png"
-    assert media.open_image(await read(made))
-    assert made.continuation is not None and made.continuation.data["last_image"].startswith("data:image/png;base64,")
+    data = await read(made)
+    assert media.open_image(data)
+    assert made.continuation is not None and made.continuation.data["last_image_mime"] == "image/png"
+    assert made.continuation.blob == data
 
 
 async def test_an_expired_url_is_a_backend_error_and_no_file(sandbox: Sandbox, tmp_path: Path) -> None:

@@ -207,7 +207,11 @@ def test_the_kept_conversation_is_bounded_plain_json_that_round_trips(
         assert kept_users + conversation.dropped_turns == index + 1
         state = conversation.state()
         assert state.kind == CHAT_KIND
-        restored = conversation_from_state(ContinuationState(kind=state.kind, data=json.loads(json.dumps(state.data))))
+        assert state.blob == bytes([index % 256]) * 5 and state.data["last_image_mime"] == "image/png"
+        assert "last_image" not in state.data, "the image is the blob, not a data URL in the JSON"
+        restored = conversation_from_state(
+            ContinuationState(kind=state.kind, data=json.loads(json.dumps(state.data)), blob=state.blob)
+        )
         assert restored == conversation
 
 
@@ -218,6 +222,25 @@ def test_another_backends_or_a_damaged_state_is_refused_naming_continue_from() -
     damaged = ContinuationState(kind=CHAT_KIND, data={"messages": [], "last_image": "http://x/y.png"})
     with pytest.raises(InvalidRequest, match="damaged"):
         conversation_from_state(damaged)
+    no_mime = ContinuationState(kind=CHAT_KIND, data={"messages": [], "last_image_mime": "png"}, blob=b"PNG")
+    with pytest.raises(InvalidRequest, match="damaged"):
+        conversation_from_state(no_mime)
+
+
+def test_a_conversation_saved_with_its_image_as_a_data_url_in_the_data_still_continues() -> None:
+    image = data_url("image/png", b"LAST")
+    saved = ContinuationState(kind=CHAT_KIND, data={"model": "m", "messages": [], "last_image": image})
+    assert conversation_from_state(saved) == Conversation("m", (), image)
+
+
+def test_the_image_in_hand_becomes_the_blob_and_reads_back_as_the_same_data_url() -> None:
+    image = data_url("image/webp", b"RIFF....WEBP")
+    conversation, _ = after_turn(
+        None, [user_message("p", [])], "", image, model="m", max_turns=3, max_bytes=1000, image=b"RIFF....WEBP"
+    )
+    state = conversation.state()
+    assert (state.blob, state.data["last_image_mime"]) == (b"RIFF....WEBP", "image/webp")
+    assert conversation_from_state(state).last_image == image
 
 
 # -- the answer -----------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mediagen.adapters.sinks.filesystem import FilesystemSink
 from mediagen.adapters.stores.memory import MemoryStore
 from mediagen.application.codec import request_converter
 from mediagen.application.registry import BackendRegistry
@@ -46,6 +47,7 @@ def build(
     store: MemoryStore | None = None,
     priority: Sequence[str] = (),
     inspect_inputs: Any = None,
+    sink: Any = None,
     **settings_kwargs: Any,
 ) -> tuple[MediaService, MemorySink]:
     settings_kwargs.setdefault("retry", NO_WAIT)
@@ -55,7 +57,7 @@ def build(
     selector = BackendSelector(
         specs, credentials, priorities={mt: tuple(priority) for mt in MediaType}, strict=settings.strict
     )
-    sink = MemorySink()
+    sink = sink if sink is not None else MemorySink()
     converter = request_converter()
     service = MediaService(
         registry=BackendRegistry(plugins),
@@ -286,6 +288,74 @@ async def test_a_store_failing_to_save_the_continuation_leaves_no_file() -> None
     with pytest.raises(RuntimeError):
         await service.generate(image())
     assert sink.written == {}  # the caller got an error, so no file they were never told of
+
+
+class _SlowStore(MemoryStore):
+    """A store whose saves take a while, so the file is written before the save ends."""
+
+    def __init__(self, *, fail: bool = False) -> None:
+        super().__init__()
+        self.fail = fail
+
+    async def save(self, backend: str, state: Any) -> str:
+        for _ in range(20):
+            await asyncio.sleep(0)
+        if self.fail:
+            raise RuntimeError("the database is gone")
+        return await super().save(backend, state)
+
+
+@pytest.mark.parametrize("store", [_FailingStore(save=True), _SlowStore(fail=True)], ids=["at-once", "after-the-file"])
+async def test_a_store_failing_while_the_file_is_written_leaves_no_file_on_disk(
+    tmp_path: Path, store: MemoryStore
+) -> None:
+    alpha, _ = plugin("alpha")
+    sink = FilesystemSink([tmp_path], tmp_path)
+    service, _ = build([alpha], store=store, sink=sink)
+    with pytest.raises(RuntimeError, match="database is gone"):
+        await service.generate(image())
+    assert await asyncio.to_thread(lambda: [p.name for p in tmp_path.rglob("*") if p.is_file()]) == []
+
+
+async def test_a_slow_save_is_waited_for_and_its_id_comes_with_the_file(tmp_path: Path) -> None:
+    alpha, _ = plugin("alpha")
+    store = _SlowStore()
+    service, _ = build([alpha], store=store, sink=FilesystemSink([tmp_path], tmp_path))
+    result = await service.generate(image())
+    assert await asyncio.to_thread(result.artifact.path.is_file) and result.continuation_id is not None
+    assert await store.load(result.continuation_id) is not None
+
+
+class _StuckStore(MemoryStore):
+    """A store whose saves never end, as one waiting on a database another process holds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waiting = asyncio.Event()
+
+    async def save(self, backend: str, state: Any) -> str:
+        self.waiting.set()
+        await asyncio.Event().wait()
+        raise AssertionError("never reached")
+
+
+async def test_a_timeout_while_the_save_is_pending_after_the_file_is_written_leaves_no_file(tmp_path: Path) -> None:
+    alpha, _ = plugin("alpha")
+    store = _StuckStore()
+    service, _ = build([alpha], store=store, sink=FilesystemSink([tmp_path], tmp_path))
+    with pytest.raises(GenerationTimeout):
+        await service.generate(image(timeout=0.5))
+    assert store.waiting.is_set()
+    assert await asyncio.to_thread(lambda: [p.name for p in tmp_path.rglob("*") if p.is_file()]) == []
+
+
+async def test_a_store_failing_when_a_file_is_replaced_keeps_the_file_that_was_there(tmp_path: Path) -> None:
+    alpha, _ = plugin("alpha")
+    await asyncio.to_thread((tmp_path / "kept.png").write_bytes, b"the old one")
+    service, _ = build([alpha], store=_FailingStore(save=True), sink=FilesystemSink([tmp_path], tmp_path))
+    with pytest.raises(RuntimeError):
+        await service.generate(image(filename="kept.png", overwrite=True))
+    assert await asyncio.to_thread((tmp_path / "kept.png").read_bytes) == b"the old one"
 
 
 async def test_a_collected_job_the_store_cannot_forget_still_returns_the_written_file() -> None:

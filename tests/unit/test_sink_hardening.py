@@ -186,6 +186,46 @@ async def test_concurrent_writes_into_one_new_dir_all_land(tmp_path: Path) -> No
     assert all(a.path.read_bytes() == PNG for a in artifacts)
 
 
+async def test_a_dir_written_before_is_found_again_after_its_symlink_is_re_pointed_or_swapped(root: Path) -> None:
+    """Each write reaches the directory the output dir names at that moment, inside the roots, however it was
+    found the time before."""
+    sink = FilesystemSink(allowed_roots=[root / "inside"], default_dir=root / "inside")
+    (root / "inside" / "a").mkdir(parents=True)
+    (root / "inside" / "b").mkdir()
+    (root / "outside").mkdir()
+    link = root / "inside" / "current"
+    link.symlink_to(root / "inside" / "a")
+    first = await sink.write(chunks(PNG), image(output_dir=link), mime_type="image/png")
+    assert first.path.parent == root / "inside" / "a"
+    link.unlink()
+    link.symlink_to(root / "inside" / "b")
+    second = await sink.write(chunks(PNG), image(output_dir=link), mime_type="image/png")
+    assert second.path.parent == root / "inside" / "b"
+    link.unlink()
+    link.symlink_to(root / "outside")
+    with pytest.raises(PathNotAllowed, match="outside the allowed roots"):
+        await sink.write(chunks(PNG), image(output_dir=link), mime_type="image/png")
+    direct = await sink.write(chunks(PNG), image(output_dir=root / "inside" / "b"), mime_type="image/png")
+    (root / "inside" / "b").rename(root / "inside" / "b-old")
+    (root / "inside" / "b").symlink_to(root / "outside")
+    with pytest.raises(PathNotAllowed):
+        await sink.write(chunks(PNG), image(output_dir=root / "inside" / "b"), mime_type="image/png")
+    assert everything_under(root / "outside") == []
+    assert names_in(root / "inside" / "a") == {first.path.name}
+    assert names_in(root / "inside" / "b-old") == {second.path.name, direct.path.name}
+
+
+async def test_a_dir_removed_after_a_write_is_made_again_on_the_next(root: Path) -> None:
+    sink = FilesystemSink(allowed_roots=[root], default_dir=root)
+    target = image(output_dir=root / "x" / "y")
+    await sink.write(chunks(PNG), target, mime_type="image/png")
+    for leftover in (root / "x" / "y").iterdir():
+        leftover.unlink()
+    (root / "x" / "y").rmdir()
+    again = await sink.write(chunks(PNG), target, mime_type="image/png")
+    assert again.path.parent == root / "x" / "y" and again.path.read_bytes() == PNG
+
+
 # -- through the service ------------------------------------------------------------------------------------------
 
 

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from mediagen.adapters.openrouter.client import OpenRouterClients, OpenRouterSettings, vendor_call
-from mediagen.adapters.openrouter.image import generate_image, parse_sample_completion
-from mediagen.adapters.openrouter.mapping import conversation_from_state, listed_image_models, map_image
+from mediagen.adapters.openrouter.image import INLINE_DECODE_CHARS, generate_image, parse_sample_completion
+from mediagen.adapters.openrouter.mapping import (
+    Conversation,
+    conversation_from_state,
+    listed_image_models,
+    map_image,
+)
 from mediagen.adapters.openrouter.spec import SPEC
 from mediagen.adapters.sdk_models import built, once_off_loop
 from mediagen.application.deadline import Deadline
@@ -17,6 +23,7 @@ from mediagen.domain.errors import InvalidRequest
 from mediagen.domain.media import MediaType
 from mediagen.domain.request import MediaRequest
 from mediagen.domain.secret import Secret
+from mediagen.ports.continuation import ContinuationState
 from mediagen.ports.generator import BackendOptions, GeneratedMedia, GenerationContext
 
 
@@ -60,7 +67,7 @@ class OpenRouterGenerator:
                 field="media_type",
             )
         model = self._spec.model(ctx.model)
-        previous = conversation_from_state(ctx.continuation) if ctx.continuation is not None else None
+        previous = await _conversation(ctx.continuation) if ctx.continuation is not None else None
         plan = map_image(request, ctx.model, model, strict=ctx.strict)
         return await generate_image(self._clients, self._settings, plan, previous, ctx, deadline)
 
@@ -88,3 +95,10 @@ async def _models_ready() -> None:
 
     await built(ChatCompletion, Choice, ChatCompletionMessage, CompletionUsage)
     await once_off_loop(parse_sample_completion)
+
+
+async def _conversation(state: ContinuationState) -> Conversation:
+    """The saved conversation; rebuilding the data URL of a large image (~1 ms per MiB) happens off the loop."""
+    if state.blob is not None and len(state.blob) > INLINE_DECODE_CHARS * 3 // 4:
+        return await asyncio.to_thread(conversation_from_state, state)
+    return conversation_from_state(state)

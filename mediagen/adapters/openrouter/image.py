@@ -185,6 +185,7 @@ async def generate_image(
         model=plan.model,
         max_turns=settings.max_history_turns,
         max_bytes=settings.max_history_bytes,
+        image=data,
     )
     metadata: dict[str, Any] = {
         "api": "chat.completions",

@@ -24,7 +24,7 @@ import zlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import attrs
 
@@ -61,6 +61,9 @@ _TEMP: Final = re.compile(r"^\..+\.part-(?P<pid>\d{1,10})-(?P<host>[0-9a-f]{8})-
 #: The temp names of earlier versions, without the writer: removed by age alone.
 _OLD_TEMP: Final = re.compile(r"^\..+\.part-[0-9a-f]{16}$")
 
+if TYPE_CHECKING:
+    from hashlib import _Hash as Hash
+
 T = TypeVar("T")
 
 
@@ -86,7 +89,8 @@ class _Placed:
 
 
 class _Tally:
-    """Counts and hashes bytes as they arrive, reports progress, and enforces the size cap."""
+    """Counts bytes as they arrive, reports progress, and enforces the size cap. The sha256 is updated by the
+    worker-thread jobs that write the bytes, in order (hashlib lets go of the GIL), not on the event loop."""
 
     def __init__(self, max_bytes: int, backend: str, on_bytes: Callable[[int], None] | None) -> None:
         self.size = 0
@@ -103,7 +107,6 @@ class _Tally:
                 backend=self._backend,
             )
         self.size += len(chunk)
-        self.sha256.update(chunk)
         if self._on_bytes is not None:
             self._on_bytes(self.size)
 
@@ -139,6 +142,8 @@ class FilesystemSink:
         self._short_id = short_id
         self._stale_after = float(stale_after)
         self._prepared: set[Path | None] = set()
+        # output_dir -> (the path asked for, its resolved path, the resolved root holding it), from an earlier open.
+        self._places: dict[Path | None, tuple[Path, Path, Path]] = {}
         self._swept: set[tuple[int, int]] = set()
         self._sweeping = threading.Lock()
         self.reclaimed = Reclaimed()
@@ -164,15 +169,15 @@ class FilesystemSink:
         pending = bytearray(head)
         ended = await _gather(stream, tally, pending, limit=len(pending) + 1)  # one more chunk: was that all?
         if ended:  # the whole artifact is in hand: one hop creates, fsyncs and places it
-            placed = await _to_the_end(self._write_whole, target, name, ext, pending, undo=_unplace)
+            placed = await _to_the_end(self._write_whole, target, name, ext, pending, tally.sha256, undo=_unplace)
         else:
-            temp = await _to_the_end(self._open_temp, target, name, pending, undo=_TempFile.discard)
+            temp = await _to_the_end(self._open_temp, target, name, pending, tally.sha256, undo=_TempFile.discard)
             try:
                 while not ended:
                     pending = bytearray()
                     ended = await _gather(stream, tally, pending, limit=WRITE_BATCH)
                     if pending:
-                        await _to_the_end(temp.write, pending)
+                        await _to_the_end(temp.write, pending, tally.sha256)
                 placed = await _to_the_end(self._seal_and_place, temp, name, target, ext, undo=_unplace)
             except BaseException:
                 temp.discard()
@@ -189,18 +194,21 @@ class FilesystemSink:
             media_duration_seconds=length,
         )
 
-    def _write_whole(self, target: ArtifactTarget, name: str, ext: str, data: bytes | bytearray) -> _Placed:
-        """Blocking: open the directory, write `data` to a temp file, fsync it and link it into place."""
-        temp = self._open_temp(target, name, data)
+    def _write_whole(
+        self, target: ArtifactTarget, name: str, ext: str, data: bytes | bytearray, digest: Hash
+    ) -> _Placed:
+        """Blocking: open the directory, write `data` to a temp file (hashing it into `digest`), fsync it and link it
+        into place."""
+        temp = self._open_temp(target, name, data, digest)
         try:
             return self._seal_and_place(temp, name, target, ext)
         except BaseException:
             temp.discard()
             raise
 
-    def _open_temp(self, target: ArtifactTarget, name: str, data: bytes | bytearray) -> _TempFile:
+    def _open_temp(self, target: ArtifactTarget, name: str, data: bytes | bytearray, digest: Hash) -> _TempFile:
         """Blocking: open (creating it if needed) the output directory, then create a temp file there holding
-        `data`; the temp file keeps the directory open until it is placed or discarded."""
+        `data` (hashed into `digest`); the temp file keeps the directory open until it is placed or discarded."""
         directory = self._open_directory(target.output_dir)
         try:
             self._sweep_once(directory)
@@ -209,7 +217,7 @@ class FilesystemSink:
             directory.close()
             raise
         try:
-            temp.write(data)
+            temp.write(data, digest)
         except BaseException:
             temp.discard()
             raise
@@ -260,6 +268,18 @@ class FilesystemSink:
         finally:
             directory.close()
 
+    async def discard(self, artifact: Artifact) -> None:
+        """Take back a file this sink just wrote and nobody was told of (e.g. its continuation could not be saved):
+        its directory is opened confined to the roots like for a write, and the name removed there."""
+        await asyncio.to_thread(self._discard, artifact.path)
+
+    def _discard(self, path: Path) -> None:
+        directory = self._open_directory(path.parent)
+        try:
+            directory.discard(path.name)
+        finally:
+            directory.close()
+
     async def reclaim(self, output_dir: Path | None) -> Reclaimed:
         """Remove stale temp files of this sink's naming in `output_dir` (the default dir when None); a directory
         that does not exist is left uncreated. Returns what was freed."""
@@ -292,7 +312,18 @@ class FilesystemSink:
 
     def _open_directory(self, output_dir: Path | None) -> _Directory:
         """The output dir, open: its resolved path is checked against the resolved roots, then walked down from
-        the root that holds it one name at a time, creating what is missing and following no symlink."""
+        the root that holds it one name at a time, creating what is missing and following no symlink.
+
+        A dir opened before is walked down again from the root found then, without resolving anything, and kept only
+        if the path asked for still names the very directory the walk reached (one stat): a symlink swapped in on
+        the way fails the walk, a path re-pointed elsewhere fails the comparison, and either falls back to the full
+        resolve and check."""
+        known = self._places.get(output_dir)
+        if known is not None:
+            directory = _Directory.reopen(*known)
+            if directory is not None:
+                return directory
+            self._places.pop(output_dir, None)
         requested = (output_dir if output_dir is not None else self._default_dir).expanduser()
         _check_name(requested)
         try:
@@ -305,11 +336,13 @@ class FilesystemSink:
             ) from None
         root = self._check_allowed(requested, resolved, resolved)
         try:
-            return _Directory.open_below(root, resolved)
+            directory = _Directory.open_below(root, resolved)
         except PathNotAllowed:
             raise
         except OSError as error:
             raise _unusable(resolved, error) from None
+        self._places[output_dir] = (requested, resolved, root)
+        return directory
 
     def _check_allowed(self, requested: Path, resolved: Path, requested_resolved: Path) -> Path:
         """The resolved root holding `resolved` (the deepest, when roots nest); PathNotAllowed when none does.
@@ -444,6 +477,29 @@ class _Directory:
         if self._fd is None:
             raise ValueError(f"{self.path} is closed")
         return self._fd
+
+    @classmethod
+    def reopen(cls, requested: Path, target: Path, root: Path) -> _Directory | None:
+        """`target` (resolved, inside the resolved `root`) opened by the walk of `open_below`, creating nothing,
+        if `requested` names that same directory right now; None otherwise (something moved: resolve again)."""
+        try:
+            info = os.stat(requested)
+            fd = os.open(root, _DIR_FLAGS)
+        except OSError:
+            return None
+        try:
+            for part in target.parts[len(root.parts) :]:
+                below = os.open(part, _DIR_FLAGS | _NOFOLLOW, dir_fd=fd)
+                os.close(fd)
+                fd = below
+            found = os.fstat(fd)
+        except OSError:
+            os.close(fd)
+            return None
+        if (found.st_dev, found.st_ino) != (info.st_dev, info.st_ino):
+            os.close(fd)
+            return None
+        return cls(target, fd)
 
     @classmethod
     def open_below(cls, root: Path, target: Path) -> _Directory:
@@ -581,9 +637,12 @@ class _TempFile:
             raise _unusable(directory.path, error) from None
         return cls(directory, name, fd)
 
-    def write(self, data: bytes | bytearray) -> None:
+    def write(self, data: bytes | bytearray, digest: Hash | None = None) -> None:
+        """Append `data`, first hashing it into `digest` when given."""
         if self._fd is None:
             raise ValueError(f"{self.name} is already closed")
+        if digest is not None:
+            digest.update(data)
         view = memoryview(data)
         try:
             while view:

@@ -35,6 +35,10 @@ CREATE TABLE IF NOT EXISTS continuations (
 );
 CREATE INDEX IF NOT EXISTS continuations_by_kind ON continuations (kind, created_at);
 CREATE INDEX IF NOT EXISTS continuations_by_expiry ON continuations (expires_at) WHERE expires_at IS NOT NULL;
+CREATE TRIGGER IF NOT EXISTS continuations_purge_on_save AFTER INSERT ON continuations
+BEGIN
+    DELETE FROM continuations WHERE expires_at IS NOT NULL AND expires_at <= NEW.created_at;
+END;
 """
 _COLUMNS = "id, backend, kind, data, blob, created_at, expires_at"
 _LIVE = "(expires_at IS NULL OR expires_at > ?)"
@@ -49,7 +53,8 @@ class SqliteStore:
     """Continuation records in one SQLite file; the connection opens on first use and is reused.
 
     WAL journaling plus a busy timeout let two processes write at once; each statement commits on its own.
-    Records expire `ttl_seconds` after they were saved (None: never) and expired rows are purged on open and save.
+    Records expire `ttl_seconds` after they were saved (None: never) and expired rows are purged on open and save:
+    on save by a trigger of the INSERT itself, so a save is one statement and one hop to the connection's thread.
     A file that cannot hold the store (a directory, a file that is no SQLite database, a missing directory when
     `create_parent` is False) is a ConfigurationError naming `store.path`.
     """
@@ -84,11 +89,12 @@ class SqliteStore:
         blob = None if state.blob is None else bytes(state.blob)
         db = await self._db()
         now = self._clock()
-        await self._purge(db, now)
         expires_at = None if self._ttl is None else now + self._ttl
         while True:
             continuation_id = new_continuation_id(backend, state.kind)
             try:
+                # The schema's trigger deletes the rows expired by `now` (other processes' included) in this
+                # same statement.
                 await db.execute(
                     f"INSERT INTO continuations ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (continuation_id, backend, state.kind, data, blob, now, expires_at),
