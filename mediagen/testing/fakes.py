@@ -461,7 +461,8 @@ class MemorySink:
 
     async def discard(self, artifact: Artifact) -> None:
         """Like the filesystem sink: forget a file just written that nobody will be told of."""
-        self.written.pop(artifact.path, None)
+        if isinstance(artifact.path, Path):
+            self.written.pop(artifact.path, None)
         self.artifacts = [kept for kept in self.artifacts if kept.path != artifact.path]
 
     async def prepare(

@@ -208,6 +208,19 @@ async def test_a_taken_name_is_found_by_prepare_before_any_vendor_call_whatever_
         await sink.aclose()
 
 
+async def test_an_object_written_then_discarded_is_gone(bucket: str, tmp_path: Path) -> None:
+    """What the service does when the continuation of a written object cannot be saved: nothing stays."""
+    sink = PlaceSink(filesystem=_unused_filesystem(tmp_path))
+    try:
+        picture = image(8, 8, "png", prompt="fox")
+        written = await sink.write(_chunks(picture), _target(f"s3://{bucket}"), mime_type="image/png")
+        assert list(await _objects(bucket)) == [written.path.name]
+        await sink.discard(written)
+        assert await _objects(bucket) == {}
+    finally:
+        await sink.aclose()
+
+
 async def test_a_stream_that_fails_midway_leaves_no_object_and_no_open_upload(bucket: str) -> None:
     sink = S3Sink(part_bytes=5 * MIB)
 

@@ -271,6 +271,8 @@ class FilesystemSink:
     async def discard(self, artifact: Artifact) -> None:
         """Take back a file this sink just wrote and nobody was told of (e.g. its continuation could not be saved):
         its directory is opened confined to the roots like for a write, and the name removed there."""
+        if not isinstance(artifact.path, Path):  # an object URL belongs to the object-store sink
+            raise PathNotAllowed(f"{artifact.path} was not written by this sink", path=str(artifact.path))
         await asyncio.to_thread(self._discard, artifact.path)
 
     def _discard(self, path: Path) -> None:

@@ -10,7 +10,7 @@ import attrs
 from mediagen.adapters.sinks.filesystem import FilesystemSink
 from mediagen.adapters.sinks.s3 import S3Sink, object_place
 from mediagen.domain.media import MediaType
-from mediagen.domain.result import Artifact
+from mediagen.domain.result import Artifact, ObjectUrl
 from mediagen.ports.artifacts import ArtifactTarget, Reclaimed
 
 
@@ -67,6 +67,13 @@ class PlaceSink:
             routed = attrs.evolve(target, output_dir=place)
             return await self._s3().write(stream, routed, mime_type=mime_type, on_bytes=on_bytes)
         return await self._filesystem.write(stream, target, mime_type=mime_type, on_bytes=on_bytes)
+
+    async def discard(self, artifact: Artifact) -> None:
+        """Take back a file (or object) just written: the sink that wrote it removes it."""
+        if isinstance(artifact.path, ObjectUrl):
+            await self._s3().discard(artifact)
+        else:
+            await self._filesystem.discard(artifact)
 
     async def aclose(self) -> None:
         if self._objects is not None:

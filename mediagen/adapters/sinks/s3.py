@@ -119,7 +119,9 @@ class S3Sink:
         ended = await _gather(stream, tally, pending, limit=self._part_bytes)
         client = await self._s3()
         if ended:
-            key = await self._put_whole(client, bucket, prefix, name, target, ext, bytes(pending), mime)
+            data = bytes(pending)
+            await asyncio.to_thread(tally.sha256.update, data)  # the filesystem sink hashes in its write's thread too
+            key = await self._put_whole(client, bucket, prefix, name, target, ext, data, mime)
         else:
             key = await self._put_parts(client, bucket, prefix, name, target, ext, stream, tally, pending, mime)
         return Artifact(
@@ -128,6 +130,12 @@ class S3Sink:
             size_bytes=tally.size,
             sha256=tally.sha256.hexdigest(),
         )
+
+    async def discard(self, artifact: Artifact) -> None:
+        """Take back an object this sink just wrote and nobody was told of (its continuation could not be saved)."""
+        bucket, key = _place_or_fail(str(artifact.path))
+        client = await self._s3()
+        await _call(client.delete_object(Bucket=bucket, Key=key), bucket, f"s3://{bucket}/{key}")
 
     async def aclose(self) -> None:
         if self._context is not None:
@@ -175,6 +183,7 @@ class S3Sink:
             while True:
                 number = len(parts) + 1
                 body = bytes(pending)
+                await asyncio.to_thread(tally.sha256.update, body)
                 sent = await _call(
                     client.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=body),
                     bucket,
