@@ -99,8 +99,10 @@ class GoogleClients:
         return types.HttpOptions(
             base_url=base_url,
             timeout=None if timeout is None else int(timeout * 1000),
-            # No SDK-level retries: the service retries transient errors with its own policy.
-            retry_options=None,
+            # No SDK-level retries: the service retries transient errors with its own policy. One attempt, set
+            # explicitly: with no retry options google-genai 3.6 retries a refused or reset connection by itself
+            # after sleeping 1-10 s (an "implicit retry"), doubling the service's own retries.
+            retry_options=types.HttpRetryOptions(attempts=1),
         )
 
     def _build(self, mode: Mode, key: Secret) -> genai.Client:

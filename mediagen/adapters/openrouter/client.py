@@ -142,6 +142,9 @@ class OpenRouterClients:
         client.admin_api_key = None
         client.webhook_secret = None
         client._custom_headers = headers
+        # The SDK imports an API's module on its first use (client.chat: ~40 ms); touched here, in this worker
+        # thread, so the first request does not import it on the event loop.
+        _ = client.chat.completions, client.models
         return client
 
     async def plain(self) -> httpx2.AsyncClient:
