@@ -97,8 +97,9 @@ def mcp_command(
     strict: StrictOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    """Serve the agent tools (generate_image, generate_video, generate_audio, generate_batch, list_backends,
-    job_status, job_resume) over MCP, on stdin/stdout or streamable HTTP."""
+    """Serve the agent tools (generate_image, generate_video, generate_audio, and transform_audio and clone_voice
+    where a backend offers them; generate_batch, list_backends, job_status, job_resume) over MCP, on stdin/stdout
+    or streamable HTTP."""
     import importlib.util
 
     if importlib.util.find_spec("mcp") is None:
