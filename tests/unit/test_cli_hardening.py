@@ -165,7 +165,7 @@ def test_jobs_cancel_of_a_veo_job_says_google_offers_none_and_forget_drops_it(me
 def test_jobs_list_reclaims_partial_downloads_of_killed_runs_and_says_how_much(
     mediagen: Invoke, tmp_path: Path
 ) -> None:
-    from mediagen.adapters.sinks.filesystem import temp_name
+    from mediagen.adapters.sinks.files import temp_name
     from tests.unit.test_sink_hardening import dead_pid
 
     (tmp_path / temp_name("clip.mp4", pid=dead_pid())).write_bytes(b"\x00" * 1_500_000)

@@ -17,7 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mediagen.adapters.sinks.filesystem import WRITE_BATCH, FilesystemSink, is_pcm
+from mediagen.adapters.sinks.files import WRITE_BATCH, is_pcm
+from mediagen.adapters.sinks.filesystem import FilesystemSink
 from mediagen.domain.errors import BackendError, PathNotAllowed
 from mediagen.domain.media import MediaType
 from mediagen.ports.artifacts import ArtifactSink, ArtifactTarget

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from mediagen.adapters.sinks.filesystem import FilesystemSink, temp_name
+from mediagen.adapters.sinks.files import temp_name
+from mediagen.adapters.sinks.filesystem import FilesystemSink
 from mediagen.domain.errors import FileExists, InvalidRequest, MediaGenError, PathNotAllowed
 from mediagen.domain.media import MediaType
 from mediagen.ports.artifacts import ArtifactTarget

@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import PurePath
 from typing import Any, Final
 
-from mediagen.adapters.sinks.filesystem import TWO_GIB, _accept, _gather, _read_head, _Tally, new_short_id
+from mediagen.adapters.sinks.files import TWO_GIB, _accept, _gather, _read_head, _Tally, new_short_id
 from mediagen.adapters.sinks.naming import artifact_name, names_for_stem, safe_filename
 from mediagen.domain.errors import BackendError, ConfigurationError, FileExists, PathNotAllowed
 from mediagen.domain.media import MediaType
