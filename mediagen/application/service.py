@@ -4,23 +4,31 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
-import stamina
 
 from mediagen.application.deadline import within
+from mediagen.application.jobs import JobInfo, _job_failed, _job_info, _JobTracker, _timed_out, _with_item
 from mediagen.application.limits import LocalLimits
+from mediagen.application.outcome import (
+    _account,
+    _account_hash,
+    _close,
+    _is_url,
+    _output_media_type,
+    _renamed,
+    _vendor_reference,
+)
 from mediagen.application.registry import BackendRegistry
+from mediagen.application.retrying import retry_after
 from mediagen.application.selector import BackendSelector, Candidate, Verdict
 from mediagen.application.settings import Settings
 from mediagen.domain.backend import ModelSpec
 from mediagen.domain.errors import (
-    AuthenticationFailed,
     BackendError,
     ContinuationNotFound,
     GenerationTimeout,
@@ -29,26 +37,21 @@ from mediagen.domain.errors import (
     JobNotFound,
     MediaGenError,
     MissingCredentials,
-    RateLimited,
     UnsupportedParameter,
 )
-from mediagen.domain.media import AudioKind, MediaType
 from mediagen.domain.request import MediaRequest
 from mediagen.domain.result import (
-    Adapted,
     Artifact,
     BatchItem,
     BatchResult,
     Fallback,
     GenerationResult,
-    Ignored,
     ParameterReport,
 )
 from mediagen.ports.artifacts import ArtifactSink, ArtifactTarget, Reclaimed
 from mediagen.ports.continuation import (
     JOB_KIND,
     VENDOR_ID_KIND,
-    ContinuationRecord,
     ContinuationState,
     ContinuationStore,
 )
@@ -59,37 +62,12 @@ from mediagen.ports.progress import (
     Downloading,
     Failed,
     FellBack,
-    ProgressEvent,
     ProgressListener,
-    Retried,
     Selected,
-    Submitted,
     Throttled,
     Written,
     ignore_progress,
 )
-
-
-@attrs.frozen
-class JobInfo:
-    """A long-running vendor job that was submitted and not yet collected."""
-
-    id: str
-    backend: str
-    vendor_job_id: str
-    model: str
-    prompt: str
-    created_at: float
-
-
-def _with_item(listener: ProgressListener, index: int | None, backend: str) -> ProgressListener:
-    if listener is ignore_progress:  # nobody listens: skip building an event copy per event
-        return ignore_progress
-
-    def forward(event: ProgressEvent) -> None:
-        listener(attrs.evolve(event, item=index, backend=event.backend or backend))
-
-    return forward
 
 
 class MediaService:
@@ -365,48 +343,7 @@ class MediaService:
             return await once()
         except MediaGenError as error:
             failed = error
-        return await self._retry(once, failed, emit)
-
-    async def _retry(
-        self, once: Callable[[], Awaitable[GenerationResult]], failed: MediaGenError, emit: ProgressListener
-    ) -> GenerationResult:
-        """The attempts after a first failure, paced by stamina (so a success costs no retry bookkeeping).
-
-        stamina's first attempt re-raises that failure: it counts, decides and waits as if it had made every
-        attempt itself. Its waits are asyncio sleeps, so the other generations keep running meanwhile.
-        """
-        retry = self._settings.retry
-        last = failed
-        waited = 0.0
-        async for attempt in stamina.retry_context(
-            on=self._backoff(retry.wait_max),
-            attempts=retry.attempts,
-            timeout=None,
-            wait_initial=retry.wait_initial,
-            wait_max=retry.wait_max,
-            wait_jitter=retry.wait_jitter,
-        ):
-            with attempt:
-                try:
-                    if attempt.num == 1:
-                        raise last
-                    emit(Retried(attempt=attempt.num, wait_seconds=waited, error_code=last.code, message=last.message))
-                    return await once()
-                except MediaGenError as error:
-                    last = error
-                    hint = error.retry_after if isinstance(error, RateLimited) else None
-                    waited = min(hint, retry.wait_max) if hint is not None else attempt.next_wait
-                    raise
-        raise AssertionError("stamina re-raises the last error")  # pragma: no cover
-
-    @staticmethod
-    def _backoff(wait_max: float) -> Callable[[Exception], bool | float]:
-        def decide(error: Exception) -> bool | float:
-            if isinstance(error, RateLimited) and error.retry_after is not None:
-                return float(min(error.retry_after, max(wait_max, 0.0)))
-            return isinstance(error, MediaGenError) and error.retryable
-
-        return decide
+        return await retry_after(once, failed, emit, self._settings.retry)
 
     async def _finish(
         self,
@@ -646,121 +583,3 @@ class MediaService:
         if place is not None:  # where the file was to go, so a resume in another process writes there too
             data["output_dir"] = str(place) if _is_url(place) else str(place.expanduser().absolute())
         return await self._store.save(backend, ContinuationState(kind=JOB_KIND, data=data))
-
-
-def _is_url(place: Path) -> bool:
-    """An output place such as s3://bucket/prefix (a Path keeps it as s3:/bucket/prefix): not a local directory."""
-    first = place.parts[0] if place.parts else ""
-    return len(first) > 2 and first.endswith(":")
-
-
-def _account_hash(key: str) -> str:
-    """Names a vendor account in shared limits without revealing its key: workers with one key share one budget."""
-    return hashlib.sha256(b"mediagen-account:" + key.encode()).hexdigest()[:24]
-
-
-def _job_info(record: ContinuationRecord) -> JobInfo:
-    data = record.state.data
-    return JobInfo(
-        id=record.id,
-        backend=record.backend,
-        vendor_job_id=str(data["vendor_job_id"]),
-        model=str(data.get("model", "")),
-        prompt=str(data.get("request", {}).get("prompt", "")),
-        created_at=record.created_at,
-    )
-
-
-def _job_failed(error: BackendError) -> bool:
-    """Whether an error means the vendor job itself failed (not a call that may succeed when repeated, nor a key
-    the vendor refused, with which the job may be fine)."""
-    return not error.retryable and not isinstance(error, AuthenticationFailed)
-
-
-def _timed_out(timeout: float, job: _JobTracker) -> GenerationTimeout:
-    return GenerationTimeout(
-        f"no result within {timeout:.1f} s"
-        + (f"; the vendor job continues: `mediagen jobs resume {job.record_id}`" if job.record_id else "")
-        + "; raise the timeout (--timeout or timeouts.<media> setting) for long jobs",
-        backend=job.backend,
-        job_id=job.record_id,
-    )
-
-
-class _JobTracker:
-    """Records a vendor job the moment it exists and forgets it once its result is on disk."""
-
-    def __init__(
-        self,
-        service: MediaService,
-        request: MediaRequest,
-        item: int | None,
-        listener: ProgressListener,
-        resume: JobInfo | None,
-    ) -> None:
-        self._service = service
-        self._request = request
-        self._item = item
-        self._listener = listener
-        self.backend: str | None = resume.backend if resume else None
-        self.model: str | None = resume.model if resume else None
-        self.vendor_job_id: str | None = resume.vendor_job_id if resume else None
-        self.record_id: str | None = resume.id if resume else None
-
-    async def started(self, vendor_job_id: str) -> None:
-        self.vendor_job_id = vendor_job_id
-        backend = self.backend or ""
-        if self.record_id is None:
-            self.record_id = await self._service._record_job(backend, self.model or "", vendor_job_id, self._request)
-        _with_item(self._listener, self._item, backend)(Submitted(job_id=self.record_id or vendor_job_id))
-
-    async def finished(self) -> None:
-        """Forget the record: the result is collected, or the vendor reports the job failed."""
-        if self.record_id is not None:
-            await self._service._store.delete(self.record_id)
-            self.record_id = None
-
-
-def _account(request: MediaRequest, report: ParameterReport, backend: str) -> ParameterReport:
-    """Every parameter the caller set ends applied, adapted or ignored — never silently dropped."""
-    missing = [
-        Ignored(name, value, f"{backend} did not report using it")
-        for name, value in request.set_parameters().items()
-        if name not in report.accounted()
-    ]
-    return report.merged(ParameterReport(ignored=tuple(missing))) if missing else report
-
-
-def _renamed(asked: str | None, artifact: Artifact) -> Adapted | None:
-    """The asked file name, when the sink wrote another: the extension follows the content, unsafe characters go.
-    A name asked without an extension only gains one, which is not worth reporting."""
-    if asked is None:
-        return None
-    name = asked.replace("\\", "/").rsplit("/", 1)[-1]
-    written = artifact.path.name
-    same = name == written if "." in name.lstrip(".") else written.rsplit(".", 1)[0] == name
-    if same:
-        return None
-    reason = f"the file is {artifact.mime_type}, so it is named for that"
-    if name.rsplit(".", 1)[0] != written.rsplit(".", 1)[0]:
-        reason += ", with only the characters safe in a file name"
-    return Adapted("filename", asked, written, reason)
-
-
-def _output_media_type(request: MediaRequest, mime_type: str) -> MediaType:
-    """What the file must be: the request's media type, except that dubbing a video gives a video."""
-    if request.effective_audio_kind is AudioKind.DUBBING and mime_type.startswith("video/"):
-        return MediaType.VIDEO
-    return request.media_type
-
-
-async def _close(stream: AsyncIterator[bytes]) -> None:
-    aclose = getattr(stream, "aclose", None)
-    if aclose is not None:
-        await aclose()
-
-
-def _vendor_reference(backend: str, state: ContinuationState | None) -> str | None:
-    """`{backend}:{vendor id}` for state the vendor keeps (nothing to save), else None."""
-    vendor_id = state.data.get("vendor_id") if state is not None and state.kind == VENDOR_ID_KIND else None
-    return f"{backend}:{vendor_id}" if isinstance(vendor_id, str) and vendor_id else None

@@ -11,7 +11,8 @@ from typing import Any
 
 import attrs
 
-from mediagen.application.service import JobInfo, MediaService
+from mediagen.application.jobs import JobInfo
+from mediagen.application.service import MediaService
 from mediagen.application.settings import LoadedSettings, settings_to_dict
 from mediagen.domain.backend import ModelSpec
 from mediagen.domain.media import MediaType
