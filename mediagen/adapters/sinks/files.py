@@ -71,6 +71,8 @@ class _Placed:
     directory: _Directory
     name: str
     replaced: bool
+    #: Seconds an audio or video file plays (read in the same worker-thread job that placed it), else None.
+    length: float | None = None
 
     @property
     def path(self) -> Path:

@@ -18,6 +18,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import attrs
+
 from mediagen.adapters.media_length import media_length
 from mediagen.adapters.sinks.files import (
     _NAME_ATTEMPTS,
@@ -109,7 +111,7 @@ class FilesystemSink:
         pending = bytearray(head)
         ended = await _gather(stream, tally, pending, limit=len(pending) + 1)  # one more chunk: was that all?
         if ended:  # the whole artifact is in hand: one hop creates, fsyncs and places it
-            placed = await _to_the_end(self._write_whole, target, name, ext, pending, tally.sha256, undo=_unplace)
+            placed = await _to_the_end(self._write_whole, target, name, ext, pending, tally.sha256, mime, undo=_unplace)
         else:
             temp = await _to_the_end(self._open_temp, target, name, pending, tally.sha256, undo=_TempFile.discard)
             try:
@@ -118,30 +120,27 @@ class FilesystemSink:
                     ended = await _gather(stream, tally, pending, limit=WRITE_BATCH)
                     if pending:
                         await _to_the_end(temp.write, pending, tally.sha256)
-                placed = await _to_the_end(self._seal_and_place, temp, name, target, ext, undo=_unplace)
+                placed = await _to_the_end(self._seal_and_place, temp, name, target, ext, mime, undo=_unplace)
             except BaseException:
                 temp.discard()
                 raise
         placed.directory.close()
-        length = (
-            None if media_type_of(mime) is MediaType.IMAGE else await asyncio.to_thread(media_length, placed.path, mime)
-        )
         return Artifact(
             path=placed.path,
             mime_type=mime,
             size_bytes=tally.size,
             sha256=tally.sha256.hexdigest(),
-            media_duration_seconds=length,
+            media_duration_seconds=placed.length,
         )
 
     def _write_whole(
-        self, target: ArtifactTarget, name: str, ext: str, data: bytes | bytearray, digest: Hash
+        self, target: ArtifactTarget, name: str, ext: str, data: bytes | bytearray, digest: Hash, mime: str
     ) -> _Placed:
         """Blocking: open the directory, write `data` to a temp file (hashing it into `digest`), fsync it and link it
         into place."""
         temp = self._open_temp(target, name, data, digest)
         try:
-            return self._seal_and_place(temp, name, target, ext)
+            return self._seal_and_place(temp, name, target, ext, mime)
         except BaseException:
             temp.discard()
             raise
@@ -163,11 +162,15 @@ class FilesystemSink:
             raise
         return temp
 
-    def _seal_and_place(self, temp: _TempFile, name: str, target: ArtifactTarget, ext: str) -> _Placed:
-        """Blocking: fsync and close the temp file, then give it its final name (see `_place`). The placement
-        holds the directory open from here; closing it is the caller's."""
+    def _seal_and_place(self, temp: _TempFile, name: str, target: ArtifactTarget, ext: str, mime: str) -> _Placed:
+        """Blocking: fsync and close the temp file, then give it its final name (see `_place`) and, for audio and
+        video, read how long it plays (in this same worker-thread job: no second hop). The placement holds the
+        directory open from here; closing it is the caller's."""
         temp.seal()
-        return self._place(temp, name, target, ext)
+        placed = self._place(temp, name, target, ext)
+        if media_type_of(mime) is MediaType.IMAGE:
+            return placed
+        return attrs.evolve(placed, length=media_length(placed.path, mime))
 
     async def prepare(
         self,

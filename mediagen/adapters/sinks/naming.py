@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from datetime import datetime
@@ -31,6 +32,7 @@ def _ascii(text: str) -> str:
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
 
 
+@functools.lru_cache(maxsize=256)  # a batch names many files from one prompt; the backend part repeats every time
 def slugify(prompt: str, max_len: int = 40) -> str:
     """Lowercase ASCII words joined by '-', at most `max_len` characters, never empty."""
     if max_len < 1:

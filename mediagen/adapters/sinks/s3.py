@@ -35,7 +35,7 @@ def object_place(place: PurePath | str | None) -> tuple[str, str] | None:
     """(bucket, prefix) when `place` names an object store (s3://bucket/prefix; a Path keeps one slash), else None."""
     if place is None:
         return None
-    parts = PurePath(place).parts
+    parts = place.parts if isinstance(place, PurePath) else PurePath(place).parts  # a path's parts are parsed once
     if not parts or parts[0] != _SCHEME:
         return None
     if len(parts) < 2:
