@@ -98,14 +98,23 @@ def main() -> None:
     results: list[tuple[str, bool]] = []
 
     with measure.workspace(args) as workdir:
-        _, goal = measure.per_call_section(
+        (raw, ours, in_memory, alone, with_sink), goal = measure.per_call_section(
             ELEVENLABS,
             workdir,
             "1. one speech clip per call (eleven_multilingual_v2, mp3_44100_128)",
-            ["raw AsyncElevenLabs stream + atomic write", "mediagen service.generate (Container)"],
+            [
+                "raw AsyncElevenLabs stream + atomic write",
+                "mediagen service.generate (Container)",
+                "mediagen, memory store",
+                "mediagen's adapter alone (no file)",
+                "mediagen's adapter + sink (no service)",
+            ],
             rounds,
             per_round,
+            stores=["memory"],
+            parts=True,
         )
+        measure.report_parts(raw, ours, in_memory, alone, with_sink)
         results.append(goal)
         results.append(
             measure.memory_section(

@@ -187,11 +187,11 @@ def default_dir() -> Path | None:
 
 
 @contextlib.asynccontextmanager
-async def mediagen_service(
+async def mediagen_container(
     vendor: Vendor, base_url: str, workdir: Path, *, store: str | None = None
 ) -> AsyncIterator[Any]:
-    """mediagen's MediaService from the real Container (SQLite store unless `store` names another kind, filesystem
-    sink, the vendor's adapter) pointed at the fake through `backends.<vendor>.base_url`."""
+    """mediagen's real Container (SQLite store unless `store` names another kind, filesystem sink, the vendor's
+    adapter) pointed at the fake through `backends.<vendor>.base_url`; its service is closed on exit."""
     from dependency_injector import providers
 
     from mediagen.adapters.credentials.env import StaticCredentialSource
@@ -214,12 +214,51 @@ async def mediagen_service(
     )
     container = Container(settings=providers.Object(settings))
     container.credentials.override(providers.Object(StaticCredentialSource({vendor.backend: KEY})))
-    service = container.service()
     try:
-        yield service
+        yield container
     finally:
-        await service.aclose()
+        await container.service().aclose()
         container.shutdown_resources()
+
+
+@contextlib.asynccontextmanager
+async def mediagen_service(
+    vendor: Vendor, base_url: str, workdir: Path, *, store: str | None = None
+) -> AsyncIterator[Any]:
+    """The service of `mediagen_container`."""
+    async with mediagen_container(vendor, base_url, workdir, store=store) as container:
+        yield container.service()
+
+
+async def mediagen_parts(
+    vendor: Vendor, container: Any, request: Any
+) -> tuple[Callable[[], Awaitable[Any]], Callable[[], Awaitable[Any]]]:
+    """Two calls that take mediagen apart, from the container's own registry and sink: the adapter alone (its
+    vendor call, the answer read to the end, no file) and the adapter with the sink writing the file (no service:
+    no selection, limits, progress, continuation or result)."""
+    from mediagen.domain.secret import Secret
+    from mediagen.ports.artifacts import ArtifactTarget
+    from mediagen.ports.generator import GenerationContext
+
+    generator = await container.registry().ready(vendor.backend, Secret(KEY))
+    sink = container.sink()
+    ctx = GenerationContext(
+        credentials=Secret(KEY), model=generator.spec.default_models[request.media_type], timeout=60.0
+    )
+    target = ArtifactTarget(
+        media_type=request.media_type, backend=vendor.backend, prompt=request.prompt, output_dir=None
+    )
+
+    async def adapter_alone() -> None:
+        media = await generator.generate(request, ctx)
+        async for _ in media.stream:
+            pass
+
+    async def adapter_and_sink() -> None:
+        media = await generator.generate(request, ctx)
+        await sink.write(media.stream, target, mime_type=media.mime_type)
+
+    return adapter_alone, adapter_and_sink
 
 
 # --- measurements ---------------------------------------------------------------------------------------------
@@ -227,10 +266,11 @@ async def mediagen_service(
 
 async def per_call(
     vendor: Vendor, base_url: str, workdir: Path, rounds: int, per_round: int, *, warmups: int = 30,
-    stores: Sequence[str] = (),
+    stores: Sequence[str] = (), parts: bool = False,
 ) -> list[Timings]:  # fmt: skip
-    """Raw, mediagen and (one per `stores` kind) mediagen-with-that-store timings, in short rounds rotating which
-    side goes first (drift hits all alike)."""
+    """Raw, mediagen and (one per `stores` kind) mediagen-with-that-store timings, then with `parts` the two calls
+    of `mediagen_parts` (on a memory-store container), in short rounds rotating which side goes first (drift hits
+    all alike)."""
     request = vendor.request()
     raw = vendor.raw(base_url, workdir / "raw")
     async with contextlib.AsyncExitStack() as stack:
@@ -244,6 +284,11 @@ async def per_call(
             return lambda: service.generate(request)
 
         calls = [raw.generate, *(call(service) for service in services)]
+        if parts:
+            container = await stack.enter_async_context(
+                mediagen_container(vendor, base_url, workdir / "parts", store="memory")
+            )
+            calls += await mediagen_parts(vendor, container, request)
         sides = [(side, Timings()) for side in calls]
         try:
             for _ in range(warmups):  # warm all: connections, SDK code paths, the sandbox's media cache
@@ -398,6 +443,24 @@ def report_per_call(title: str, rounds: int, per_round: int, rows: Sequence[tupl
     print(f"   mediagen / raw: mean {ratio:.3f}, p50 {p50_ratio:.3f}, loop CPU {cpu_ratio:.3f}; "
           f"mediagen adds {added * 1e3:.2f} ms per call (mean)")  # fmt: skip
     return ratio
+
+
+def report_parts(raw: Timings, ours: Timings, in_memory: Timings, alone: Timings, with_sink: Timings) -> None:
+    """Where mediagen's time per call goes (means, from the rows of one per-call table): the adapter's call, the
+    sink's file, the service around them, the SQLite continuation, against the raw call."""
+
+    def mean(timings: Timings) -> float:
+        return statistics.fmean(timings.wall) * 1e3
+
+    steps = [
+        ("the adapter's call (the SDK call, the answer read; no file)", mean(alone)),
+        ("+ the sink's file (sniff, sha256, confined no-overwrite write)", mean(with_sink) - mean(alone)),
+        ("+ the service (selection, limits, progress, report, result)", mean(in_memory) - mean(with_sink)),
+        ("+ the continuation kept in SQLite (memory store: 0)", mean(ours) - mean(in_memory)),
+    ]
+    print(f"   where mediagen's {mean(ours):.2f} ms go (the raw call with its file: {mean(raw):.2f} ms):")
+    for label, value in steps:
+        print(f"     {label:<66} {value:6.2f} ms")
 
 
 def per_call_section(

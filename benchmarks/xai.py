@@ -92,7 +92,7 @@ def main() -> None:
     with measure.workspace(args) as workdir:
         # Every Grok image result keeps the image's bytes as its continuation (so `--continue-from` edits it from
         # another process); the memory-store line shows what that SQLite write costs, which the raw SDK does not do.
-        (raw, ours, in_memory), goal = measure.per_call_section(
+        (raw, ours, in_memory, alone, with_sink), goal = measure.per_call_section(
             XAI,
             workdir,
             "1. one image per call (GenerateImage in base64, grok-imagine-image)",
@@ -100,15 +100,19 @@ def main() -> None:
                 "raw xai_sdk.AsyncClient + decode + atomic write",
                 "mediagen service.generate (Container)",
                 "mediagen, memory store (no SQLite write)",
+                "mediagen's adapter alone (no file)",
+                "mediagen's adapter + sink (no service)",
             ],
             rounds,
             per_round,
             stores=["memory"],
+            parts=True,
         )
         memory_ratio = statistics.fmean(in_memory.wall) / statistics.fmean(raw.wall)
         kept = statistics.fmean(ours.wall) - statistics.fmean(in_memory.wall)
         print(f"   with the memory store: mean {memory_ratio:.3f}; keeping each image in SQLite for --continue-from "
               f"costs {kept * 1e3:.2f} ms per call")  # fmt: skip
+        measure.report_parts(raw, ours, in_memory, alone, with_sink)
         results.append(goal)
 
         results.append(measure.batch_section(XAI, workdir, batches, "raw xai_sdk.AsyncClient"))
