@@ -310,7 +310,7 @@ class MediaService:
 
         backend_settings = self._settings.backend(candidate.backend)
         limit = CallLimit(backend_settings.requests_per_minute, backend_settings.max_concurrent)
-        account = _account_hash(candidate.credentials.reveal())
+        account = "" if limit.unlimited else _account_hash(candidate.credentials.reveal())
 
         def throttled(seconds: float) -> None:
             emit(Throttled(wait_seconds=seconds))

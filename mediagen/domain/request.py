@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -417,6 +418,10 @@ class MediaRequest:
 
     def set_parameters(self) -> dict[str, Any]:
         """Every generation parameter the caller set, by name: each must end applied, adapted or ignored."""
+        return dict(self._set_parameters)
+
+    @functools.cached_property  # asked by the adapter's report and again by the service's account of it
+    def _set_parameters(self) -> dict[str, Any]:
         names = (
             "aspect_ratio", "size", "quality", "background", "duration", "seed", "negative_prompt",
             "voice", "instructions", "speed", "language", "audio_format", "output_format",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import types
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Final, Literal, get_args
 
 import attrs
 
@@ -186,6 +186,10 @@ def _check_sandbox_options(instance: object, attribute: attrs.Attribute[Any], va
             )
 
 
+#: What a backend without settings of its own gets (frozen, so one is shared).
+_NO_BACKEND_SETTINGS: Final = BackendSettings()
+
+
 @attrs.frozen
 class Settings:
     """Everything mediagen can be configured with; `load_settings` builds it from files, env and overrides."""
@@ -211,7 +215,7 @@ class Settings:
     def backend(self, name: str) -> BackendSettings:
         """The settings of backend `name`; defaults when none are configured."""
         found = self.backends.get(name)
-        return found if found is not None else BackendSettings()
+        return found if found is not None else _NO_BACKEND_SETTINGS
 
     def priority(self, media_type: MediaType) -> tuple[str, ...]:
         """The backend order to try for `media_type`."""
