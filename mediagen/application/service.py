@@ -89,6 +89,7 @@ class MediaService:
         self._registry = registry
         self._selector = selector
         self._store = store
+        self._store_reached = False
         self._sink = sink
         self._settings = settings
         self._encode = encode_request
@@ -180,6 +181,7 @@ class MediaService:
         if resume is not None:
             candidates = [attrs.evolve(candidates[0], model=resume.model)]
         job = _JobTracker(self, request, item, listener, resume)
+        await self._reach_store()
         await self._prepare_sink(request)
         if self._inspect is not None:
             await self._inspect(request)
@@ -208,6 +210,7 @@ class MediaService:
         the error `generate` would raise before paying."""
         _, route = await self._resolve_continuation(request)
         self._selector.candidates(request, backend=route)
+        await self._reach_store()
         await self._prepare_sink(request)
         if self._inspect is not None:
             await self._inspect(request)
@@ -236,6 +239,17 @@ class MediaService:
             else:
                 claimed[key] = index
         return problems
+
+    async def _reach_store(self) -> None:
+        """Before the first vendor call (and payment): a store that cannot be reached (a Redis that is down, a SQLite
+        file that is no database) fails now, once per service, not after a generation whose continuation it must
+        keep. The store's `open` is optional in the port."""
+        if self._store_reached:
+            return
+        reach = getattr(self._store, "open", None)
+        if reach is not None:
+            await reach()
+        self._store_reached = True
 
     async def _prepare_sink(self, request: MediaRequest) -> None:
         """Before any vendor is called (and paid): a bad output dir or a taken file name fails now, not after."""

@@ -18,6 +18,7 @@ import pytest
 import typer
 from typer.testing import CliRunner, Result
 
+from mediagen.adapters.stores.memory import MemoryStore
 from mediagen.entrypoints.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, app
 
 KEY = "sk-proj-cli-secret-0123456789abcdef"
@@ -283,24 +284,45 @@ def test_debug_adds_the_traceback_and_still_never_the_key(mediagen: Invoke) -> N
     assert KEY not in result.output
 
 
-#: A Redis store nothing listens for: a failure mediagen does not translate (a store file that cannot be opened is a
-#: configuration error now, see test_cli_hardening.py).
+#: A Redis store nothing listens for (port 9, discard): a configuration error naming store.url.
 DEAD_REDIS = {"MEDIAGEN_STORE__KIND": "redis", "MEDIAGEN_STORE__URL": "redis://127.0.0.1:9/0"}
 
 
-def test_an_unexpected_failure_is_one_internal_error_line_without_debug(mediagen: Invoke) -> None:
-    """A store that cannot be reached is no user mistake mediagen knows: one line, exit 1, no traceback."""
+def test_a_store_that_cannot_be_reached_is_a_configuration_error_naming_store_url(mediagen: Invoke) -> None:
     result = mediagen("jobs", "list", "--json", **DEAD_REDIS)
+    assert result.exit_code == 2
+    error = only_json(result)
+    assert error["error_code"] == "configuration_error" and "store.url" in error["error"]
+    assert "Traceback" not in result.output
+
+
+@pytest.fixture
+def broken_store(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """A fault inside mediagen itself (the memory store's listing raises a RuntimeError): no user mistake."""
+
+    async def broken(self: MemoryStore, kind: str | None = None) -> list[Any]:
+        raise RuntimeError("a fault inside mediagen")
+
+    monkeypatch.setattr(MemoryStore, "records", broken)
+    return {"MEDIAGEN_STORE__KIND": "memory"}
+
+
+def test_an_unexpected_failure_is_one_internal_error_line_without_debug(
+    mediagen: Invoke, broken_store: dict[str, str]
+) -> None:
+    result = mediagen("jobs", "list", "--json", **broken_store)
     assert result.exit_code == EXIT_FAILED
     error = only_json(result)
     assert error["error_code"] == "internal_error" and "--debug" in error["error"]
     assert "Traceback" not in result.output
 
 
-def test_with_debug_an_unexpected_failure_raises_for_its_traceback(mediagen: Invoke) -> None:
-    result = mediagen("jobs", "list", "--debug", **DEAD_REDIS)
+def test_with_debug_an_unexpected_failure_raises_for_its_traceback(
+    mediagen: Invoke, broken_store: dict[str, str]
+) -> None:
+    result = mediagen("jobs", "list", "--debug", **broken_store)
     assert result.exit_code == EXIT_FAILED
-    assert result.exception is not None and not isinstance(result.exception, SystemExit)
+    assert isinstance(result.exception, RuntimeError)
 
 
 def test_a_batch_with_a_failed_item_exits_1_and_still_prints_every_result(mediagen: Invoke, tmp_path: Path) -> None:

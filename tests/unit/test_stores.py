@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import sqlite3
 import sys
 from contextlib import closing
@@ -19,8 +20,15 @@ from mediagen.adapters.stores.ids import new_continuation_id
 from mediagen.adapters.stores.memory import MemoryStore
 from mediagen.adapters.stores.redis import RedisStore
 from mediagen.adapters.stores.sqlite import SqliteStore, default_sqlite_path
+from mediagen.application.registry import BackendRegistry
+from mediagen.application.selector import BackendSelector
+from mediagen.application.service import MediaService
+from mediagen.application.settings import Settings
 from mediagen.domain.errors import ConfigurationError
+from mediagen.domain.media import MediaType
+from mediagen.domain.request import MediaRequest
 from mediagen.ports.continuation import JOB_KIND, ContinuationState
+from mediagen.testing import FakeGenerator, MemorySink, StaticCredentials, fake_plugin, fake_spec
 from mediagen.testing.store_contract import FakeClock
 
 TTL = 100.0
@@ -260,3 +268,38 @@ def test_redis_store_without_the_redis_package_says_how_to_install_it(monkeypatc
     monkeypatch.setitem(sys.modules, "redis", None)  # what `import redis` sees when it is not installed
     with pytest.raises(ConfigurationError, match=re.escape("pip install 'mediagen[redis]'")):
         RedisStore("redis://127.0.0.1:6379/0")
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_a_redis_that_cannot_be_reached_is_a_configuration_error_naming_store_url_not_its_password() -> None:
+    store = RedisStore(f"redis://:s3cret-pass@127.0.0.1:{_closed_port()}/0")
+    for step in (store.open(), store.save("alpha", CHAT), store.load("alpha_chat_x"), store.records()):
+        with pytest.raises(ConfigurationError) as caught:
+            await step
+        assert caught.value.key == "store.url"
+        assert "cannot reach the Redis of store.url" in str(caught.value)
+        assert "s3cret-pass" not in str(caught.value) and caught.value.__cause__ is None
+    await store.aclose()
+
+
+async def test_the_service_reaches_its_store_before_any_vendor_is_called() -> None:
+    spec = fake_spec("alpha")
+    generator = FakeGenerator(spec)
+    store = RedisStore(f"redis://127.0.0.1:{_closed_port()}/0")
+    service = MediaService(
+        registry=BackendRegistry([fake_plugin(spec, generator)]),
+        selector=BackendSelector([spec], StaticCredentials({"alpha": "key-alpha"})),
+        store=store,
+        sink=MemorySink(),
+        settings=Settings(),
+    )
+    with pytest.raises(ConfigurationError, match=r"store\.url"):
+        await service.generate(MediaRequest(media_type=MediaType.IMAGE, prompt="a fox"))
+    assert generator.calls == []  # nothing paid for
+    await service.aclose()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from mediagen.adapters.stores.codec import encode_data
 from mediagen.adapters.stores.ids import new_continuation_id
@@ -33,6 +34,35 @@ def _redis_asyncio() -> ModuleType:
             key="store.kind",
         ) from exc
     return redis.asyncio
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def unreachable(error: Exception, what: str) -> ConfigurationError:
+    """The typed error for a Redis that cannot be reached or refuses (its text may hold the URL's password, so
+    only the exception's type is named)."""
+    return ConfigurationError(
+        f"cannot reach the Redis of store.url for {what} ({type(error).__name__}); check that it runs and that "
+        "store.url points at it",
+        key="store.url",
+    )
+
+
+def _reaching_redis(
+    method: Callable[Concatenate[RedisStore, P], Coroutine[Any, Any, T]],
+) -> Callable[Concatenate[RedisStore, P], Coroutine[Any, Any, T]]:
+    """A store method whose Redis errors become `unreachable`'s ConfigurationError."""
+
+    async def reaching(self: RedisStore, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await method(self, *args, **kwargs)
+        except self._module.RedisError as error:
+            raise unreachable(error, "the continuation store") from None
+
+    functools.update_wrapper(reaching, method)
+    return reaching
 
 
 class RedisStore:
@@ -76,6 +106,7 @@ class RedisStore:
     def ttl_seconds(self) -> float | None:
         return self._ttl
 
+    @_reaching_redis
     async def save(self, backend: str, state: ContinuationState) -> str:
         data = encode_data(state.data)
         client = self._redis()
@@ -104,6 +135,7 @@ class RedisStore:
             await pipe.execute()
         return continuation_id
 
+    @_reaching_redis
     async def load(self, continuation_id: str) -> ContinuationRecord | None:
         raw = await self._redis().get(self._record_key(continuation_id))
         if raw is None:
@@ -114,12 +146,14 @@ class RedisStore:
             return None
         return record
 
+    @_reaching_redis
     async def delete(self, continuation_id: str) -> None:
         client = self._redis()
         raw = await client.get(self._record_key(continuation_id))
         kind = None if raw is None else _decode(continuation_id, raw)[0].state.kind
         await self._forget(continuation_id, kind)
 
+    @_reaching_redis
     async def records(self, kind: str | None = None) -> list[ContinuationRecord]:
         client = self._redis()
         index = self._index_key(kind)
@@ -146,6 +180,11 @@ class RedisStore:
             await client.zrem(index, *gone)
         found.sort(key=lambda item: (item[0].created_at, item[1]), reverse=True)
         return [record for record, _ in found]
+
+    @_reaching_redis
+    async def open(self) -> None:
+        """Reach Redis now (a PING), so a store that cannot be reached fails before a vendor is called and paid."""
+        await self._redis().ping()
 
     async def aclose(self) -> None:
         """Close the client this store built from its URL; a client passed in is left to its owner."""

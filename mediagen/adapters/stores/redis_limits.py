@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, TypeVar
 
-from mediagen.adapters.stores.redis import _redis_asyncio
+from mediagen.adapters.stores.redis import _redis_asyncio, unreachable
 from mediagen.domain.errors import ConfigurationError
 from mediagen.ports.limits import CallLimit
 
@@ -147,11 +147,7 @@ class RedisLimits:
         try:
             return await step
         except self._module.RedisError as error:
-            raise ConfigurationError(
-                f"cannot reach the Redis of store.url for the shared call limits ({type(error).__name__}); "
-                "check that it runs and that store.url points at it",
-                key="store.url",
-            ) from None
+            raise unreachable(error, "the shared call limits") from None
 
     async def _start(self, client: Redis, key: str, rate: float, on_wait: Callable[[float], None]) -> str:
         """Wait for room in the window and take it; the entry's name, to move it to the call's end."""
