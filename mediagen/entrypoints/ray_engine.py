@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import pickle
 import time
 import uuid
@@ -155,29 +156,20 @@ class RayEngine:
         shipped = ray.put(settings)  # once, shared by every task
         batch_id = uuid.uuid4().hex[:16]  # this run's, so an item's next attempt finds the job its last one recorded
         relay = None if progress is ignore_progress else ray.remote(num_cpus=0)(ProgressRelay).remote()
-        refs = [
-            task.options(name=f"mediagen-item-{index}").remote(shipped, request, batch_id, index, relay)
-            for index, request in enumerate(requests)
-        ]
-        items: list[BatchItem | None] = [None] * len(refs)
         finished_items: set[int] = set()
         relaying = None if relay is None else asyncio.ensure_future(_relay(relay, progress, finished_items))
         try:
-            for finished in asyncio.as_completed([_outcome(index, ref) for index, ref in enumerate(refs)]):
-                index, outcome = await finished
-                finished_items.add(index)
-                items[index] = _item(index, outcome, progress)
-        except asyncio.CancelledError:
-            for ref in refs:
-                ray.cancel(ref)
-            raise
+            refs = [
+                task.options(name=f"mediagen-item-{index}").remote(shipped, request, batch_id, index, relay)
+                for index, request in enumerate(requests)
+            ]
+            return await _collect(ray, refs, progress, finished_items)
         finally:
             if relaying is not None:
                 relaying.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await relaying
                 ray.kill(relay)
-        return BatchResult(tuple(item for item in items if item is not None))
 
     async def aclose(self) -> None:
         """Stop the local cluster this engine started (a cluster it joined keeps running)."""
@@ -198,7 +190,12 @@ class RayEngine:
         except ImportError:
             raise ConfigurationError("--engine ray needs the ray extra: pip install 'mediagen[ray]'") from None
         if not ray.is_initialized():
-            options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+            # Ray's own INFO lines ("Started a local Ray instance.") would land between the CLI's progress lines.
+            options: dict[str, Any] = {
+                "include_dashboard": False,
+                "log_to_driver": False,
+                "logging_level": logging.WARNING,
+            }
             if self._address is None and self._local_cpus is not None:
                 options["num_cpus"] = self._local_cpus
             try:
@@ -210,6 +207,21 @@ class RayEngine:
                 ) from None
             self._started = self._address is None
         return ray
+
+
+async def _collect(ray: Any, refs: list[Any], progress: ProgressListener, finished_items: set[int]) -> BatchResult:
+    """The items' outcomes in request order, each reported as it finishes; a cancel cancels every task."""
+    items: list[BatchItem | None] = [None] * len(refs)
+    try:
+        for finished in asyncio.as_completed([_outcome(index, ref) for index, ref in enumerate(refs)]):
+            index, outcome = await finished
+            finished_items.add(index)
+            items[index] = _item(index, outcome, progress)
+    except asyncio.CancelledError:
+        for ref in refs:
+            ray.cancel(ref)
+        raise
+    return BatchResult(tuple(item for item in items if item is not None))
 
 
 async def _relay(relay: Any, progress: ProgressListener, finished_items: set[int]) -> None:
