@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -13,6 +13,7 @@ from mediagen.domain.errors import (
 )
 from mediagen.domain.request import MediaRequest
 from mediagen.ports.continuation import (
+    JOB_KIND,
     ContinuationRecord,
 )
 from mediagen.ports.progress import (
@@ -36,6 +37,22 @@ class JobInfo:
     model: str
     prompt: str
     created_at: float
+
+
+@attrs.frozen
+class BatchSlot:
+    """One item of one run of a batch whose items run in several processes: what its job record is kept under, so
+    an attempt of the item after a worker died finds the job an earlier attempt submitted."""
+
+    batch_id: str
+    item: int
+
+    def as_data(self) -> dict[str, Any]:
+        return {"id": self.batch_id, "item": self.item}
+
+    def holds(self, record: ContinuationRecord) -> bool:
+        """Whether `record` is the job record of this slot."""
+        return record.state.kind == JOB_KIND and record.state.data.get("batch") == self.as_data()
 
 
 def _with_item(listener: ProgressListener, index: int | None, backend: str) -> ProgressListener:
@@ -86,11 +103,13 @@ class _JobTracker:
         item: int | None,
         listener: ProgressListener,
         resume: JobInfo | None,
+        slot: BatchSlot | None = None,
     ) -> None:
         self._service = service
         self._request = request
         self._item = item
         self._listener = listener
+        self._slot = slot
         self.backend: str | None = resume.backend if resume else None
         self.model: str | None = resume.model if resume else None
         self.vendor_job_id: str | None = resume.vendor_job_id if resume else None
@@ -100,7 +119,9 @@ class _JobTracker:
         self.vendor_job_id = vendor_job_id
         backend = self.backend or ""
         if self.record_id is None:
-            self.record_id = await self._service._record_job(backend, self.model or "", vendor_job_id, self._request)
+            self.record_id = await self._service._record_job(
+                backend, self.model or "", vendor_job_id, self._request, self._slot
+            )
         _with_item(self._listener, self._item, backend)(Submitted(job_id=self.record_id or vendor_job_id))
 
     async def finished(self) -> None:

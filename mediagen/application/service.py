@@ -12,7 +12,15 @@ from typing import Any
 import attrs
 
 from mediagen.application.deadline import within
-from mediagen.application.jobs import JobInfo, _job_failed, _job_info, _JobTracker, _timed_out, _with_item
+from mediagen.application.jobs import (
+    BatchSlot,
+    JobInfo,
+    _job_failed,
+    _job_info,
+    _JobTracker,
+    _timed_out,
+    _with_item,
+)
 from mediagen.application.limits import LocalLimits
 from mediagen.application.outcome import (
     _account,
@@ -52,6 +60,7 @@ from mediagen.ports.artifacts import ArtifactSink, ArtifactTarget, Reclaimed
 from mediagen.ports.continuation import (
     JOB_KIND,
     VENDOR_ID_KIND,
+    ContinuationRecord,
     ContinuationState,
     ContinuationStore,
 )
@@ -170,7 +179,13 @@ class MediaService:
         return await self._generate(request, progress or ignore_progress, item=None)
 
     async def _generate(
-        self, request: MediaRequest, listener: ProgressListener, *, item: int | None, resume: JobInfo | None = None
+        self,
+        request: MediaRequest,
+        listener: ProgressListener,
+        *,
+        item: int | None,
+        resume: JobInfo | None = None,
+        slot: BatchSlot | None = None,
     ) -> GenerationResult:
         started = time.monotonic()
         timeout = request.timeout or self._settings.timeouts.for_media(request.media_type)
@@ -180,7 +195,7 @@ class MediaService:
         candidates = self._selector.candidates(request, backend=route)
         if resume is not None:
             candidates = [attrs.evolve(candidates[0], model=resume.model)]
-        job = _JobTracker(self, request, item, listener, resume)
+        job = _JobTracker(self, request, item, listener, resume, slot)
         await self._reach_store()
         await self._prepare_sink(request)
         if self._inspect is not None:
@@ -584,16 +599,45 @@ class MediaService:
         if self._decode is None:
             raise InternalError("this service was built without a request codec, so jobs cannot be resumed")
         request = self._decode(dict(record.state.data["request"]))
-        recorded_dir = record.state.data.get("output_dir")
-        place = output_dir or (Path(recorded_dir) if isinstance(recorded_dir, str) else request.output_dir)
-        request = attrs.evolve(request, timeout=timeout, output_dir=place)
+        request = attrs.evolve(request, timeout=timeout, output_dir=output_dir or _recorded_place(record, request))
         return await self._generate(request, progress or ignore_progress, item=None, resume=_job_info(record))
 
-    async def _record_job(self, backend: str, model: str, vendor_job_id: str, request: MediaRequest) -> str | None:
+    async def generate_batch_item(
+        self, request: MediaRequest, *, batch_id: str, item: int, progress: ProgressListener | None = None
+    ) -> GenerationResult:
+        """Item `item` of the batch run `batch_id` when a batch's items run in several processes (`RayEngine`): a
+        vendor job that an earlier attempt of this very item recorded (its worker died mid-item) is resumed as
+        `resume` does, not paid for again; otherwise the item is generated, with any job it starts recorded under
+        the batch and item. Attempts on other machines find the record only in a store they share (Redis, or
+        SQLite on a shared path). Progress events carry `item`."""
+        slot = BatchSlot(batch_id, item)
+        listener = progress or ignore_progress
+        record = await self._batch_job(slot)
+        if record is None:
+            return await self._generate(request, listener, item=item, slot=slot)
+        request = attrs.evolve(request, output_dir=_recorded_place(record, request))
+        return await self._generate(request, listener, item=item, resume=_job_info(record), slot=slot)
+
+    async def _batch_job(self, slot: BatchSlot) -> ContinuationRecord | None:
+        """The uncollected job record of a batch item (recorded jobs are few: those running, and those whose wait
+        was cut off and not resumed yet), or None."""
+        return next((record for record in await self._store.records(JOB_KIND) if slot.holds(record)), None)
+
+    async def _record_job(
+        self, backend: str, model: str, vendor_job_id: str, request: MediaRequest, slot: BatchSlot | None = None
+    ) -> str | None:
         if self._encode is None:
             return None
         data: dict[str, Any] = {"vendor_job_id": vendor_job_id, "model": model, "request": self._encode(request)}
+        if slot is not None:  # so another attempt of the item (its worker died) resumes this job
+            data["batch"] = slot.as_data()
         place = request.output_dir or self._settings.output_dir
         if place is not None:  # where the file was to go, so a resume in another process writes there too
             data["output_dir"] = str(place) if _is_url(place) else str(place.expanduser().absolute())
         return await self._store.save(backend, ContinuationState(kind=JOB_KIND, data=data))
+
+
+def _recorded_place(record: ContinuationRecord, request: MediaRequest) -> Path | None:
+    """Where a recorded job's file was to go (absolute when it was recorded, so another process writes there too)."""
+    recorded = record.state.data.get("output_dir")
+    return Path(recorded) if isinstance(recorded, str) else request.output_dir

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from mediagen.adapters.sinks.filesystem import FilesystemSink
 from mediagen.adapters.stores.memory import MemoryStore
+from mediagen.adapters.stores.sqlite import SqliteStore
 from mediagen.application.codec import request_converter
 from mediagen.application.registry import BackendRegistry
 from mediagen.application.selector import BackendSelector
@@ -33,8 +34,9 @@ from mediagen.domain.errors import (
 )
 from mediagen.domain.media import Capability, MediaType
 from mediagen.domain.request import MediaRequest
+from mediagen.ports.continuation import ContinuationStore
 from mediagen.ports.generator import BackendPlugin, GeneratedMedia, GenerationContext
-from mediagen.ports.progress import FellBack, Retried, Selected, Submitted, Throttled, Written
+from mediagen.ports.progress import FellBack, ProgressEvent, Retried, Selected, Submitted, Throttled, Written
 from mediagen.testing import FakeGenerator, MemorySink, RecordingListener, StaticCredentials, fake_plugin, fake_spec
 
 NO_WAIT = RetrySettings(attempts=3, wait_initial=0, wait_max=0, wait_jitter=0)
@@ -44,7 +46,7 @@ def build(
     plugins: Sequence[BackendPlugin],
     keys: dict[str, str] | None = None,
     *,
-    store: MemoryStore | None = None,
+    store: ContinuationStore | None = None,
     priority: Sequence[str] = (),
     inspect_inputs: Any = None,
     sink: Any = None,
@@ -247,11 +249,13 @@ class _JobGenerator:
         self.spec = spec
         self.finish = asyncio.Event()
         self.resumed: list[str] = []
+        self.submitted: list[str] = []
         self.timeouts: list[float] = []
 
     async def generate(self, request: MediaRequest, ctx: GenerationContext) -> GeneratedMedia:
         self.timeouts.append(ctx.timeout)
         if ctx.resume_job_id is None:
+            self.submitted.append(request.prompt)
             await ctx.job_started("vendor-job-1")
         else:
             self.resumed.append(ctx.resume_job_id)
@@ -420,6 +424,56 @@ async def test_a_job_meant_for_an_s3_place_resumes_to_that_place_not_a_local_dir
     generator.finish.set()
     result = await service.resume(job.id)
     assert result.path.parent == place and str(result.path.parent) == "s3:/renders/nightly"
+
+
+async def test_a_batch_item_whose_worker_died_after_its_job_was_recorded_resumes_that_job_on_another_worker(
+    tmp_path: Path,
+) -> None:
+    """Two workers sharing one SQLite file, as the processes of a Ray batch do: the first dies (is cancelled) with
+    its item's job submitted; the item's next attempt, on the second, waits for that job instead of paying again."""
+    spec = fake_spec("alpha")
+    video = MediaRequest(media_type=MediaType.VIDEO, prompt="waves", output_dir=tmp_path / "renders")
+    dying, survivor = _JobGenerator(spec), _JobGenerator(spec)
+    first, _ = build([fake_plugin(spec, dying)], store=SqliteStore(tmp_path / "jobs.sqlite3"))
+    second, sink = build([fake_plugin(spec, survivor)], store=SqliteStore(tmp_path / "jobs.sqlite3"))
+    submitted = asyncio.Event()
+
+    def listen(event: ProgressEvent) -> None:
+        if isinstance(event, Submitted):
+            submitted.set()
+
+    attempt = asyncio.ensure_future(first.generate_batch_item(video, batch_id="b1", item=3, progress=listen))
+    await submitted.wait()
+    attempt.cancel()  # the worker dies with the job running at the vendor
+    with pytest.raises(asyncio.CancelledError):
+        await attempt
+    [recorded] = await second.jobs()
+    survivor.finish.set()
+    listener = RecordingListener()
+    result = await second.generate_batch_item(video, batch_id="b1", item=3, progress=listener)
+    assert dying.submitted == ["waves"] and survivor.submitted == [] and survivor.resumed == ["vendor-job-1"]
+    assert result.job_id == recorded.vendor_job_id == "vendor-job-1" and result.path.parent == tmp_path / "renders"
+    assert sink.written[result.artifact.path] and {e.item for e in listener.events} == {3}
+    assert await second.jobs() == []  # collected, so forgotten
+    await first.aclose()
+    await second.aclose()
+
+
+async def test_a_batch_items_recorded_job_is_resumed_only_by_that_item_of_that_batch_run() -> None:
+    spec = fake_spec("alpha")
+    generator = _JobGenerator(spec)
+    service, _ = build([fake_plugin(spec, generator)])
+    video = MediaRequest(media_type=MediaType.VIDEO, prompt="waves", timeout=0.05)
+    with pytest.raises(GenerationTimeout):  # a job recorded for item 0 of run b1, its wait cut off
+        await service.generate_batch_item(video, batch_id="b1", item=0)
+    [job] = await service.jobs()
+    generator.finish.set()
+    for batch_id, item in (("b1", 1), ("b2", 0)):
+        await service.generate_batch_item(attrs.evolve(video, timeout=None), batch_id=batch_id, item=item)
+    assert generator.resumed == [] and len(generator.submitted) == 3
+    assert [j.id for j in await service.jobs()] == [job.id]  # still there for its own item (or `jobs resume`)
+    await service.generate_batch_item(attrs.evolve(video, timeout=None), batch_id="b1", item=0)
+    assert generator.resumed == ["vendor-job-1"] and await service.jobs() == []
 
 
 class _OwnDeadlineGenerator(_JobGenerator):

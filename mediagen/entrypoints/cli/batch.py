@@ -105,7 +105,9 @@ async def _batch(
 
     labels = [single.prompt[:30] for request in requests for single in request.singles()]
     with ProgressDisplay(labels=labels) as display:
-        return await service.generate_batch(requests, max_concurrent=max_concurrent, progress=display, engine=engine)
+        # No listener when nothing is shown: on Ray that spares relaying every item's events to this process.
+        listener = display if display.enabled else None
+        return await service.generate_batch(requests, max_concurrent=max_concurrent, progress=listener, engine=engine)
 
 
 def _print_batch(common: Common, result: Any, requests: list[MediaRequest]) -> None:
