@@ -321,6 +321,7 @@ async def test_ten_imagen_images_through_the_service_are_three_calls_each_image_
     assert [r.path.name for r in batch.results] == [f"fox-{i}.png" for i in range(1, 11)]
     counts = sorted(r.body["parameters"]["sampleCount"] for r in fake_state(sandbox).requests_to("predict"))
     assert counts == [3, 3, 4]
+    assert len({r.artifact.sha256 for r in batch.results}) == 10  # each call draws anew, as Imagen does
     (adapted,) = [a for a in batch.results[0].adapted if a.name == "n"]
     assert adapted.used == "3 calls of 4+3+3 images" and "at most 4 images per call" in adapted.reason
 

@@ -66,7 +66,13 @@ class PredictEndpoint:
         if "referenceImages" in instance:
             images = [await self._edit(model, instance, params, prompt, fmt, index) for index in range(count)]
         else:
-            images = [await self._imagen_generate(model, params, prompt, fmt, seed, index) for index in range(count)]
+            # Without a seed, every call draws anew, as Imagen does: the calls before this one shift the samples (the
+            # first call's first sample is the prompt's own picture).
+            earlier = len(self.fake.state.requests_to("predict")) - 1
+            first = 0 if seed is not None else earlier * 4
+            images = [
+                await self._imagen_generate(model, params, prompt, fmt, seed, first + index) for index in range(count)
+            ]
         return {"predictions": [{"bytesBase64Encoded": encode(data), "mimeType": mime} for data in images]}
 
     async def _imagen_generate(
@@ -83,7 +89,7 @@ class PredictEndpoint:
         width, height = IMAGEN_SIZES[aspect]
         scale = 2 if tier == "2K" else 1
         # Each of a call's samples is its own picture; with a seed, the same seed gives the same samples again.
-        seed_used = (None if index == 0 else index) if seed is None else seed + index
+        seed_used = (None if index == 0 else index) if seed is None else seed + index  # index: the sample's place
         return await asyncio.to_thread(media.image, width * scale, height * scale, fmt, prompt=prompt, seed=seed_used)
 
     async def _edit(
