@@ -458,7 +458,18 @@ class MediaService:
                 request, candidate, media, job, emit, call, filename=share.names[position], facts=facts
             )
 
-        done = await asyncio.gather(*(finish(i, media) for i, media in enumerate(made)), return_exceptions=True)
+        tasks = [asyncio.ensure_future(finish(i, media)) for i, media in enumerate(made)]
+        try:
+            done = await asyncio.gather(*tasks, return_exceptions=True)
+        except BaseException:
+            # Cancelled (or timed out) while some images were still being written: the caller hears of none of
+            # them, so the files already written are taken back, as `_keep` does for one.
+            for task in tasks:
+                task.cancel()
+            await _settled(tasks)
+            finished = [t.result() for t in tasks if not t.cancelled() and t.exception() is None]
+            await self._take_back([r.artifact for r in finished if isinstance(r, GenerationResult)])
+            raise
         outcomes: list[Outcome] = []
         for got in done:
             if isinstance(got, (GenerationResult, MediaGenError)):
@@ -470,6 +481,15 @@ class MediaService:
             assert isinstance(first, MediaGenError)
             raise first
         return outcomes
+
+    async def _take_back(self, artifacts: list[Artifact]) -> None:
+        """Remove files written for a caller who will not hear of them, through repeated cancels; a sink that
+        cannot take a file back keeps it."""
+        discard = getattr(self._sink, "discard", None)
+        if discard is None or not artifacts:
+            return
+        removing = asyncio.ensure_future(asyncio.gather(*(discard(a) for a in artifacts), return_exceptions=True))
+        await _settled([removing])
 
     async def _finish(
         self,
@@ -744,6 +764,13 @@ class MediaService:
         if place is not None:  # where the file was to go, so a resume in another process writes there too
             data["output_dir"] = str(place) if _is_url(place) else str(place.expanduser().absolute())
         return await self._store.save(backend, ContinuationState(kind=JOB_KIND, data=data))
+
+
+async def _settled(tasks: Sequence[asyncio.Future[Any]]) -> None:
+    """Wait until every task is done, whatever cancels arrive meanwhile."""
+    while not all(task.done() for task in tasks):
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait(tasks)
 
 
 @attrs.frozen

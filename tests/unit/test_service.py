@@ -718,3 +718,31 @@ async def test_a_call_of_n_images_that_fails_is_an_error_for_each_of_its_items_o
     batch = await service.generate_batch([image("a fox", n=4)], max_concurrent=1)
     assert [item.ok for item in batch.items] == [True, True, False, False]
     assert all(isinstance(item.error, ContentRejected) for item in batch.items[2:])
+
+
+class _StallingSink(MemorySink):
+    """Writes the first file, then waits forever on every other write (a slow disk, or a cancel on its way)."""
+
+    async def write(self, stream: Any, target: Any, **kwargs: Any) -> Any:
+        if self.artifacts:
+            await asyncio.Event().wait()
+        return await super().write(stream, target, **kwargs)
+
+
+async def test_a_call_of_n_images_cancelled_while_writing_leaves_none_of_its_files() -> None:
+    alpha, _ = many("alpha", 4)
+    sink = _StallingSink()
+    service, _ = build([alpha], sink=sink)
+    finished = asyncio.Event()  # the first image's result is made (its file and continuation kept)
+
+    def on_event(event: Any) -> None:
+        if isinstance(event, Written):
+            finished.set()
+
+    running = asyncio.ensure_future(service.generate_batch([image("a fox", n=3)], progress=on_event))
+    await finished.wait()
+    assert len(sink.written) == 1
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    assert sink.written == {}  # the written one was taken back: the caller heard of none of them
