@@ -81,9 +81,14 @@ async def _over_stdio(tmp_path: Path, out: Path) -> tuple[Any, Any, list[str]]:
     params = StdioServerParameters(
         command=MEDIAGEN, args=["mcp", "--sandbox", "-o", str(out)], env=_environment(tmp_path), cwd=tmp_path
     )
-    async with stdio_client(params) as streams, ClientSession(streams[0], streams[1]) as session:
-        await session.initialize()
-        return await _cancel_then_resume(session, out)
+    log = tmp_path / "server.log"
+    with log.open("w") as errlog:
+        async with stdio_client(params, errlog=errlog) as streams, ClientSession(streams[0], streams[1]) as session:
+            await session.initialize()
+            found = await _cancel_then_resume(session, out)
+    said = await asyncio.to_thread(log.read_text)
+    assert "Traceback" not in said and "ERROR" not in said, said
+    return found
 
 
 def test_over_stdio_a_cancelled_video_leaves_no_file_and_its_job_resumable(tmp_path: Path) -> None:
@@ -121,11 +126,20 @@ async def _http_server(tmp_path: Path, out: Path) -> AsyncIterator[str]:
             assert line, f"the server stopped before serving: {''.join(said)}"
             if "Uvicorn running on" in line:
                 break
+        stderr = process.stderr
+
+        async def drain() -> None:  # the server's log, read as it comes so its pipe never fills
+            while line := await stderr.readline():
+                said.append(line.decode())
+
+        draining = asyncio.ensure_future(drain())
         yield f"http://127.0.0.1:{port}/mcp"
     finally:
         if process.returncode is None:
             process.terminate()
         await process.wait()
+    await draining
+    assert not [line for line in said if "Traceback" in line or "ERROR" in line], "".join(said)
 
 
 async def _over_http(tmp_path: Path, out: Path) -> tuple[Any, Any, list[str]]:
