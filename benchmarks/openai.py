@@ -13,6 +13,8 @@ another place.
    interleaved rounds                                                               goal ratio <= 1.05
 2. 64 images, 250 ms sandbox latency, concurrency 16: ideal / measured             goal >= 0.95
 3. peak RSS of a process downloading a 512 MiB sandbox video through mediagen      goal <= +64 MiB over idle
+4. 8 images of one request on the Images API (gpt-image-1.5), 250 ms sandbox latency, at most 2 calls at a time:
+   one call with n=8 vs 8 calls of one image; wall time, vendor calls and CPU per image   goal one call <= 1/2
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(H
 
 import asyncio  # noqa: E402
 import base64  # noqa: E402
+import statistics  # noqa: E402
 from typing import Any  # noqa: E402
 
 import measure  # noqa: E402
@@ -93,6 +96,57 @@ async def bare_http_batch(sandbox: SandboxProcess, n: int, concurrency: int) -> 
         return await measure.timed(sandbox, measure.gathered(post, n, concurrency))
 
 
+N_IMAGES, N_CONCURRENCY, N_LATENCY = 8, 2, 0.25
+
+
+async def n_images(sandbox: SandboxProcess, workdir: Path, one_first: bool) -> dict[str, tuple[BatchRun, int]]:
+    """8 images through generate_batch: one request with n=8 (one Images API call) and 8 requests of one (8
+    calls, 2 at a time), one after the other; each side's run and the vendor calls it made (Selected events)."""
+    import attrs
+
+    from mediagen.ports.progress import Selected
+
+    single = measure.media_request(media_type="image", prompt=PROMPT, backend="openai", model="gpt-image-1.5")
+    async with measure.mediagen_service(OPENAI, sandbox.url, workdir) as service:
+        await service.generate(single)  # connect and warm
+        sides = {
+            "one call, n=8": [attrs.evolve(single, n=N_IMAGES)],
+            "8 calls of one": [single] * N_IMAGES,
+        }
+        order = list(sides) if one_first else list(reversed(sides))
+        found: dict[str, tuple[BatchRun, int]] = {}
+        for name in order:
+            calls = 0
+
+            def count(event: Any) -> None:
+                nonlocal calls
+                calls += isinstance(event, Selected)
+
+            async def run(requests: list[Any] = sides[name], listener: Any = count) -> None:
+                result = await service.generate_batch(requests, max_concurrent=N_CONCURRENCY, progress=listener)
+                if result.succeeded != N_IMAGES:
+                    raise RuntimeError(f"{result.failed} of {N_IMAGES} images failed: {result.items[0]}")
+
+            found[name] = (await measure.timed(sandbox, run()), calls)
+    return found
+
+
+def n_images_section(workdir: Path, runs: int) -> tuple[str, bool]:
+    """Section 4: what one call of n saves over n calls, measured side by side."""
+    ideal = {"one call, n=8": N_LATENCY, "8 calls of one": -(-N_IMAGES // N_CONCURRENCY) * N_LATENCY}
+    print(f"\n4. {N_IMAGES} images of one request (gpt-image-1.5), {N_LATENCY * 1e3:.0f} ms sandbox latency, "
+          f"at most {N_CONCURRENCY} calls at a time, {runs} run(s)")  # fmt: skip
+    ratios = []
+    with OPENAI.sandbox(latency=N_LATENCY) as sandbox:
+        for run_no in range(runs):
+            found = asyncio.run(n_images(sandbox, workdir / f"run{run_no}", one_first=run_no % 2 == 0))
+            for name, (run, calls) in found.items():
+                print(f"   {name:<16} {calls} vendor call(s), {run.describe(ideal[name], N_IMAGES)}")
+            ratios.append(found["one call, n=8"][0].wall / found["8 calls of one"][0].wall)
+    ratio = statistics.median(ratios)
+    return f"one call of n=8 takes {ratio:.2f} of the time of 8 calls (median; goal <= 0.5)", ratio <= 0.5
+
+
 def main() -> None:
     args = measure.parse_args(__doc__, "fewer calls and a 128 MiB video (a smoke test)")
     rounds, per_round, batches, video_mib = (40, 5, 1, 128) if args.quick else (200, 5, 3, 512)
@@ -111,6 +165,7 @@ def main() -> None:
 
         results.append(measure.batch_section(OPENAI, workdir, batches, "raw AsyncOpenAI", floor=bare_http_batch))
         results.append(measure.video_section(OPENAI, workdir / "video", video_mib))
+        results.append(n_images_section(workdir / "n", batches))
 
     measure.report_goals(results)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import stamina
 
@@ -11,21 +12,20 @@ from mediagen.domain.errors import (
     MediaGenError,
     RateLimited,
 )
-from mediagen.domain.result import (
-    GenerationResult,
-)
 from mediagen.ports.progress import (
     ProgressListener,
     Retried,
 )
 
+T = TypeVar("T")
+
 
 async def retry_after(
-    once: Callable[[], Awaitable[GenerationResult]],
+    once: Callable[[], Awaitable[T]],
     failed: MediaGenError,
     emit: ProgressListener,
     retry: RetrySettings,
-) -> GenerationResult:
+) -> T:
     """The attempts after a first failure, paced by stamina (so a success costs no retry bookkeeping).
 
     stamina's first attempt re-raises that failure: it counts, decides and waits as if it had made every

@@ -35,6 +35,7 @@ from mediagen.application.registry import BackendRegistry
 from mediagen.application.retrying import retry_after
 from mediagen.application.selector import BackendSelector, Candidate, Verdict
 from mediagen.application.settings import Settings
+from mediagen.application.several import Share, images_per_call, shares, split_calls
 from mediagen.domain.backend import ModelSpec
 from mediagen.domain.errors import (
     BackendError,
@@ -65,7 +66,14 @@ from mediagen.ports.continuation import (
     ContinuationStore,
 )
 from mediagen.ports.engine import BatchEngine
-from mediagen.ports.generator import GeneratedMedia, GenerationContext, JobCanceller, ModelCatalog
+from mediagen.ports.generator import (
+    GeneratedMedia,
+    GenerationContext,
+    ImageBatchGenerator,
+    JobCanceller,
+    MediaGenerator,
+    ModelCatalog,
+)
 from mediagen.ports.limits import CallLimit, CallLimits
 from mediagen.ports.progress import (
     Downloading,
@@ -77,6 +85,9 @@ from mediagen.ports.progress import (
     Written,
     ignore_progress,
 )
+
+#: What one image of a call ends as: its result, or the error that kept it from the caller.
+Outcome = GenerationResult | MediaGenError
 
 
 class MediaService:
@@ -187,6 +198,25 @@ class MediaService:
         resume: JobInfo | None = None,
         slot: BatchSlot | None = None,
     ) -> GenerationResult:
+        (outcome,) = await self._run(request, listener, item=item, resume=resume, share=None, slot=slot)
+        if isinstance(outcome, MediaGenError):  # pragma: no cover - one image's failure is raised, not returned
+            raise outcome
+        return outcome
+
+    async def _run(
+        self,
+        request: MediaRequest,
+        listener: ProgressListener,
+        *,
+        item: int | None,
+        resume: JobInfo | None,
+        share: Share | None,
+        slot: BatchSlot | None = None,
+    ) -> list[Outcome]:
+        """One generation, or (with a `share`) one vendor call's part of a request for n images: its outcome per
+        image. A failure of the whole call raises."""
+        if share is not None:
+            item = share.first
         started = time.monotonic()
         timeout = request.timeout or self._settings.timeouts.for_media(request.media_type)
         state, route = await self._resolve_continuation(request)
@@ -197,12 +227,14 @@ class MediaService:
             candidates = [attrs.evolve(candidates[0], model=resume.model)]
         job = _JobTracker(self, request, item, listener, resume, slot)
         await self._reach_store()
-        await self._prepare_sink(request)
+        for name in share.names if share is not None else (request.filename,):
+            await self._prepare_sink(attrs.evolve(request, filename=name))
         if self._inspect is not None:
             await self._inspect(request)
         try:
-            result = await within(
-                timeout, self._run_candidates(request, candidates, state, job, listener, item, started, timeout)
+            outcomes = await within(
+                timeout,
+                self._run_candidates(request, candidates, state, job, listener, item, started, timeout, share),
             )
         except asyncio.TimeoutError:
             error = _timed_out(timeout, job)
@@ -217,7 +249,7 @@ class MediaService:
         # store failure there only leaves a stale job record, which expires with the store's TTL.
         with contextlib.suppress(Exception):
             await job.finished()
-        return result
+        return outcomes
 
     async def check(self, request: MediaRequest) -> None:
         """Everything `generate` checks before calling a vendor, without calling one: the continuation, a backend
@@ -307,13 +339,16 @@ class MediaService:
         item: int | None,
         started: float,
         timeout: float,
-    ) -> GenerationResult:
+        share: Share | None,
+    ) -> list[Outcome]:
         fallbacks: list[Fallback] = []
         for position, candidate in enumerate(candidates):
             emit = _with_item(listener, item, candidate.backend)
             emit(Selected(model=candidate.model, explicit=candidate.explicit))
             try:
-                return await self._attempt(request, candidate, state, job, emit, started, timeout, tuple(fallbacks))
+                return await self._attempt(
+                    request, candidate, state, job, _Call(emit, listener, started, timeout, tuple(fallbacks), share)
+                )
             except MediaGenError as error:
                 following = candidates[position + 1] if position + 1 < len(candidates) else None
                 if following is None or candidate.explicit or not error.retryable:
@@ -329,22 +364,63 @@ class MediaService:
         candidate: Candidate,
         state: ContinuationState | None,
         job: _JobTracker,
-        emit: ProgressListener,
-        started: float,
-        timeout: float,
-        fallbacks: tuple[Fallback, ...],
-    ) -> GenerationResult:
+        call: _Call,
+    ) -> list[Outcome]:
         job.backend, job.model = candidate.backend, candidate.model
         generator = await self._registry.ready(candidate.backend, candidate.credentials)
+        per_call = 1
+        if request.n > 1 and isinstance(generator, ImageBatchGenerator):
+            per_call = images_per_call(self._registry.spec(candidate.backend), candidate.model)
+        counts = split_calls(request.n, per_call)
+        if len(counts) == 1:
+            return await self._call(request, candidate, state, job, call, generator)
+        # This backend makes fewer images per call than the plan's (one fallen back to): the share, split again.
+        assert call.share is not None, "a request for n images comes as a share"
+        parts: list[tuple[MediaRequest, _Call]] = []
+        start = 0
+        for count in counts:
+            part = call.share.part(start, count)
+            parts.append(
+                (attrs.evolve(request, n=count, filename=part.names[0] if count == 1 else None), call.part(part))
+            )
+            start += count
+        done = await asyncio.gather(
+            *(self._call(part, candidate, state, job, part_call, generator) for part, part_call in parts),
+            return_exceptions=True,
+        )
+        outcomes: list[Outcome] = []
+        errors: list[MediaGenError] = []
+        for (asked, _), got in zip(parts, done, strict=True):
+            if isinstance(got, MediaGenError):
+                errors.append(got)
+                outcomes += [got] * asked.n
+            elif isinstance(got, BaseException):
+                raise got
+            else:
+                outcomes += got
+        if len(errors) == len(parts):
+            raise errors[0]
+        return outcomes
 
+    async def _call(
+        self,
+        request: MediaRequest,
+        candidate: Candidate,
+        state: ContinuationState | None,
+        job: _JobTracker,
+        call: _Call,
+        generator: MediaGenerator,
+    ) -> list[Outcome]:
+        """One vendor call (retried as the settings say) and its images written."""
         backend_settings = self._settings.backend(candidate.backend)
         limit = CallLimit(backend_settings.requests_per_minute, backend_settings.max_concurrent)
         account = "" if limit.unlimited else _account_hash(candidate.credentials.reveal())
+        emit, started, timeout = call.emit, call.started, call.timeout
 
         def throttled(seconds: float) -> None:
             emit(Throttled(wait_seconds=seconds))
 
-        async def once() -> GenerationResult:
+        async def once() -> list[Outcome]:
             # The slot is held until the file is written; a worker that dies frees it after the timeout (+1 min).
             lease = timeout - (time.monotonic() - started) + 60.0
             async with self._limits.hold(candidate.backend, account, limit, lease_seconds=lease, on_wait=throttled):
@@ -359,20 +435,91 @@ class MediaService:
                     resume_job_id=job.vendor_job_id,
                 )
                 try:
-                    media = await generator.generate(request, ctx)
+                    if request.n > 1:
+                        assert isinstance(generator, ImageBatchGenerator), "n > 1 goes only to a batch generator"
+                        made = list(await generator.generate_images(request, ctx))
+                    else:
+                        made = [await generator.generate(request, ctx)]
                 except BackendError as error:
                     if job.record_id is not None and _job_failed(error):
                         # The vendor reports its job failed: a resume could only fail again, so the record goes.
                         with contextlib.suppress(Exception):
                             await job.finished()
                     raise
-                return await self._finish(request, candidate, media, job, emit, started, fallbacks)
+                return await self._finish_all(request, candidate, made, job, call)
 
         try:
             return await once()
         except MediaGenError as error:
             failed = error
         return await retry_after(once, failed, emit, self._settings.retry)
+
+    async def _finish_all(
+        self,
+        request: MediaRequest,
+        candidate: Candidate,
+        made: list[GeneratedMedia | MediaGenError],
+        job: _JobTracker,
+        call: _Call,
+    ) -> list[Outcome]:
+        """Each image of one call written as its own file and result; raises when not one of them could be."""
+        share = call.share
+        if share is None:
+            (media,) = made
+            if isinstance(media, MediaGenError):
+                raise media
+            return [await self._finish(request, candidate, media, job, call.emit, call, filename=request.filename)]
+        if len(made) != len(share.items):
+            for extra in made:
+                if isinstance(extra, GeneratedMedia):
+                    await _close(extra.stream)
+            raise BackendError(
+                f"{candidate.backend} answered with {len(made)} images where {len(share.items)} were asked",
+                backend=candidate.backend,
+            )
+        many = len(made) > 1
+
+        async def finish(position: int, media: GeneratedMedia | MediaGenError) -> Outcome:
+            if isinstance(media, MediaGenError):
+                return media
+            emit = _with_item(call.listener, share.items[position], candidate.backend)
+            facts = {"call": {"images": len(made), "index": position}} if many else None
+            return await self._finish(
+                request, candidate, media, job, emit, call, filename=share.names[position], facts=facts
+            )
+
+        tasks = [asyncio.ensure_future(finish(i, media)) for i, media in enumerate(made)]
+        try:
+            done = await asyncio.gather(*tasks, return_exceptions=True)
+        except BaseException:
+            # Cancelled (or timed out) while some images were still being written: the caller hears of none of
+            # them, so the files already written are taken back, as `_keep` does for one.
+            for task in tasks:
+                task.cancel()
+            await _settled(tasks)
+            finished = [t.result() for t in tasks if not t.cancelled() and t.exception() is None]
+            await self._take_back([r.artifact for r in finished if isinstance(r, GenerationResult)])
+            raise
+        outcomes: list[Outcome] = []
+        for got in done:
+            if isinstance(got, (GenerationResult, MediaGenError)):
+                outcomes.append(got)
+            else:
+                raise got
+        if all(isinstance(outcome, MediaGenError) for outcome in outcomes):
+            first = outcomes[0]
+            assert isinstance(first, MediaGenError)
+            raise first
+        return outcomes
+
+    async def _take_back(self, artifacts: list[Artifact]) -> None:
+        """Remove files written for a caller who will not hear of them, through repeated cancels; a sink that
+        cannot take a file back keeps it."""
+        discard = getattr(self._sink, "discard", None)
+        if discard is None or not artifacts:
+            return
+        removing = asyncio.ensure_future(asyncio.gather(*(discard(a) for a in artifacts), return_exceptions=True))
+        await _settled([removing])
 
     async def _finish(
         self,
@@ -381,8 +528,10 @@ class MediaService:
         media: GeneratedMedia,
         job: _JobTracker,
         emit: ProgressListener,
-        started: float,
-        fallbacks: tuple[Fallback, ...],
+        call: _Call,
+        *,
+        filename: str | None,
+        facts: dict[str, Any] | None = None,
     ) -> GenerationResult:
         report = _account(request, media.parameters, candidate.backend)
         if self._settings.strict and report.ignored:
@@ -393,12 +542,14 @@ class MediaService:
                 field=first.name,
                 backend=candidate.backend,
             )
+        if call.share is not None:
+            report = report.merged(call.share.report())
         target = ArtifactTarget(
             media_type=_output_media_type(request, media.mime_type),
             backend=candidate.backend,
             prompt=request.prompt,
             output_dir=request.output_dir or self._settings.output_dir,
-            filename=request.filename,
+            filename=filename,
             overwrite=request.overwrite,
         )
         total = media.size_hint
@@ -411,7 +562,7 @@ class MediaService:
         finally:
             await _close(media.stream)
         emit(Written(path=artifact.path, size_bytes=artifact.size_bytes))
-        renamed = _renamed(request.filename, artifact)
+        renamed = _renamed(filename, artifact)
         if renamed is not None:
             report = report.merged(ParameterReport(adapted=(renamed,)))
         return GenerationResult(
@@ -419,11 +570,11 @@ class MediaService:
             backend=candidate.backend,
             model=media.model,
             media_type=request.media_type,
-            elapsed_seconds=round(time.monotonic() - started, 3),
+            elapsed_seconds=round(time.monotonic() - call.started, 3),
             continuation_id=continuation_id,
-            metadata=dict(media.metadata),
+            metadata={**media.metadata, **(facts or {})},
             parameters=report,
-            fallbacks=fallbacks,
+            fallbacks=call.fallbacks,
             job_id=job.vendor_job_id,
         )
 
@@ -482,39 +633,70 @@ class MediaService:
         progress: ProgressListener | None = None,
         engine: BatchEngine | None = None,
     ) -> BatchResult:
-        """Bounded concurrency, request order kept, each failure captured in its own item. A request with n > 1
-        counts as n requests in a row (n parallel calls, each its own file, result and item).
+        """Bounded concurrency (at most `max_concurrent` vendor calls at a time), request order kept, each failure
+        captured in its own item. A request with n > 1 stands for n items in a row, each its own file and result:
+        they come from as few calls as the chosen model makes them in (its `images_per_call`: one call of n where
+        the vendor takes `n`, else n parallel calls), and each result reports how `n` was served.
 
         With an `engine` (e.g. `mediagen.entrypoints.ray_engine.RayEngine`), each item runs there instead, with
-        this service's settings; the engine's own capacity bounds the concurrency.
+        this service's settings; the engine's own capacity bounds the concurrency, and n images are n calls.
         """
-        requests = [single for request in requests for single in request.singles()]
         limit = self._settings.max_concurrent if max_concurrent is None else max_concurrent
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise InvalidRequest(f"{limit!r} is not a whole number >= 1", field="max_concurrent")
         listener = progress or ignore_progress
         if engine is not None:
-            return await engine.run(requests, settings=self._settings, progress=listener)
+            singles = [single for request in requests for single in request.singles()]
+            return await engine.run(singles, settings=self._settings, progress=listener)
         gate = asyncio.Semaphore(limit)
+        calls: list[tuple[MediaRequest, Share | None, int]] = []
+        index = 0
+        for request in requests:
+            if request.n == 1:
+                calls.append((request, None, index))
+            else:
+                for share in await self._plan(request, index):
+                    count = len(share.items)
+                    calls.append((attrs.evolve(request, n=count, filename=share.names[0] if count == 1 else None),
+                                  share, share.first))  # fmt: skip
+            index += request.n
 
-        async def run(index: int, request: MediaRequest) -> BatchItem:
+        async def run(request: MediaRequest, share: Share | None, first: int) -> list[BatchItem]:
+            items = share.items if share is not None else (first,)
+            outcomes: list[Outcome]
             async with gate:
                 try:
-                    return BatchItem(index, result=await self._generate(request, listener, item=index))
+                    outcomes = await self._run(request, listener, item=first, resume=None, share=share)
                 except MediaGenError as error:
-                    return BatchItem(index, error=error)
+                    outcomes = [error] * len(items)
                 except Exception as error:  # a bug must not lose the other items' results
-                    return BatchItem(index, error=InternalError.unexpected(error))
+                    outcomes = [InternalError.unexpected(error)] * len(items)
+            return [
+                BatchItem(i, result=o) if isinstance(o, GenerationResult) else BatchItem(i, error=o)
+                for i, o in zip(items, outcomes, strict=True)
+            ]
 
-        tasks = [asyncio.ensure_future(run(i, r)) for i, r in enumerate(requests)]
+        tasks = [asyncio.ensure_future(run(*call)) for call in calls]
         try:
-            items = await asyncio.gather(*tasks)
+            done = await asyncio.gather(*tasks)
         except asyncio.CancelledError:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
-        return BatchResult(tuple(items))
+        return BatchResult(tuple(sorted((item for items in done for item in items), key=lambda item: item.index)))
+
+    async def _plan(self, request: MediaRequest, first: int) -> tuple[Share, ...]:
+        """The calls a request for n images makes on the backend and model it goes to (from their spec; no vendor
+        is called). When none can serve it, n calls of one, each to meet that error as its own item."""
+        names = tuple(single.filename for single in request.singles())
+        try:
+            _, route = await self._resolve_continuation(request)
+            candidate = self._selector.candidates(request, backend=route)[0]
+        except MediaGenError:
+            return shares(first, names, 1, request.model or "")
+        return shares(first, names, images_per_call(self._registry.spec(candidate.backend), candidate.model),
+                      candidate.model)  # fmt: skip
 
     # -- long-running jobs ------------------------------------------------------------------------------
 
@@ -641,3 +823,26 @@ def _recorded_place(record: ContinuationRecord, request: MediaRequest) -> Path |
     """Where a recorded job's file was to go (absolute when it was recorded, so another process writes there too)."""
     recorded = record.state.data.get("output_dir")
     return Path(recorded) if isinstance(recorded, str) else request.output_dir
+
+
+async def _settled(tasks: Sequence[asyncio.Future[Any]]) -> None:
+    """Wait until every task is done, whatever cancels arrive meanwhile."""
+    while not all(task.done() for task in tasks):
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait(tasks)
+
+
+@attrs.frozen
+class _Call:
+    """What one attempt's calls share: where progress goes, the clock, the backends that failed first, and the part
+    of a request for n images it makes (None for one generation)."""
+
+    emit: ProgressListener
+    listener: ProgressListener
+    started: float
+    timeout: float
+    fallbacks: tuple[Fallback, ...]
+    share: Share | None
+
+    def part(self, share: Share) -> _Call:
+        return attrs.evolve(self, share=share)

@@ -48,6 +48,9 @@ class Constraints:
     voice_id_prefixes: tuple[str, ...] = attrs.field(default=(), converter=_tuple_of_str)
     #: A regular expression voice ids match in full (for vendors whose ids have no prefix), accepted besides `voices`.
     voice_id_pattern: str | None = None
+    #: The most images one vendor call makes (the API's `n`); a request for more is split into as few calls as
+    #: that allows. 1: one image per call, so a request's n images are n calls.
+    images_per_call: int = attrs.field(default=1, validator=attrs.validators.ge(1))
 
     def summary(self, *, max_voices: int | None = None) -> str:
         """Every listed value, grouped ("sizes 1024x1024, ...; seconds 4, 8"), as `mediagen backends NAME` and
@@ -63,6 +66,7 @@ class Constraints:
             "formats": _listed(self.output_formats),
             "audio formats": _listed(self.audio_formats),
             "input images": "" if self.max_input_images is None else f"up to {self.max_input_images}",
+            "images per call": f"up to {self.images_per_call}" if self.images_per_call > 1 else "",
             "voices": (f"({len(self.voices)})" if counted else _listed(self.voices))
             + (f" (or ids starting {_listed(self.voice_id_prefixes)})" if self.voice_id_prefixes else "")
             + (f" (or ids matching `{self.voice_id_pattern}`)" if self.voice_id_pattern else ""),

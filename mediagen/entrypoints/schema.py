@@ -53,7 +53,8 @@ DESCRIPTIONS: dict[str, str] = {
     "continue_from": "continuation_id of an earlier result to build on.",
     "filename": "File name without directories; its extension follows the content.",
     "extra": "Vendor-specific parameters passed through as given.",
-    "n": "How many images to make, each its own file; more than 1 returns the batch result shape.",
+    "n": "How many images to make, each its own file (one vendor call where the model takes a count, else "
+    "parallel calls); more than 1 returns the batch result shape.",
 }
 
 #: Audio tools, by the shape of their input: (needs a prompt, needs input audio) -> (name, description).

@@ -45,7 +45,11 @@ _ITEM_FIELDS: dict[str, dict[str, Any]] = {
         "description": "How long the video or audio plays, read from the file; null for images.",
     },
     "continuation_id": {"type": ["string", "null"], "description": "Pass as continue_from to build on this."},
-    "metadata": {"type": "object", "description": "Vendor facts: ids, revised prompt, usage."},
+    "metadata": {
+        "type": "object",
+        "description": "Vendor facts: ids, revised prompt, usage (the whole call's); `call` ({images, index}) when "
+        "one vendor call made several images.",
+    },
     "applied": {"type": "object", "description": "Parameters used as given."},
     "adapted": {"type": "array", "items": {"type": "object"}, "description": "[{name, requested, used, reason}]"},
     "ignored": {"type": "array", "items": {"type": "object"}, "description": "[{name, value, reason}]"},

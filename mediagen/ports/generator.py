@@ -8,6 +8,7 @@ from typing import Any, Protocol, runtime_checkable
 import attrs
 
 from mediagen.domain.backend import BackendSpec, ModelSpec
+from mediagen.domain.errors import MediaGenError
 from mediagen.domain.request import MediaRequest
 from mediagen.domain.result import ParameterReport
 from mediagen.domain.secret import Secret
@@ -95,6 +96,20 @@ class JobCanceller(Protocol):
 
     async def cancel(self, job_id: str, ctx: GenerationContext) -> None:
         """Ask the vendor to stop (or delete) job `job_id`; raise only MediaGenError subclasses."""
+        ...
+
+
+@runtime_checkable
+class ImageBatchGenerator(Protocol):
+    """The optional part of a generator whose vendor makes several images in one call (its API's `n`). The service
+    calls it for a request of n > 1 on a model whose `images_per_call` is above 1, with n at most that."""
+
+    async def generate_images(
+        self, request: MediaRequest, ctx: GenerationContext
+    ) -> Sequence[GeneratedMedia | MediaGenError]:
+        """`request.n` images from ONE vendor call, in the vendor's order: each its own GeneratedMedia (with its own
+        continuation, as a single image has), or the MediaGenError that withheld that one (e.g. a safety filter that
+        removed it). A call that fails as a whole raises, as `generate` does; raise only MediaGenError subclasses."""
         ...
 
 

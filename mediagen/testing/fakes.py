@@ -17,10 +17,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iter
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
+import attrs
+
 from mediagen.adapters.credentials.env import StaticCredentialSource
 from mediagen.adapters.sinks.naming import safe_filename, slugify
 from mediagen.domain.backend import BackendSpec, Constraints, ModelSpec
-from mediagen.domain.errors import BackendError, FileExists, UnsupportedParameter
+from mediagen.domain.errors import BackendError, ContentRejected, FileExists, MediaGenError, UnsupportedParameter
 from mediagen.domain.media import Capability, MediaType
 from mediagen.domain.request import AspectRatio, MediaRequest, Size
 from mediagen.domain.result import Adapted, Artifact, Ignored, ParameterReport
@@ -164,14 +166,23 @@ def fake_spec(
     env_vars: Sequence[str] | None = None,
     models: Sequence[ModelSpec] | None = None,
     display_name: str | None = None,
+    images_per_call: int = 1,
 ) -> BackendSpec:
     """A valid BackendSpec: models `{name}-image`, `-video`, `-audio` with every capability, unless narrowed.
 
     `capabilities` keeps only those capabilities on each model, and drops models left with none; the first
-    remaining model of each media type is its default. `env_vars` defaults to `{NAME}_API_KEY`.
+    remaining model of each media type is its default. `env_vars` defaults to `{NAME}_API_KEY`. `images_per_call`
+    is how many images the default image model makes in one call (FakeGenerator.generate_images).
     """
     wanted = frozenset(media_types)
     chosen = [m for m in (_default_models(name) if models is None else models) if m.media_type in wanted]
+    if models is None and images_per_call != 1:
+        chosen = [
+            attrs.evolve(m, constraints=attrs.evolve(m.constraints, images_per_call=images_per_call))
+            if m.media_type is MediaType.IMAGE
+            else m
+            for m in chosen
+        ]
     if capabilities is not None:
         keep = frozenset(capabilities)
         narrowed = (
@@ -189,6 +200,11 @@ def fake_spec(
         models=tuple(chosen),
         default_models=defaults,
     )
+
+
+async def _drain(stream: AsyncIterator[bytes]) -> None:
+    async for _ in stream:
+        pass
 
 
 async def _chunks(data: bytes, pieces: int = 4) -> AsyncIterator[bytes]:
@@ -227,6 +243,7 @@ class FakeGenerator:
         continuation: bool = True,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         vendor_parameters: Collection[str] = (),
+        withheld: Collection[int] = (),
     ) -> None:
         if latency < 0:
             raise ValueError(f"latency must be >= 0 seconds, got {latency!r}")
@@ -237,6 +254,8 @@ class FakeGenerator:
         self._continuation = continuation
         self._sleep = sleep
         self._vendor_parameters = frozenset(vendor_parameters)
+        #: Positions in a call of several images that come back withheld (ContentRejected), as a filter does.
+        self.withheld = frozenset(withheld)
         self.calls: list[tuple[MediaRequest, GenerationContext]] = []
         self.closed = False
 
@@ -282,6 +301,38 @@ class FakeGenerator:
             parameters=report,
             size_hint=len(data),
         )
+
+    async def generate_images(
+        self, request: MediaRequest, ctx: GenerationContext
+    ) -> Sequence[GeneratedMedia | MediaGenError]:
+        """`request.n` distinct images from one call (one `calls` entry, one script entry), as a vendor taking `n`
+        does: more than the model's `images_per_call` is refused; positions in `withheld` come back withheld."""
+        model = self._model(request, ctx.model)
+        most = model.constraints.images_per_call
+        if not 1 <= request.n <= most:
+            self.calls.append((request, ctx))
+            raise BackendError(
+                f"{ctx.model} makes 1 to {most} images per call, not {request.n}", backend=self._spec.name, status=400
+            )
+        try:
+            first = await self.generate(attrs.evolve(request, n=1), ctx)  # the call: recorded, scripted, reported
+        finally:
+            self.calls[-1] = (request, ctx)
+        await _drain(first.stream)
+        made: list[GeneratedMedia | MediaGenError] = []
+        for index in range(request.n):
+            if index in self.withheld:
+                made.append(ContentRejected(f"the fake withheld image {index + 1}", backend=self._spec.name))
+                continue
+            # Each call draws anew, as a vendor does: the call's number and the image's place vary the picture.
+            varied = f"{request.prompt}\0{len(self.calls)}\0{index}"
+            single = attrs.evolve(request, n=1, prompt=varied)
+            data, mime = self._payload(single) if self._payload is not None else self._make(single, first.parameters)
+            metadata = {**first.metadata, "index": index}
+            made.append(
+                attrs.evolve(first, stream=_chunks(data), mime_type=mime, size_hint=len(data), metadata=metadata)
+            )
+        return made
 
     async def aclose(self) -> None:
         self.closed = True

@@ -54,7 +54,13 @@ from mediagen.domain.request import MediaRequest
 from mediagen.domain.secret import Secret
 from mediagen.domain.sniff import SNIFF_BYTES, media_type_of, sniff
 from mediagen.ports.continuation import ContinuationState
-from mediagen.ports.generator import BackendOptions, GeneratedMedia, GenerationContext, MediaGenerator
+from mediagen.ports.generator import (
+    BackendOptions,
+    GeneratedMedia,
+    GenerationContext,
+    ImageBatchGenerator,
+    MediaGenerator,
+)
 from mediagen.ports.progress import (
     Downloading,
     Failed,
@@ -343,6 +349,46 @@ class MediaGeneratorContract:
             )
             if media.size_hint is not None:
                 assert media.size_hint == len(data), f"size_hint {media.size_hint} but {len(data)} bytes came"
+
+    @pytest.mark.asyncio
+    async def test_a_model_making_several_images_per_call_answers_n_distinct_ones_from_one_call(
+        self, generator: MediaGenerator, make_context: ContextFactory, requests: Sequence[MediaRequest]
+    ) -> None:
+        """Where the spec says a model makes several images in one call (`images_per_call`), the generator offers
+        `generate_images`, and one call gives that many distinct images, each what it claims to be."""
+        several = [m for m in generator.spec.models_for(MediaType.IMAGE) if m.constraints.images_per_call > 1]
+        if not several:
+            pytest.skip(f"{generator.spec.name} declares no model making several images per call")
+        assert isinstance(generator, ImageBatchGenerator), (
+            f"{generator.spec.name} declares models making several images per call but has no generate_images"
+        )
+        base = next((r for r in requests if r.media_type is MediaType.IMAGE), None)
+        for model in several:
+            if not model.supports(frozenset({Capability.TEXT_TO_IMAGE})):
+                continue
+            n = min(3, model.constraints.images_per_call)
+            request = attrs.evolve(base, model=model.name, n=n) if base is not None else MediaRequest(
+                media_type=MediaType.IMAGE, prompt="a red fox sitting in fresh snow", model=model.name, n=n
+            )  # fmt: skip
+            if not model.supports(request.required_capabilities()):
+                request = MediaRequest(media_type=MediaType.IMAGE, prompt=request.prompt, model=model.name, n=n)
+            ctx = make_context(model.name)
+            try:
+                made = await asyncio.wait_for(generator.generate_images(request, ctx), ctx.timeout + GRACE_SECONDS)
+            except MediaGenError:
+                raise
+            except Exception as error:
+                pytest.fail(f"generate_images() raised {type(error).__name__}: {error}; raise a MediaGenError")
+            assert len(made) == n, f"{model.name}: {n} images asked, {len(made)} answered"
+            datas = []
+            for media in made:
+                assert isinstance(media, GeneratedMedia), f"{model.name}: an image came back as {media!r}"
+                data = await _collect(media)
+                found = sniff(data[:SNIFF_BYTES])
+                assert found is not None and media_type_of(found) is MediaType.IMAGE, f"{model.name} gave {found}"
+                assert mime_compatible(found, media.mime_type), f"{media.mime_type} claimed, {found} found"
+                datas.append(data)
+            assert len(set(datas)) == n, f"{model.name}: the {n} images of one call are not all different"
 
     @pytest.mark.asyncio
     async def test_the_result_names_the_model_the_context_asked_for(

@@ -24,7 +24,9 @@ class TestFakeGeneratorPerMediaType(MediaGeneratorContract):
     @pytest.fixture(params=list(MediaType), ids=lambda m: m.value)
     async def generator(self, request: pytest.FixtureRequest) -> AsyncIterator[FakeGenerator]:
         media_type: MediaType = request.param
-        made = FakeGenerator(fake_spec(f"fake-{media_type.value}", media_types=[media_type]))
+        # The image fake makes several images per call, as a vendor taking `n` does.
+        per_call = 4 if media_type is MediaType.IMAGE else 1
+        made = FakeGenerator(fake_spec(f"fake-{media_type.value}", media_types=[media_type], images_per_call=per_call))
         yield made
         await made.aclose()
 

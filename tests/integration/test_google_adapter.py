@@ -289,6 +289,54 @@ async def test_imagen_generates_one_image_with_seed_negative_prompt_and_aspect(
     assert generated.parameters.ignored == ()
 
 
+async def test_imagen_makes_n_distinct_images_in_one_predict_call(sandbox: Sandbox, generator: GoogleGenerator) -> None:
+    request = MediaRequest(media_type=MediaType.IMAGE, prompt="a lighthouse", n=4, aspect_ratio="16:9")
+    made = await generator.generate_images(request, ctx("imagen-4.0-generate-001"))
+    assert all(isinstance(m, GeneratedMedia) for m in made) and len(made) == 4
+    datas = [await read(m) for m in made if isinstance(m, GeneratedMedia)]
+    assert len(set(datas)) == 4 and {media.image_size(d) for d in datas} == {(1408, 768)}
+    [sent] = fake_state(sandbox).requests_to("predict")  # one request for the four
+    assert sent.body["parameters"]["sampleCount"] == 4
+
+
+async def test_an_imagen_edit_makes_n_distinct_edits_in_one_call(
+    sandbox: Sandbox, generator: GoogleGenerator, pictures: list[Path]
+) -> None:
+    request = MediaRequest(media_type=MediaType.IMAGE, prompt="a vase", n=3, input_images=pictures[:1])
+    made = await generator.generate_images(request, ctx("imagen-3.0-capability-001"))
+    datas = [await read(m) for m in made if isinstance(m, GeneratedMedia)]
+    assert len(set(datas)) == 3 and {media.image_size(d) for d in datas} == {(300, 200)}
+    [sent] = fake_state(sandbox).requests_to("predict")
+    assert sent.body["parameters"]["sampleCount"] == 3
+
+
+async def test_ten_imagen_images_through_the_service_are_three_calls_each_image_its_own_file(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    async with service(sandbox, tmp_path, MemoryStore()) as svc:
+        request = MediaRequest(media_type=MediaType.IMAGE, prompt="a fox", n=10, model="imagen-4.0-generate-001",
+                               filename="fox.png")  # fmt: skip
+        batch = await svc.generate_batch([request])
+    assert batch.succeeded == 10
+    assert [r.path.name for r in batch.results] == [f"fox-{i}.png" for i in range(1, 11)]
+    counts = sorted(r.body["parameters"]["sampleCount"] for r in fake_state(sandbox).requests_to("predict"))
+    assert counts == [3, 3, 4]
+    assert len({r.artifact.sha256 for r in batch.results}) == 10  # each call draws anew, as Imagen does
+    (adapted,) = [a for a in batch.results[0].adapted if a.name == "n"]
+    assert adapted.used == "3 calls of 4+3+3 images" and "at most 4 images per call" in adapted.reason
+
+
+async def test_imagen_refuses_more_samples_than_it_makes_as_vertex_does(sandbox: Sandbox) -> None:
+    client = genai.Client(
+        vertexai=True, api_key=KEY, http_options=types.HttpOptions(base_url=sandbox.base_url("google"))
+    )
+    with pytest.raises(genai.errors.ClientError) as caught:
+        await client.aio.models.generate_images(
+            model="imagen-4.0-generate-001", prompt="a fox", config=types.GenerateImagesConfig(number_of_images=5)
+        )
+    assert caught.value.code == 400 and "sampleCount" in str(caught.value)
+
+
 async def test_an_imagen_rai_filter_is_content_rejected(generator: GoogleGenerator) -> None:
     with pytest.raises(ContentRejected, match="Responsible AI"):
         await generator.generate(

@@ -68,6 +68,22 @@ async def test_an_image_comes_back_as_json_a_resource_link_and_the_image_itself(
             assert hashlib.sha256(base64.b64decode(contents.blob)).hexdigest() == payload["sha256"]
 
 
+async def test_n_images_from_one_vendor_call_come_back_in_the_batch_shape_each_with_its_link(
+    roots: tuple[Path, Path],
+) -> None:
+    out, inputs = roots
+    async for service in _service(polls=1):
+        async with client(service, out, inputs) as mcp:
+            arguments = {"prompt": "a red fox", "backend": "openai", "model": "gpt-image-1.5", "n": 3}
+            result = await mcp.call_tool("generate_image", arguments)
+    payload = result.structured_content
+    assert not result.is_error and (payload["operation"], payload["total"], payload["succeeded"]) == ("batch", 3, 3)
+    items = payload["results"]
+    assert [item["metadata"]["call"] for item in items] == [{"images": 3, "index": i} for i in range(3)]
+    assert all(item["applied"]["n"] == 3 and Path(item["file_path"]).parent == out for item in items)
+    assert len({item["sha256"] for item in items}) == 3 and len(blocks(result, "resource_link")) == 3
+
+
 async def test_above_the_embed_limit_only_the_link_comes_back(roots: tuple[Path, Path]) -> None:
     out, inputs = roots
     async for service in _service(polls=1):

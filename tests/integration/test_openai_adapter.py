@@ -227,6 +227,51 @@ async def test_an_images_api_edit_sends_every_input_image_as_an_image_array(
     assert state(sandbox).requests_to("/v1/responses") == []
 
 
+async def test_n_images_on_the_images_api_are_one_request_each_image_its_own_file(
+    svc: MediaService, sandbox: Sandbox, out: Path
+) -> None:
+    request = MediaRequest(media_type="image", prompt="a red fox", model="gpt-image-1.5", n=4, filename="fox.png")
+    batch = await svc.generate_batch([request])
+    assert batch.succeeded == 4
+    [sent] = state(sandbox).requests_to("/v1/images/generations")  # exactly one request for the four images
+    assert sent.params["n"] == 4
+    results = batch.results
+    assert [r.path.name for r in results] == [f"fox-{i}.png" for i in range(1, 5)] == files_in(out)
+    assert len({r.artifact.sha256 for r in results}) == 4
+    assert all(r.applied["n"] == 4 and r.metadata["usage"]["total_tokens"] > 0 for r in results)
+    assert [r.metadata["call"] for r in results] == [{"images": 4, "index": i} for i in range(4)]
+    assert_no_key(*results)
+
+
+async def test_n_edits_on_the_images_api_are_one_multipart_request(
+    generator: OpenAIGenerator, sandbox: Sandbox, pictures: list[Path]
+) -> None:
+    request = MediaRequest(media_type="image", prompt="one scene", model="gpt-image-1.5", input_images=pictures, n=3)
+    made = await generator.generate_images(request, ctx("gpt-image-1.5"))
+    datas = [await read(m) for m in made if isinstance(m, GeneratedMedia)]
+    assert len(set(datas)) == 3
+    [sent] = state(sandbox).requests_to("/v1/images/edits")
+    assert sent.params["n"] == "3" and len(sent.files_named("image[]")) == 3
+
+
+async def test_n_images_from_a_responses_model_are_n_turns_each_its_own_continuation(
+    svc: MediaService, sandbox: Sandbox
+) -> None:
+    batch = await svc.generate_batch([MediaRequest(media_type="image", prompt="a red fox", n=3)])
+    assert batch.succeeded == 3 and len(state(sandbox).requests_to("/v1/responses")) == 3
+    assert len({r.continuation_id for r in batch.results}) == 3
+    (adapted,) = [a for a in batch.results[0].adapted if a.name == "n"]
+    assert adapted.used == "3 calls of one image" and adapted.reason == "gpt-5.4 makes one image per call"
+
+
+async def test_the_images_api_refuses_more_than_ten_images_as_openai_does(sandbox: Sandbox) -> None:
+    client = openai.AsyncOpenAI(api_key=KEY, base_url=sandbox.base_url("openai"), max_retries=0)
+    async with client:
+        with pytest.raises(openai.BadRequestError) as caught:
+            await client.images.generate(model="gpt-image-1.5", prompt="a fox", n=11)
+    assert caught.value.param == "n" and caught.value.code == "integer_above_max_value"
+
+
 async def test_a_mask_goes_to_the_images_api_with_its_images_and_is_never_dropped(
     svc: MediaService, sandbox: Sandbox, pictures: list[Path], tmp_path: Path
 ) -> None:

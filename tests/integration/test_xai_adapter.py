@@ -125,6 +125,45 @@ async def test_an_image_is_asked_in_base64_with_enum_values_and_comes_back_decod
     assert generated.continuation.blob == data
 
 
+async def test_n_images_are_one_generate_image_call_each_its_own_file_and_continuation(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    store = MemoryStore()
+    async with service(sandbox, tmp_path, store) as svc:
+        batch = await svc.generate_batch([MediaRequest(media_type="image", prompt="a red fox", n=3, filename="f.jpg")])
+        assert batch.succeeded == 3
+        [sent] = fake_state(sandbox).received("GenerateImage")  # one request for the three images
+        assert sent.n == 3 and sent.format == image_pb2.ImageFormat.IMG_FORMAT_BASE64
+        assert [r.path.name for r in batch.results] == ["f-1.jpg", "f-2.jpg", "f-3.jpg"] == files_in(tmp_path)
+        assert len({r.artifact.sha256 for r in batch.results}) == 3
+        ids = [r.continuation_id for r in batch.results]
+        assert len(set(ids)) == 3 and all(ids)
+        for result in batch.results:  # each image's continuation holds that image's own bytes
+            assert result.continuation_id is not None
+            record = await store.load(result.continuation_id)
+            assert record is not None and record.state.blob == result.path.read_bytes()
+        follow = await svc.generate(MediaRequest(media_type="image", prompt="now at night", continue_from=ids[1]))
+    assert follow.backend == "xai"
+    sent = fake_state(sandbox).received("GenerateImage")[-1]
+    assert base64.b64decode(sent.image.image_url.split(",", 1)[1]) == batch.results[1].path.read_bytes()
+
+
+async def test_images_withheld_by_moderation_are_their_items_errors(sandbox: Sandbox, generator: XAIGenerator) -> None:
+    request = MediaRequest(media_type="image", prompt="sandbox:block-output", n=2)
+    with pytest.raises(ContentRejected, match="moderation"):
+        await generator.generate_images(request, ctx("grok-imagine-image"))
+
+
+async def test_the_image_service_refuses_more_than_ten_images_as_xai_does(sandbox: Sandbox) -> None:
+    import grpc
+    from xai_sdk import AsyncClient
+
+    client = AsyncClient(api_key=KEY, api_host=sandbox.base_url("xai").split("//")[-1], use_insecure_channel=True)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await client.image.sample_batch("a fox", "grok-imagine-image", 11, image_format="base64")
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "n" in (caught.value.details() or "")
+
+
 async def test_an_edit_sends_every_input_image_as_a_data_uri(
     sandbox: Sandbox, generator: XAIGenerator, pictures: list[Path]
 ) -> None:

@@ -201,6 +201,42 @@ async def test_imagen_refuses_a_seed_while_the_watermark_is_on(vertex: Any) -> N
     assert ok.generated_images
 
 
+@pytest.mark.parametrize("count", [1, 2, 4])
+async def test_imagen_answers_sample_count_distinct_images(vertex: Any, count: int) -> None:
+    response = await vertex.models.generate_images(
+        model="imagen-4.0-generate-001", prompt="a fox", config=types.GenerateImagesConfig(number_of_images=count)
+    )
+    datas = [item.image.image_bytes for item in response.generated_images]
+    assert len(datas) == len(set(datas)) == count
+    assert all(media.image_size(data) == (1024, 1024) for data in datas)
+
+
+@pytest.mark.parametrize("count", [0, 5])
+async def test_imagen_refuses_a_sample_count_outside_one_to_four(vertex: Any, count: int) -> None:
+    with pytest.raises(errors.ClientError) as caught:
+        await vertex.models.generate_images(
+            model="imagen-4.0-generate-001", prompt="a fox", config=types.GenerateImagesConfig(number_of_images=count)
+        )
+    assert caught.value.code == 400 and caught.value.status == "INVALID_ARGUMENT"
+    assert "sampleCount" in str(caught.value.message)
+
+
+async def test_an_imagen_edit_answers_sample_count_distinct_edits(vertex: Any) -> None:
+    source = media.image(64, 48, "png", prompt="room")
+    response = await vertex.models.edit_image(
+        model="imagen-3.0-capability-001",
+        prompt="a green sofa",
+        reference_images=[
+            types.RawReferenceImage(
+                reference_id=1, reference_image=types.Image(image_bytes=source, mime_type="image/png")
+            )
+        ],
+        config=types.EditImageConfig(number_of_images=3),
+    )
+    datas = [item.image.image_bytes for item in response.generated_images]
+    assert len(datas) == len(set(datas)) == 3 and {media.image_size(d) for d in datas} == {(64, 48)}
+
+
 async def test_imagen_reports_the_rai_reason_when_asked(vertex: Any) -> None:
     response = await vertex.models.generate_images(
         model="imagen-4.0-generate-001",

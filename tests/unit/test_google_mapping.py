@@ -215,6 +215,38 @@ def test_every_imagen_request_maps_to_one_image_with_values_the_api_accepts(
 
 
 @HYPOTHESIS
+@given(data=st.data(), model_name=st.sampled_from([*IMAGEN_GENERATE_MODELS, "imagen-3.0-capability-001"]))
+def test_n_imagen_images_are_its_sample_count_in_one_call_up_to_what_it_makes(
+    images: list[Path], data: st.DataObject, model_name: str
+) -> None:
+    model = SPEC.model(model_name)
+    assert model is not None
+    most = model.constraints.images_per_call
+    assert most == 4  # Vertex: "Maximum images returned per request: 4"
+    n = data.draw(st.integers(1, 10))
+    editing = "capability" in model_name
+    base = data.draw(image_requests(images, max_images=1).filter(lambda r: bool(r.input_images) == editing))
+    request = MediaRequest(**{**_fields(base), "n": n})
+    mapper = map_imagen_edit if editing else map_imagen_generate
+    if n > most:
+        with pytest.raises(InvalidRequest, match=f"at most {most} images per call") as caught:
+            mapper(request, model_name, model)
+        assert caught.value.field == "n"
+        return
+    plan = mapper(request, model_name, model)
+    config_type = types.EditImageConfig if editing else types.GenerateImagesConfig
+    assert config_type.model_validate(dict(plan.config)).number_of_images == n
+    assert_accounted(request, plan.parameters)
+
+
+@given(model_name=st.sampled_from(GEMINI_IMAGE_MODELS), n=st.integers(2, 10))
+def test_a_gemini_image_model_is_never_asked_for_more_than_one_image_per_call(model_name: str, n: int) -> None:
+    with pytest.raises(InvalidRequest, match="one image per call") as caught:
+        map_gemini_image(MediaRequest(media_type="image", prompt="a fox", n=n), model_name, SPEC.model(model_name))
+    assert caught.value.field == "n" and SPEC.model(model_name).constraints.images_per_call == 1  # type: ignore[union-attr]
+
+
+@HYPOTHESIS
 @given(data=st.data(), mode=st.sampled_from([None, "inpaint_insertion", "inpaint_removal", "outpaint"]))
 def test_every_masked_imagen_edit_keeps_the_mask_and_maps_to_an_accepted_config(
     images: list[Path], data: st.DataObject, mode: str | None

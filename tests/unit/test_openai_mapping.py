@@ -260,6 +260,36 @@ def test_every_images_api_request_maps_to_kwargs_the_api_accepts_with_every_para
     assert_strict_matches(make, plan.parameters)
 
 
+@given(data=st.data(), model_name=st.sampled_from(IMAGES_API_MODELS), n=st.integers(1, 10))
+def test_n_images_on_the_images_api_are_its_n_in_one_call_within_what_openai_accepts(
+    pictures: list[Path], data: st.DataObject, model_name: str, n: int
+) -> None:
+    request = MediaRequest(media_type=MediaType.IMAGE, prompt="a fox", n=n, **data.draw(image_kwargs(pictures)))
+    plan = map_images_api(request, model_name, SPEC.model(model_name))
+    kwargs = dict(plan.kwargs)
+    assert kwargs.get("n", 1) == n and ("n" in kwargs) == (n > 1)
+    Params(kwargs).integer("n", minimum=1, maximum=10)  # the API's (the sandbox's) range check passes
+    assert_accounted(request, plan.parameters)
+
+
+@given(model_name=st.sampled_from(IMAGES_API_MODELS), n=st.integers(2, 10))
+def test_more_images_than_a_call_makes_never_reach_openai(model_name: str, n: int) -> None:
+    model = attrs.evolve(SPEC.model(model_name), constraints=attrs.evolve(SPEC.model(model_name).constraints,
+                                                                            images_per_call=n - 1))  # fmt: skip
+    request = MediaRequest(media_type=MediaType.IMAGE, prompt="a fox", n=n)
+    with pytest.raises(InvalidRequest, match=f"at most {n - 1}|one image") as caught:
+        map_images_api(request, model_name, model)
+    assert caught.value.field == "n"
+    for responses_model in RESPONSES_MODELS:  # the Responses image tool takes no n: one image per turn
+        with pytest.raises(InvalidRequest, match="one image per call"):
+            map_responses_image(request, responses_model, SPEC.model(responses_model))
+
+
+def test_the_images_api_models_make_up_to_ten_images_per_call_and_the_responses_models_one() -> None:
+    per_call = {m.name: m.constraints.images_per_call for m in SPEC.models_for(MediaType.IMAGE)}
+    assert {per_call[m] for m in IMAGES_API_MODELS} == {10} and {per_call[m] for m in RESPONSES_MODELS} == {1}
+
+
 @PROPERTY
 @given(shape=shapes, model_name=st.sampled_from(IMAGE_MODELS))
 def test_a_size_or_aspect_ratio_becomes_the_nearest_allowed_size_reported_as_adapted_unless_exact(

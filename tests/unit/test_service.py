@@ -34,6 +34,7 @@ from mediagen.domain.errors import (
 )
 from mediagen.domain.media import Capability, MediaType
 from mediagen.domain.request import MediaRequest
+from mediagen.domain.result import Adapted
 from mediagen.ports.continuation import ContinuationStore
 from mediagen.ports.generator import BackendPlugin, GeneratedMedia, GenerationContext
 from mediagen.ports.progress import FellBack, ProgressEvent, Retried, Selected, Submitted, Throttled, Written
@@ -697,6 +698,105 @@ async def test_n_images_are_n_calls_each_its_own_file_and_result_in_request_orde
     names = [item.result.artifact.path.name for item in batch.items if item.result is not None]
     assert names[:3] == ["fox-1.png", "fox-2.png", "fox-3.png"] and len(set(sink.written)) == 4
     assert len(generator.calls) == 4
+    fox = [item.result for item in batch.items[:3] if item.result is not None]
+    assert all(r.adapted[-1] == Adapted("n", 3, "3 calls of one image", "alpha-image makes one image per call")
+               for r in fox)  # fmt: skip
     with pytest.raises(InvalidRequest, match="generate_batch") as caught:
         await service.generate(image(n=2))
     assert caught.value.field == "n"
+
+
+def many(name: str, per_call: int, **kwargs: Any) -> tuple[BackendPlugin, FakeGenerator]:
+    spec = fake_spec(name, images_per_call=per_call)
+    generator = FakeGenerator(spec, **kwargs)
+    return fake_plugin(spec, generator), generator
+
+
+async def test_n_images_where_the_vendor_takes_n_are_one_call_each_image_its_own_file_result_and_continuation() -> None:
+    alpha, generator = many("alpha", 10)
+    service, sink = build([alpha])
+    listener = RecordingListener()
+    batch = await service.generate_batch([image("a fox", n=3, filename="fox.png")], progress=listener)
+    assert [request.n for request, _ in generator.calls] == [3]
+    results = batch.results
+    assert [r.path.name for r in results] == ["fox-1.png", "fox-2.png", "fox-3.png"]
+    assert len({r.artifact.sha256 for r in results}) == 3 and len(sink.written) == 3
+    assert len({r.continuation_id for r in results}) == 3 and all(r.continuation_id for r in results)
+    assert all(r.applied["n"] == 3 for r in results)
+    assert [r.metadata["call"] for r in results] == [{"images": 3, "index": i} for i in range(3)]
+    assert sorted(e.item for e in listener.of_type(Written)) == [0, 1, 2]
+
+
+async def test_more_images_than_one_call_makes_are_as_few_calls_as_even_as_can_be() -> None:
+    alpha, generator = many("alpha", 4)
+    service, _ = build([alpha])
+    batch = await service.generate_batch([image("a cat"), image("a fox", n=10), image("a dog")], max_concurrent=8)
+    assert sorted(request.n for request, _ in generator.calls) == [1, 1, 3, 3, 4]
+    assert (batch.total, batch.succeeded) == (12, 12) and [item.index for item in batch.items] == list(range(12))
+    assert "cat" in batch.results[0].path.name and "dog" in batch.results[11].path.name
+    foxes = batch.results[1:11]
+    assert len({r.artifact.sha256 for r in foxes}) == 10
+    (adapted,) = [a for a in foxes[0].adapted if a.name == "n"]
+    assert (adapted.requested, adapted.used) == (10, "3 calls of 4+3+3 images")
+    assert "at most 4 images per call" in adapted.reason
+    assert "n" not in batch.results[0].applied and not [a for a in batch.results[0].adapted if a.name == "n"]
+
+
+async def test_an_image_the_vendor_withheld_is_its_items_error_and_the_others_are_written() -> None:
+    alpha, _ = many("alpha", 4, withheld=[1])
+    service, sink = build([alpha])
+    batch = await service.generate_batch([image("a fox", n=3)])
+    assert [item.ok for item in batch.items] == [True, False, True]
+    assert isinstance(batch.items[1].error, ContentRejected) and len(sink.written) == 2
+
+
+async def test_a_call_of_n_images_is_retried_whole_and_falls_back_split_to_what_the_next_backend_makes() -> None:
+    alpha, alpha_gen = many("alpha", 4, script=[TransientBackendError("503")])
+    service, _ = build([alpha])
+    batch = await service.generate_batch([image("a fox", n=4)])
+    assert batch.succeeded == 4 and [request.n for request, _ in alpha_gen.calls] == [4, 4]
+
+    down = [TransientBackendError("down")] * 3
+    alpha, alpha_gen = many("alpha", 4, script=down)
+    beta, beta_gen = plugin("beta")
+    service, _ = build([alpha, beta], priority=["alpha", "beta"])
+    batch = await service.generate_batch([image("a fox", n=4, filename="fox.png")])
+    assert batch.succeeded == 4 and [request.n for request, _ in beta_gen.calls] == [1, 1, 1, 1]
+    assert [r.path.name for r in batch.results] == [f"fox-{i}.png" for i in range(1, 5)]
+    assert all(r.backend == "beta" and r.fallbacks[0].backend == "alpha" for r in batch.results)
+
+
+async def test_a_call_of_n_images_that_fails_is_an_error_for_each_of_its_items_only() -> None:
+    alpha, _ = many("alpha", 2, script=[None, ContentRejected("no")])
+    service, _ = build([alpha])
+    batch = await service.generate_batch([image("a fox", n=4)], max_concurrent=1)
+    assert [item.ok for item in batch.items] == [True, True, False, False]
+    assert all(isinstance(item.error, ContentRejected) for item in batch.items[2:])
+
+
+class _StallingSink(MemorySink):
+    """Writes the first file, then waits forever on every other write (a slow disk, or a cancel on its way)."""
+
+    async def write(self, stream: Any, target: Any, **kwargs: Any) -> Any:
+        if self.artifacts:
+            await asyncio.Event().wait()
+        return await super().write(stream, target, **kwargs)
+
+
+async def test_a_call_of_n_images_cancelled_while_writing_leaves_none_of_its_files() -> None:
+    alpha, _ = many("alpha", 4)
+    sink = _StallingSink()
+    service, _ = build([alpha], sink=sink)
+    finished = asyncio.Event()  # the first image's result is made (its file and continuation kept)
+
+    def on_event(event: Any) -> None:
+        if isinstance(event, Written):
+            finished.set()
+
+    running = asyncio.ensure_future(service.generate_batch([image("a fox", n=3)], progress=on_event))
+    await finished.wait()
+    assert len(sink.written) == 1
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    assert sink.written == {}  # the written one was taken back: the caller heard of none of them

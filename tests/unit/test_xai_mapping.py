@@ -98,6 +98,28 @@ def test_every_image_request_maps_to_a_proto_the_sdk_builds_with_enum_members_on
 
 
 @HYPOTHESIS
+@given(data=st.data(), model_name=st.sampled_from(IMAGE_MODELS), n=st.integers(1, 10))
+def test_n_images_are_one_generate_image_with_n_in_the_range_xai_takes(
+    images: list[Path], data: st.DataObject, model_name: str, n: int
+) -> None:
+    request = attrs.evolve(_image_request(data.draw(valid_requests([MediaType.IMAGE], tmp_images=images))), n=n)
+    plan = map_image(request, model_name, SPEC.model(model_name))
+    kwargs: dict[str, Any] = {k: v for k, v in plan.kwargs.items() if k != "image_format"}
+    proto = sdk_image._make_generate_request(plan.prompt, plan.model, n=plan.n, image_format="base64", **kwargs)
+    assert plan.n == proto.n == n and 1 <= proto.n <= SPEC.model(model_name).constraints.images_per_call  # type: ignore[union-attr]
+    assert_accounted(request, plan.parameters)
+
+
+def test_more_images_than_a_call_makes_never_reach_xai() -> None:
+    model = SPEC.model("grok-imagine-image")
+    assert model is not None and model.constraints.images_per_call == 10
+    narrow = attrs.evolve(model, constraints=attrs.evolve(model.constraints, images_per_call=2))
+    with pytest.raises(InvalidRequest, match="at most 2 images per call") as caught:
+        map_image(MediaRequest(media_type="image", prompt="a fox", n=3), model.name, narrow)
+    assert caught.value.field == "n"
+
+
+@HYPOTHESIS
 @given(data=st.data(), model_name=st.sampled_from(VIDEO_MODELS), extension=st.booleans())
 def test_every_video_request_maps_to_a_proto_the_sdk_builds_with_a_duration_in_range(
     images: list[Path], data: st.DataObject, model_name: str, extension: bool

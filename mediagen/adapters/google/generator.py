@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from google.genai import types
@@ -26,7 +26,7 @@ from mediagen.adapters.google.video import VeoRunner
 from mediagen.adapters.sdk_models import built
 from mediagen.application.deadline import Deadline
 from mediagen.domain.backend import BackendSpec
-from mediagen.domain.errors import InvalidRequest
+from mediagen.domain.errors import InvalidRequest, MediaGenError
 from mediagen.domain.request import InputImage, MediaRequest, Size
 from mediagen.domain.secret import Secret
 from mediagen.ports.generator import BackendOptions, GeneratedMedia, GenerationContext
@@ -134,14 +134,12 @@ class GoogleGenerator:
             return await generate_gemini_image(self._clients, self._settings, image_plan, ctx, deadline)
         if ctx.continuation is not None and family is not Family.VEO:
             raise InvalidRequest(f"{ctx.model} cannot continue an earlier generation", field="continue_from")
-        if family is Family.IMAGEN_GENERATE:
-            return await generate_imagen(
-                self._clients, map_imagen_generate(request, ctx.model, model, strict=ctx.strict), ctx, deadline
-            )
-        if family is Family.IMAGEN_EDIT:
-            return await edit_imagen(
-                self._clients, map_imagen_edit(request, ctx.model, model, strict=ctx.strict), ctx, deadline
-            )
+        if family in (Family.IMAGEN_GENERATE, Family.IMAGEN_EDIT):
+            made = await self._imagen(family, request, ctx, deadline)
+            first = made[0]
+            if isinstance(first, MediaGenError):  # pragma: no cover - a call of one image raises instead
+                raise first
+            return first
         if family is Family.GEMINI_TTS:
             return await generate_speech(
                 self._clients, map_speech(request, ctx.model, model, strict=ctx.strict), ctx, deadline
@@ -156,6 +154,32 @@ class GoogleGenerator:
             strict=ctx.strict,
         )
         return await self._veo.run(plan, ctx, deadline)
+
+    async def generate_images(
+        self, request: MediaRequest, ctx: GenerationContext
+    ) -> Sequence[GeneratedMedia | MediaGenError]:
+        """`request.n` images from one Imagen call (its sampleCount); the Gemini image models make one per call."""
+        if request.n == 1:
+            return [await self.generate(request, ctx)]
+        family = family_of(request, ctx.model)
+        if family not in (Family.IMAGEN_GENERATE, Family.IMAGEN_EDIT):
+            raise InvalidRequest(f"{ctx.model} makes one image per call, not {request.n}", field="n")
+        if ctx.continuation is not None:
+            raise InvalidRequest(f"{ctx.model} cannot continue an earlier generation", field="continue_from")
+        await built(*_SDK_MODELS[family])
+        return await self._imagen(family, request, ctx, Deadline.start(self._clock, ctx.timeout))
+
+    async def _imagen(
+        self, family: Family, request: MediaRequest, ctx: GenerationContext, deadline: Deadline
+    ) -> list[GeneratedMedia | MediaGenError]:
+        model = self._spec.model(ctx.model)
+        if family is Family.IMAGEN_GENERATE:
+            return await generate_imagen(
+                self._clients, map_imagen_generate(request, ctx.model, model, strict=ctx.strict), ctx, deadline
+            )
+        return await edit_imagen(
+            self._clients, map_imagen_edit(request, ctx.model, model, strict=ctx.strict), ctx, deadline
+        )
 
     @staticmethod
     async def _first_frame_size(request: MediaRequest) -> tuple[int, int] | None:

@@ -19,7 +19,7 @@ from mediagen.adapters.google.mapping import (
     ImagenPlan,
 )
 from mediagen.application.deadline import Deadline
-from mediagen.domain.errors import BackendError, ContentRejected
+from mediagen.domain.errors import BackendError, ContentRejected, MediaGenError
 from mediagen.domain.request import InputImage
 from mediagen.ports.generator import GeneratedMedia, GenerationContext
 
@@ -159,33 +159,56 @@ def _quietly(make: Callable[[], Awaitable[T]]) -> Awaitable[T]:
         return make()
 
 
-def _imagen_image(response: types.GenerateImagesResponse | types.EditImageResponse, mime: str) -> tuple[bytes, str]:
-    generated = response.generated_images or []
-    for item in generated:
+def _imagen_images(
+    response: types.GenerateImagesResponse | types.EditImageResponse, plan: ImagenPlan, metadata: dict[str, Any]
+) -> list[GeneratedMedia | MediaGenError]:
+    """Each image asked (the plan's number_of_images), in Imagen's order: its media, or why its filters removed it.
+    Imagen leaves a removed image out of its answer (or, asked for its reason, answers the reason in its place);
+    when none is left, the call fails as one image's would."""
+    asked = int(plan.config.get("number_of_images", 1))
+    mime = str(plan.config.get("output_mime_type", "image/png"))
+    made: list[GeneratedMedia | MediaGenError] = []
+    reasons: list[str] = []
+    for item in response.generated_images or []:
         if item.image is not None and item.image.image_bytes:
-            return item.image.image_bytes, item.image.mime_type or mime
-    reasons = [item.rai_filtered_reason for item in generated if item.rai_filtered_reason]
-    if reasons:
-        raise ContentRejected(f"Imagen's safety filters removed the image: {'; '.join(reasons)}", backend=BACKEND)
-    raise BackendError("Imagen returned no image (and gave no filter reason)", backend=BACKEND)
+            made.append(
+                GeneratedMedia.from_bytes(
+                    item.image.image_bytes,
+                    mime_type=item.image.mime_type or mime,
+                    model=plan.model,
+                    metadata=dict(metadata),
+                    parameters=plan.parameters,
+                )
+            )
+        elif item.rai_filtered_reason:
+            reasons.append(item.rai_filtered_reason)
+            made.append(ContentRejected(f"Imagen's safety filters removed the image: {item.rai_filtered_reason}",
+                                        backend=BACKEND))  # fmt: skip
+    if not any(isinstance(m, GeneratedMedia) for m in made):
+        if reasons:
+            raise ContentRejected(f"Imagen's safety filters removed the image: {'; '.join(reasons)}", backend=BACKEND)
+        raise BackendError("Imagen returned no image (and gave no filter reason)", backend=BACKEND)
+    while len(made) < asked:
+        made.append(ContentRejected("Imagen's safety filters removed the image (no reason given)", backend=BACKEND))
+    return made[:asked]
 
 
 async def generate_imagen(
     clients: GoogleClients, plan: ImagenPlan, ctx: GenerationContext, deadline: Deadline
-) -> GeneratedMedia:
-    """generate_images (Vertex mode): one image from the prompt."""
+) -> list[GeneratedMedia | MediaGenError]:
+    """generate_images (Vertex mode): the plan's number_of_images from the prompt, in one call."""
     aio = await clients.for_call("models.generate_images", ctx.credentials)
     config = types.GenerateImagesConfig.model_validate(dict(plan.config))
     call = _quietly(lambda: aio.models.generate_images(model=plan.model, prompt=plan.prompt, config=config))
     response = await vendor_call(call, deadline=deadline, secret=ctx.credentials)
-    data, mime = _imagen_image(response, str(plan.config.get("output_mime_type", "image/png")))
-    return GeneratedMedia.from_bytes(data, mime_type=mime, model=plan.model, metadata={}, parameters=plan.parameters)
+    return _imagen_images(response, plan, {})
 
 
 async def edit_imagen(
     clients: GoogleClients, plan: ImagenPlan, ctx: GenerationContext, deadline: Deadline
-) -> GeneratedMedia:
-    """edit_image (Vertex mode): the input image as the raw reference, the user's mask as the mask reference."""
+) -> list[GeneratedMedia | MediaGenError]:
+    """edit_image (Vertex mode): the input image as the raw reference, the user's mask as the mask reference; the
+    plan's number_of_images edits in one call."""
     assert plan.image is not None
     source = await asyncio.to_thread(plan.image.read_bytes)
     references: list[Any] = [
@@ -218,8 +241,4 @@ async def edit_imagen(
         lambda: aio.models.edit_image(model=plan.model, prompt=plan.prompt, reference_images=references, config=config)
     )
     response = await vendor_call(call, deadline=deadline, secret=ctx.credentials)
-    data, mime = _imagen_image(response, str(plan.config.get("output_mime_type", "image/png")))
-    metadata = {"edit_mode": plan.config.get("edit_mode")}
-    return GeneratedMedia.from_bytes(
-        data, mime_type=mime, model=plan.model, metadata=metadata, parameters=plan.parameters
-    )
+    return _imagen_images(response, plan, {"edit_mode": plan.config.get("edit_mode")})

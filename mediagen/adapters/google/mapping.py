@@ -140,6 +140,8 @@ def map_gemini_image(
             field="mask",
         )
     _check_input_count(request, constraints, model_name, "input images")
+    if request.n > 1:  # generate_content answers one candidate with one image: the service makes n calls
+        raise InvalidRequest(f"{model_name} makes one image per call, not {request.n}", field="n")
     report.apply("input_images", len(request.input_images))
 
     image_config: dict[str, Any] = {}
@@ -204,7 +206,14 @@ def _imagen_common(
     request: MediaRequest, report: ReportBuilder, model_name: str, model: ModelSpec | None
 ) -> dict[str, Any]:
     constraints = _constraints(model)
-    config: dict[str, Any] = {"number_of_images": 1, "include_rai_reason": True}
+    if request.n > constraints.images_per_call:
+        raise InvalidRequest(
+            f"{model_name} makes at most {constraints.images_per_call} images per call, not {request.n}; ask "
+            "MediaService.generate_batch, which splits n into calls",
+            field="n",
+        )
+    # Imagen's sampleCount: the request's n in one call (the service splits more than a call makes).
+    config: dict[str, Any] = {"number_of_images": request.n, "include_rai_reason": True}
     if request.negative_prompt is not None:
         if _has(model, Capability.NEGATIVE_PROMPT):
             config["negative_prompt"] = request.negative_prompt

@@ -12,6 +12,9 @@ GEMINI_ASPECT_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16",
 #: Aspect ratios Imagen takes in `aspectRatio`.
 IMAGEN_ASPECT_RATIOS = ("1:1", "3:4", "4:3", "9:16", "16:9")
 VEO_ASPECT_RATIOS = ("16:9", "9:16")
+#: Imagen's `sampleCount` (GenerateImagesConfig / EditImageConfig `number_of_images`): 1 to 4 images per call, as
+#: Vertex's model pages list ("Maximum images returned per request: 4") for Imagen 4, 4 Ultra and 3 capability.
+IMAGEN_IMAGES_PER_CALL = 4
 
 #: Gemini TTS prebuilt voices (`speech_config.voice_config.prebuilt_voice_config.voice_name`).
 GEMINI_VOICES = (
@@ -111,6 +114,7 @@ SPEC = BackendSpec(
                 aspect_ratios=IMAGEN_ASPECT_RATIOS,
                 resolutions=("1K", "2K"),
                 output_formats=("png", "jpeg"),
+                images_per_call=IMAGEN_IMAGES_PER_CALL,
             ),
             "Imagen 4 text to image (Vertex express mode)",
         ),
@@ -122,6 +126,7 @@ SPEC = BackendSpec(
                 aspect_ratios=IMAGEN_ASPECT_RATIOS,
                 resolutions=("1K", "2K"),
                 output_formats=("png", "jpeg"),
+                images_per_call=IMAGEN_IMAGES_PER_CALL,
             ),
             "Imagen 4 Ultra text to image (Vertex express mode)",
         ),
@@ -129,7 +134,7 @@ SPEC = BackendSpec(
             "imagen-3.0-capability-001",
             MediaType.IMAGE,
             frozenset({Capability.IMAGE_EDIT, Capability.MASK, Capability.SEED, Capability.NEGATIVE_PROMPT}),
-            Constraints(output_formats=("png", "jpeg"), max_input_images=1),
+            Constraints(output_formats=("png", "jpeg"), max_input_images=1, images_per_call=IMAGEN_IMAGES_PER_CALL),
             "Imagen masked editing: inpaint insertion or removal with your mask",
         ),
         ModelSpec(

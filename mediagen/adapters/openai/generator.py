@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from openai.types import ImagesResponse, Video
@@ -13,14 +13,20 @@ from openai.types.responses import Response, ResponseUsage
 
 from mediagen.adapters.openai.audio import generate_speech
 from mediagen.adapters.openai.client import OpenAIClients, OpenAISettings
-from mediagen.adapters.openai.image import generate_with_images_api, generate_with_responses, parse_sample_response
+from mediagen.adapters.openai.image import (
+    generate_with_images_api,
+    generate_with_responses,
+    images_api_call,
+    parse_sample_response,
+)
 from mediagen.adapters.openai.mapping import map_images_api, map_responses_image, map_speech, map_video
 from mediagen.adapters.openai.spec import SPEC, Api, api_for
 from mediagen.adapters.openai.video import SoraRunner
 from mediagen.adapters.sdk_models import built, once_off_loop
 from mediagen.application.deadline import Deadline
 from mediagen.domain.backend import BackendSpec
-from mediagen.domain.errors import InvalidRequest
+from mediagen.domain.errors import InvalidRequest, MediaGenError
+from mediagen.domain.media import MediaType
 from mediagen.domain.request import InputImage, MediaRequest, Size
 from mediagen.domain.secret import Secret
 from mediagen.ports.continuation import VENDOR_ID_KIND
@@ -107,6 +113,23 @@ class OpenAIGenerator:
             return await generate_with_images_api(self._clients, images_plan, ctx, deadline)
         speech_plan = map_speech(request, ctx.model, model, strict=ctx.strict)
         return await generate_speech(self._clients, speech_plan, ctx, deadline)
+
+    async def generate_images(
+        self, request: MediaRequest, ctx: GenerationContext
+    ) -> Sequence[GeneratedMedia | MediaGenError]:
+        """`request.n` images from one Images API call (its `n`); the Responses image tool makes one per turn."""
+        if request.n == 1:
+            return [await self.generate(request, ctx)]
+        deadline = Deadline.start(self._clock, ctx.timeout)
+        await self._clients.prepare(ctx.credentials)
+        model = self._spec.model(ctx.model)
+        if request.media_type is not MediaType.IMAGE or api_for(request.media_type, ctx.model) is not Api.IMAGES:
+            raise InvalidRequest(f"{ctx.model} makes one result per call; ask for one", field="n")
+        await built(*_SDK_MODELS[Api.IMAGES])
+        if ctx.continuation is not None:
+            raise InvalidRequest(f"{ctx.model} cannot continue an earlier generation", field="continue_from")
+        plan = map_images_api(request, ctx.model, model, strict=ctx.strict)
+        return await images_api_call(self._clients, plan, ctx, deadline)
 
     async def cancel(self, job_id: str, ctx: GenerationContext) -> None:
         """Cancel a Sora job this backend started: the video is deleted at OpenAI."""

@@ -208,6 +208,13 @@ async def generate_with_images_api(
     clients: OpenAIClients, plan: ImagesApiPlan, ctx: GenerationContext, deadline: Deadline
 ) -> GeneratedMedia:
     """images.generate, or images.edit with every input image (a list when several) and the mask when given."""
+    return (await images_api_call(clients, plan, ctx, deadline))[0]
+
+
+async def images_api_call(
+    clients: OpenAIClients, plan: ImagesApiPlan, ctx: GenerationContext, deadline: Deadline
+) -> list[GeneratedMedia]:
+    """One images.generate or images.edit call, its `n` images (the plan's, 1 when unset) each its own media."""
     client = clients.get(ctx.credentials)
     if plan.is_edit:
         files = [await _file(image) for image in plan.images]
@@ -221,32 +228,43 @@ async def generate_with_images_api(
             client.images.generate(**dict(plan.kwargs)), deadline=deadline, secret=ctx.credentials
         )
     images = response.data or []
-    if not images:
-        raise BackendError("OpenAI's Images API answered without an image", backend=BACKEND)
-    first = images[0]
-    if first.b64_json:
-        data = _decode(first.b64_json, "an image")
-    elif first.url:
-        data = await _download_url(clients, first.url, ctx.credentials, deadline)
-    else:
-        raise BackendError("OpenAI's Images API answered with neither image data nor a URL", backend=BACKEND)
-    metadata: dict[str, Any] = {"api": "images", "operation": "edit" if plan.is_edit else "generate"}
-    if first.revised_prompt:
-        metadata["revised_prompt"] = first.revised_prompt
+    asked = int(plan.kwargs.get("n", 1))
+    if len(images) != asked:
+        said = "without an image" if not images else f"with {len(images)} images where {asked} were asked"
+        raise BackendError(f"OpenAI's Images API answered {said}", backend=BACKEND)
+    common: dict[str, Any] = {"api": "images", "operation": "edit" if plan.is_edit else "generate"}
     for name in ("size", "quality", "background", "output_format"):
         value = getattr(response, name, None)
         if value is not None:
-            metadata[name] = value
+            common[name] = value
     usage = _usage(response.usage)
     if usage is not None:
-        metadata["usage"] = usage
-    return GeneratedMedia.from_bytes(
-        data,
-        mime_type=_image_mime(data, response.output_format or plan.kwargs.get("output_format")),
-        model=plan.model,
-        metadata=metadata,
-        parameters=plan.parameters,
-    )
+        common["usage"] = usage  # the whole call's, for all its images
+    datas = await asyncio.gather(*(_image_bytes(clients, image, ctx.credentials, deadline) for image in images))
+    made = []
+    for image, data in zip(images, datas, strict=True):
+        metadata = dict(common)
+        if image.revised_prompt:
+            metadata["revised_prompt"] = image.revised_prompt
+        made.append(
+            GeneratedMedia.from_bytes(
+                data,
+                mime_type=_image_mime(data, response.output_format or plan.kwargs.get("output_format")),
+                model=plan.model,
+                metadata=metadata,
+                parameters=plan.parameters,
+            )
+        )
+    return made
+
+
+async def _image_bytes(clients: OpenAIClients, image: Any, secret: Secret, deadline: Deadline) -> bytes:
+    """One answered image's bytes: decoded, or fetched at once from its (expiring) URL."""
+    if image.b64_json:
+        return _decode(image.b64_json, "an image")
+    if image.url:
+        return await _download_url(clients, image.url, secret, deadline)
+    raise BackendError("OpenAI's Images API answered with neither image data nor a URL", backend=BACKEND)
 
 
 async def _download_url(clients: OpenAIClients, url: str, secret: Secret, deadline: Deadline) -> bytes:

@@ -9,6 +9,8 @@ import datetime
 import enum
 from typing import Final
 
+import attrs
+
 from mediagen.domain.backend import BackendSpec, Constraints, ModelSpec
 from mediagen.domain.media import Capability, MediaType
 
@@ -37,6 +39,9 @@ BACKGROUNDS: Final = ("transparent", "opaque", "auto")
 ALPHA_FORMATS: Final = ("png", "webp")
 MAX_IMAGE_PROMPT_CHARS: Final = 32_000
 MAX_EDIT_IMAGES: Final = 16
+#: The Images API's `n` (images.generate and images.edit): 1 to 10 per call, as OpenAI's OpenAPI document has it
+#: (CreateImageRequest, CreateImageEditRequest). The Responses image tool takes no `n`: one image per turn.
+IMAGES_PER_CALL: Final = 10
 #: Image models the Responses image_generation tool takes as `model` (extra.image_model); its default is the API's.
 TOOL_IMAGE_MODELS: Final = (
     "gpt-image-2.6-sunburst",
@@ -101,6 +106,7 @@ _IMAGE_CONSTRAINTS: Final = Constraints(
     max_input_images=MAX_EDIT_IMAGES,
     max_prompt_chars=MAX_IMAGE_PROMPT_CHARS,
 )
+_IMAGES_API_CONSTRAINTS: Final = attrs.evolve(_IMAGE_CONSTRAINTS, images_per_call=IMAGES_PER_CALL)
 
 SPEC = BackendSpec(
     name="openai",
@@ -128,14 +134,14 @@ SPEC = BackendSpec(
             "gpt-image-1.5",
             MediaType.IMAGE,
             _IMAGES_API_CAPS,
-            _IMAGE_CONSTRAINTS,
+            _IMAGES_API_CONSTRAINTS,
             "Images API: generate, edit one or more images, inpaint with a mask",
         ),
         ModelSpec(
             "gpt-image-1-mini",
             MediaType.IMAGE,
             _IMAGES_API_CAPS,
-            _IMAGE_CONSTRAINTS,
+            _IMAGES_API_CONSTRAINTS,
             "Images API, smaller and cheaper GPT image model",
         ),
         ModelSpec(

@@ -15,6 +15,7 @@ from mediagen.adapters.xai.spec import (
     DEFAULT_VIDEO_SECONDS,
     EXTENSION_SECONDS,
     IMAGE_MEGAPIXELS,
+    IMAGES_PER_CALL,
     SPEC,
     VIDEO_SECONDS,
     VIDEO_SHORT_SIDES,
@@ -31,6 +32,8 @@ def _lines() -> list[str]:
         "|---|---|---|",
         "| `image.sample` | `/xai_api.Image/GenerateImage` | text to image, edits (every input image as a data URI), "
         "continued edits; answered in base64 |",
+        f"| `image.sample_batch` | `/xai_api.Image/GenerateImage` (`n` up to {IMAGES_PER_CALL}) | several images of "
+        "one request in one call, each its own file and continuation |",
         f"| `video.start` | `/xai_api.Video/GenerateVideo` | text or image to video, "
         f"{VIDEO_SECONDS[0]}–{VIDEO_SECONDS[-1]} s (default {DEFAULT_VIDEO_SECONDS} s) |",
         f"| `video.extend_start` | `/xai_api.Video/ExtendVideo` | extending an earlier video, "

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from mediagen.adapters.xai.client import XAIClients, XAISettings
-from mediagen.adapters.xai.image import generate_image
+from mediagen.adapters.xai.image import generate_image, generate_images
 from mediagen.adapters.xai.mapping import map_image, map_video
 from mediagen.adapters.xai.spec import SPEC
 from mediagen.adapters.xai.video import VideoRunner
 from mediagen.application.deadline import Deadline
 from mediagen.domain.backend import BackendSpec
-from mediagen.domain.errors import InvalidRequest
+from mediagen.domain.errors import InvalidRequest, MediaGenError
 from mediagen.domain.media import MediaType
 from mediagen.domain.request import MediaRequest
 from mediagen.ports.continuation import VENDOR_ID_KIND
@@ -74,6 +74,24 @@ class XAIGenerator:
             plan = map_video(request, ctx.model, model, extension=state is not None, strict=ctx.strict)
             return await self._video.run(plan, ctx, deadline)
         raise InvalidRequest("xAI makes images and video, not audio; choose another backend", field="media_type")
+
+    async def generate_images(
+        self, request: MediaRequest, ctx: GenerationContext
+    ) -> Sequence[GeneratedMedia | MediaGenError]:
+        """`request.n` images from one GenerateImage call (`sample_batch`), each with its own continuation."""
+        if request.n == 1 or request.media_type is not MediaType.IMAGE:
+            return [await self.generate(request, ctx)]
+        deadline = Deadline.start(self._clock, ctx.timeout)
+        model = self._spec.model(ctx.model)
+        if model is not None and model.media_type is not MediaType.IMAGE:
+            raise InvalidRequest(f"{ctx.model} makes {model.media_type.value}, not image", field="model")
+        if ctx.continuation is not None and ctx.continuation.kind == VENDOR_ID_KIND:
+            raise InvalidRequest(
+                "this continuation is an xAI video; continue it with a video request", field="continue_from"
+            )
+        return await generate_images(
+            self._clients, map_image(request, ctx.model, model, strict=ctx.strict), ctx, deadline
+        )
 
     async def aclose(self) -> None:
         await self._clients.aclose()

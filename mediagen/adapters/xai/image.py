@@ -16,7 +16,7 @@ from mediagen.adapters.xai.errors import BACKEND
 from mediagen.adapters.xai.mapping import ImagePlan
 from mediagen.adapters.xai.spec import DEFAULT_IMAGE_MIME
 from mediagen.application.deadline import Deadline
-from mediagen.domain.errors import BackendError, ContentRejected, InvalidRequest
+from mediagen.domain.errors import BackendError, ContentRejected, InvalidRequest, MediaGenError
 from mediagen.domain.media import MediaType
 from mediagen.domain.request import InputImage
 from mediagen.domain.sniff import SNIFF_BYTES, media_type_of, sniff
@@ -76,6 +76,17 @@ async def generate_image(
     clients: XAIClients, plan: ImagePlan, ctx: GenerationContext, deadline: Deadline
 ) -> GeneratedMedia:
     """Generate, or edit every input image (after the continued one): one GenerateImage, base64 back."""
+    (made,) = await generate_images(clients, plan, ctx, deadline)
+    if isinstance(made, MediaGenError):
+        raise made
+    return made
+
+
+async def generate_images(
+    clients: XAIClients, plan: ImagePlan, ctx: GenerationContext, deadline: Deadline
+) -> list[GeneratedMedia | MediaGenError]:
+    """One GenerateImage call for the plan's n images (`sample` for one, `sample_batch` for several), each its own
+    media with its own continuation, or why moderation withheld it; a call with every image withheld raises."""
     urls: list[str] = []
     if ctx.continuation is not None:
         urls.append(previous_image(ctx.continuation))
@@ -88,37 +99,51 @@ async def generate_image(
         kwargs["image_urls"] = urls
     client = await clients.get(ctx.credentials)
 
-    async def sample() -> Any:
+    async def sample() -> list[Any]:
         try:
-            return await client.image.sample(plan.prompt, plan.model, **kwargs)
-        except IndexError:  # xai-sdk 1.21 indexes images[0] of the answer: an answer without any image
+            if plan.n == 1:
+                return [await client.image.sample(plan.prompt, plan.model, **kwargs)]
+            return list(await client.image.sample_batch(plan.prompt, plan.model, plan.n, **kwargs))
+        except IndexError:  # xai-sdk 1.21 indexes the answer's images: an answer with fewer than asked
             raise ContentRejected(
                 "xAI answered without an image, as its moderation does for a prompt it refuses; change the prompt",
                 backend=BACKEND,
             ) from None
 
-    response = await vendor_call(sample(), deadline=deadline, secret=ctx.credentials)
-    encoded = response.proto.images[0].base64
-    if not response.respect_moderation:
-        raise ContentRejected(
+    responses = await vendor_call(sample(), deadline=deadline, secret=ctx.credentials)
+    first = responses[0]
+    metadata: dict[str, Any] = {"model": first.model, "input_images": len(urls)}
+    usage = usage_of(first.usage)
+    if usage:
+        metadata["usage"] = usage  # the whole call's, for all its images
+    # sample_batch answers one ImageResponse per image of the one proto, in its order (xai-sdk 1.21).
+    made = [await _one_image(first.proto.images[index], plan, metadata) for index in range(len(responses))]
+    if not any(isinstance(image, GeneratedMedia) for image in made):
+        error = made[0]
+        assert isinstance(error, MediaGenError)
+        raise error
+    return made
+
+
+async def _one_image(image: Any, plan: ImagePlan, metadata: dict[str, Any]) -> GeneratedMedia | MediaGenError:
+    """One GeneratedImage of the answer as media (its bytes kept as the continuation), or why it is missing."""
+    encoded = image.base64
+    if not image.respect_moderation:
+        return ContentRejected(
             "xAI's moderation withheld the image; change the prompt or the input images", backend=BACKEND
         )
     if not encoded:
-        raise BackendError("xAI answered without an image", backend=BACKEND)
+        return BackendError("xAI answered without an image", backend=BACKEND)
     if len(encoded) > _INLINE_DECODE_LIMIT:
         data, mime = await asyncio.to_thread(decode_answer, encoded)
     else:
         data, mime = decode_answer(encoded)
-    metadata: dict[str, Any] = {"model": response.model, "input_images": len(urls)}
-    usage = usage_of(response.usage)
-    if usage:
-        metadata["usage"] = usage
     state = ContinuationState(kind=IMAGE_KIND, data={"model": plan.model, "mime_type": mime}, blob=data)
     return GeneratedMedia.from_bytes(
         data,
         mime_type=mime,
         model=plan.model,
-        metadata=metadata,
+        metadata=dict(metadata),
         continuation=state,
         parameters=plan.parameters,
     )

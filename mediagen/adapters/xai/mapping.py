@@ -109,6 +109,8 @@ class ImagePlan:
     kwargs: Mapping[str, Any]
     images: tuple[InputImage, ...]
     parameters: ParameterReport
+    #: Images from the call: GenerateImageRequest.n (`sample_batch`) when above 1.
+    n: int = 1
 
 
 def map_image(
@@ -120,6 +122,14 @@ def map_image(
 ) -> ImagePlan:
     """Generate or edit: the ratio and resolution snapped to the enums, base64 answers (no second download)."""
     _refuse_mask(request)
+    most = model.constraints.images_per_call if model is not None else 1
+    if request.n > most:
+        made = "one image" if most == 1 else f"at most {most} images"
+        raise InvalidRequest(
+            f"{model_name} makes {made} per call, not {request.n}; ask MediaService.generate_batch, which splits n "
+            "into calls",
+            field="n",
+        )
     report = _report_for(request, model_name)
     kwargs: dict[str, Any] = {"image_format": "base64"}
     aspect, aspect_reasons = _aspect(request, IMAGE_ASPECT_RATIOS, model_name)
@@ -168,7 +178,9 @@ def map_image(
         ("background", "cannot make transparent backgrounds"),
     ):
         report.ignore(name, f"{model_name} {reason}")
-    return ImagePlan(model_name, request.prompt, kwargs, request.input_images, report.finish(strict=strict))
+    return ImagePlan(
+        model_name, request.prompt, kwargs, request.input_images, report.finish(strict=strict), n=request.n
+    )
 
 
 # --- video --------------------------------------------------------------------------------------------------------

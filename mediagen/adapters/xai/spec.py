@@ -54,8 +54,14 @@ _VIDEO_CAPS: Final = frozenset(
         Capability.CONTINUATION,
     }
 )
+#: GenerateImageRequest.n (`client.image.sample_batch(..., n)`): 1 to 10 images per call, the range xAI's REST
+#: reference gives the same endpoint.
+IMAGES_PER_CALL: Final = 10
 _IMAGE_CONSTRAINTS: Final = Constraints(
-    aspect_ratios=IMAGE_ASPECT_RATIOS, resolutions=IMAGE_RESOLUTIONS, output_formats=("jpeg",)
+    aspect_ratios=IMAGE_ASPECT_RATIOS,
+    resolutions=IMAGE_RESOLUTIONS,
+    output_formats=("jpeg",),
+    images_per_call=IMAGES_PER_CALL,
 )
 _VIDEO_CONSTRAINTS: Final = Constraints(
     aspect_ratios=VIDEO_ASPECT_RATIOS, resolutions=VIDEO_RESOLUTIONS, durations=VIDEO_SECONDS, output_formats=("mp4",)
@@ -83,6 +89,7 @@ SPEC = BackendSpec(
                 resolutions=IMAGE_RESOLUTIONS,
                 qualities=IMAGE_QUALITIES,
                 output_formats=("jpeg",),
+                images_per_call=IMAGES_PER_CALL,
             ),
             "Grok Imagine 2.0: the same, with a quality setting (low, medium)",
         ),

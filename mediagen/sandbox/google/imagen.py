@@ -64,9 +64,15 @@ class PredictEndpoint:
                 return {"predictions": [{"raiFilteredReason": reason}]}
             return {}
         if "referenceImages" in instance:
-            images = [await self._edit(model, instance, params, prompt, fmt)] * count
+            images = [await self._edit(model, instance, params, prompt, fmt, index) for index in range(count)]
         else:
-            images = [await self._imagen_generate(model, params, prompt, fmt, seed, index) for index in range(count)]
+            # Without a seed, every call draws anew, as Imagen does: the calls before this one shift the samples (the
+            # first call's first sample is the prompt's own picture).
+            earlier = len(self.fake.state.requests_to("predict")) - 1
+            first = 0 if seed is not None else earlier * 4
+            images = [
+                await self._imagen_generate(model, params, prompt, fmt, seed, first + index) for index in range(count)
+            ]
         return {"predictions": [{"bytesBase64Encoded": encode(data), "mimeType": mime} for data in images]}
 
     async def _imagen_generate(
@@ -82,11 +88,12 @@ class PredictEndpoint:
             raise invalid(f"parameters.sampleImageSize must be 1K or 2K, not {tier!r}")
         width, height = IMAGEN_SIZES[aspect]
         scale = 2 if tier == "2K" else 1
-        seed_used = None if seed is None else seed + index
+        # Each of a call's samples is its own picture; with a seed, the same seed gives the same samples again.
+        seed_used = (None if index == 0 else index) if seed is None else seed + index  # index: the sample's place
         return await asyncio.to_thread(media.image, width * scale, height * scale, fmt, prompt=prompt, seed=seed_used)
 
     async def _edit(
-        self, model: str, instance: Mapping[str, Any], params: Mapping[str, Any], prompt: str, fmt: str
+        self, model: str, instance: Mapping[str, Any], params: Mapping[str, Any], prompt: str, fmt: str, index: int
     ) -> bytes:
         if "capability" not in model:
             raise invalid(f"{model} does not support image editing; use imagen-3.0-capability-001")
@@ -126,7 +133,8 @@ class PredictEndpoint:
             raise invalid(f"{mode} needs a REFERENCE_TYPE_MASK reference image")
         width, height = media.image_size(raw)
         alpha_mask = None if mask is None else white_to_transparent(mask)
-        return await asyncio.to_thread(media.derive, [raw], width, height, fmt, prompt=prompt, mask=alpha_mask)
+        varied = prompt if index == 0 else f"{prompt}\0{index}"  # each sample of a call its own edit
+        return await asyncio.to_thread(media.derive, [raw], width, height, fmt, prompt=varied, mask=alpha_mask)
 
 
 def white_to_transparent(mask: bytes) -> bytes:
