@@ -12,24 +12,19 @@ from typing import Any
 import attrs
 
 from mediagen.application.deadline import within
+from mediagen.application.finishing import Finisher, Outcome, _Call
+from mediagen.application.job_desk import JobDesk
 from mediagen.application.jobs import (
     BatchSlot,
     JobInfo,
     _job_failed,
-    _job_info,
     _JobTracker,
     _timed_out,
     _with_item,
 )
 from mediagen.application.limits import LocalLimits
 from mediagen.application.outcome import (
-    _account,
     _account_hash,
-    _close,
-    _is_url,
-    _output_media_type,
-    _renamed,
-    _vendor_reference,
 )
 from mediagen.application.registry import BackendRegistry
 from mediagen.application.retrying import retry_after
@@ -43,54 +38,42 @@ from mediagen.domain.errors import (
     GenerationTimeout,
     InternalError,
     InvalidRequest,
-    JobNotFound,
     MediaGenError,
     MissingCredentials,
-    UnsupportedParameter,
 )
 from mediagen.domain.request import MediaRequest
 from mediagen.domain.result import (
-    Artifact,
     BatchItem,
     BatchResult,
     Fallback,
     GenerationResult,
-    ParameterReport,
 )
-from mediagen.ports.artifacts import ArtifactSink, ArtifactTarget, Reclaimed
+from mediagen.ports.artifacts import ArtifactSink
 from mediagen.ports.continuation import (
     JOB_KIND,
     VENDOR_ID_KIND,
-    ContinuationRecord,
     ContinuationState,
     ContinuationStore,
 )
 from mediagen.ports.engine import BatchEngine
 from mediagen.ports.generator import (
-    GeneratedMedia,
     GenerationContext,
     ImageBatchGenerator,
-    JobCanceller,
     MediaGenerator,
     ModelCatalog,
 )
 from mediagen.ports.limits import CallLimit, CallLimits
 from mediagen.ports.progress import (
-    Downloading,
     Failed,
     FellBack,
     ProgressListener,
     Selected,
     Throttled,
-    Written,
     ignore_progress,
 )
 
-#: What one image of a call ends as: its result, or the error that kept it from the caller.
-Outcome = GenerationResult | MediaGenError
 
-
-class MediaService:
+class MediaService(JobDesk):
     """The use cases. Data flows one way: entrypoint -> service -> selector -> generator -> sink."""
 
     def __init__(
@@ -117,6 +100,7 @@ class MediaService:
         #: Checks a request's input files in depth (e.g. decodes its pictures) before any vendor call.
         self._inspect = inspect_inputs
         self._limits: CallLimits = LocalLimits() if limits is None else limits
+        self._finisher = Finisher(store, sink, settings)
 
     @property
     def settings(self) -> Settings:
@@ -446,182 +430,13 @@ class MediaService:
                         with contextlib.suppress(Exception):
                             await job.finished()
                     raise
-                return await self._finish_all(request, candidate, made, job, call)
+                return await self._finisher.finish_all(request, candidate, made, job, call)
 
         try:
             return await once()
         except MediaGenError as error:
             failed = error
         return await retry_after(once, failed, emit, self._settings.retry)
-
-    async def _finish_all(
-        self,
-        request: MediaRequest,
-        candidate: Candidate,
-        made: list[GeneratedMedia | MediaGenError],
-        job: _JobTracker,
-        call: _Call,
-    ) -> list[Outcome]:
-        """Each image of one call written as its own file and result; raises when not one of them could be."""
-        share = call.share
-        if share is None:
-            (media,) = made
-            if isinstance(media, MediaGenError):
-                raise media
-            return [await self._finish(request, candidate, media, job, call.emit, call, filename=request.filename)]
-        if len(made) != len(share.items):
-            for extra in made:
-                if isinstance(extra, GeneratedMedia):
-                    await _close(extra.stream)
-            raise BackendError(
-                f"{candidate.backend} answered with {len(made)} images where {len(share.items)} were asked",
-                backend=candidate.backend,
-            )
-        many = len(made) > 1
-
-        async def finish(position: int, media: GeneratedMedia | MediaGenError) -> Outcome:
-            if isinstance(media, MediaGenError):
-                return media
-            emit = _with_item(call.listener, share.items[position], candidate.backend)
-            facts = {"call": {"images": len(made), "index": position}} if many else None
-            return await self._finish(
-                request, candidate, media, job, emit, call, filename=share.names[position], facts=facts
-            )
-
-        tasks = [asyncio.ensure_future(finish(i, media)) for i, media in enumerate(made)]
-        try:
-            done = await asyncio.gather(*tasks, return_exceptions=True)
-        except BaseException:
-            # Cancelled (or timed out) while some images were still being written: the caller hears of none of
-            # them, so the files already written are taken back, as `_keep` does for one.
-            for task in tasks:
-                task.cancel()
-            await _settled(tasks)
-            finished = [t.result() for t in tasks if not t.cancelled() and t.exception() is None]
-            await self._take_back([r.artifact for r in finished if isinstance(r, GenerationResult)])
-            raise
-        outcomes: list[Outcome] = []
-        for got in done:
-            if isinstance(got, (GenerationResult, MediaGenError)):
-                outcomes.append(got)
-            else:
-                raise got
-        if all(isinstance(outcome, MediaGenError) for outcome in outcomes):
-            first = outcomes[0]
-            assert isinstance(first, MediaGenError)
-            raise first
-        return outcomes
-
-    async def _take_back(self, artifacts: list[Artifact]) -> None:
-        """Remove files written for a caller who will not hear of them, through repeated cancels; a sink that
-        cannot take a file back keeps it."""
-        discard = getattr(self._sink, "discard", None)
-        if discard is None or not artifacts:
-            return
-        removing = asyncio.ensure_future(asyncio.gather(*(discard(a) for a in artifacts), return_exceptions=True))
-        await _settled([removing])
-
-    async def _finish(
-        self,
-        request: MediaRequest,
-        candidate: Candidate,
-        media: GeneratedMedia,
-        job: _JobTracker,
-        emit: ProgressListener,
-        call: _Call,
-        *,
-        filename: str | None,
-        facts: dict[str, Any] | None = None,
-    ) -> GenerationResult:
-        report = _account(request, media.parameters, candidate.backend)
-        if self._settings.strict and report.ignored:
-            await _close(media.stream)
-            first = report.ignored[0]
-            raise UnsupportedParameter(
-                f"{candidate.backend} would ignore it ({first.reason}); unset it or turn strict mode off",
-                field=first.name,
-                backend=candidate.backend,
-            )
-        if call.share is not None:
-            report = report.merged(call.share.report())
-        target = ArtifactTarget(
-            media_type=_output_media_type(request, media.mime_type),
-            backend=candidate.backend,
-            prompt=request.prompt,
-            output_dir=request.output_dir or self._settings.output_dir,
-            filename=filename,
-            overwrite=request.overwrite,
-        )
-        total = media.size_hint
-
-        def on_bytes(received: int) -> None:
-            emit(Downloading(received=received, total=total))
-
-        try:
-            continuation_id, artifact = await self._keep(candidate.backend, media, target, on_bytes)
-        finally:
-            await _close(media.stream)
-        emit(Written(path=artifact.path, size_bytes=artifact.size_bytes))
-        renamed = _renamed(filename, artifact)
-        if renamed is not None:
-            report = report.merged(ParameterReport(adapted=(renamed,)))
-        return GenerationResult(
-            artifact=artifact,
-            backend=candidate.backend,
-            model=media.model,
-            media_type=request.media_type,
-            elapsed_seconds=round(time.monotonic() - call.started, 3),
-            continuation_id=continuation_id,
-            metadata={**media.metadata, **(facts or {})},
-            parameters=report,
-            fallbacks=call.fallbacks,
-            job_id=job.vendor_job_id,
-        )
-
-    async def _keep(
-        self, backend: str, media: GeneratedMedia, target: ArtifactTarget, on_bytes: Callable[[int], None]
-    ) -> tuple[str | None, Artifact]:
-        """Save the continuation and write the file; a store failure (or the timeout) leaves no file behind.
-
-        When the sink can take back a file it just wrote (its optional `discard`) and no existing file is being
-        replaced, the save runs while the file is written, so a call waits for the slower of the two rather than
-        for both; otherwise the continuation is saved first. Either way the caller is told of a file only with its
-        continuation saved."""
-        discard = getattr(self._sink, "discard", None)
-        state = media.continuation
-        if state is None or discard is None or target.overwrite or _vendor_reference(backend, state) is not None:
-            continuation_id = await self._save_continuation(backend, media.continuation)
-            return continuation_id, await self._sink.write(
-                media.stream, target, mime_type=media.mime_type, on_bytes=on_bytes
-            )
-        saving = asyncio.ensure_future(self._save_continuation(backend, media.continuation))
-        try:
-            artifact = await self._sink.write(media.stream, target, mime_type=media.mime_type, on_bytes=on_bytes)
-        except BaseException:
-            saving.cancel()
-            with contextlib.suppress(BaseException):
-                await saving  # its end (a record saved anyway is left to expire, as when a write fails after it)
-            raise
-        try:
-            return await asyncio.shield(saving), artifact
-        except BaseException:
-            taking_back = asyncio.ensure_future(discard(artifact))
-            while not taking_back.done():  # through repeated cancels: the file goes before the error is raised
-                with contextlib.suppress(asyncio.CancelledError):
-                    await asyncio.wait({taking_back})
-            if not taking_back.cancelled():
-                taking_back.exception()  # collected: the store's error (or the cancel) is the one the caller sees
-            if not saving.done():
-                saving.cancel()
-            raise
-
-    async def _save_continuation(self, backend: str, state: ContinuationState | None) -> str | None:
-        if state is None:
-            return None
-        reference = _vendor_reference(backend, state)
-        if reference is not None:
-            return reference
-        return await self._store.save(backend, state)
 
     # -- batch ------------------------------------------------------------------------------------------
 
@@ -697,152 +512,3 @@ class MediaService:
             return shares(first, names, 1, request.model or "")
         return shares(first, names, images_per_call(self._registry.spec(candidate.backend), candidate.model),
                       candidate.model)  # fmt: skip
-
-    # -- long-running jobs ------------------------------------------------------------------------------
-
-    async def jobs(self) -> list[JobInfo]:
-        """Submitted vendor jobs whose result was not collected (interrupted waits), newest first."""
-        return [_job_info(record) for record in await self._store.records(JOB_KIND)]
-
-    async def job(self, job_id: str) -> JobInfo:
-        record = await self._store.load(job_id)
-        if record is None or record.state.kind != JOB_KIND:
-            raise JobNotFound(job_id)
-        return _job_info(record)
-
-    async def forget(self, job_id: str) -> JobInfo:
-        """Drop a job's record without asking the vendor anything (the job may still run, and be billed)."""
-        info = await self.job(job_id)
-        await self._store.delete(job_id)
-        return info
-
-    async def cancel(self, job_id: str) -> JobInfo:
-        """Ask the vendor to cancel a recorded job, then drop its record. A backend that offers no cancel is an
-        InvalidRequest saying so (its job keeps running; `forget` drops the record)."""
-        record = await self._store.load(job_id)
-        if record is None or record.state.kind != JOB_KIND:
-            raise JobNotFound(job_id)
-        info = _job_info(record)
-        generator = self._registry.generator(info.backend)
-        if not isinstance(generator, JobCanceller):
-            raise InvalidRequest(
-                f"{info.backend} offers no way to cancel a job it has started, so job {job_id} runs on at the vendor "
-                f"until it ends; `mediagen jobs forget {job_id}` drops the record",
-                field="job_id",
-            )
-        if self._decode is None:
-            raise InternalError("this service was built without a request codec, so jobs cannot be cancelled")
-        request = self._decode(dict(record.state.data["request"]))
-        candidate = self._selector.candidates(request, backend=info.backend)[0]
-        ctx = GenerationContext(
-            credentials=candidate.credentials,
-            model=info.model or candidate.model,
-            timeout=self._settings.timeouts.for_media(request.media_type),
-        )
-        await generator.cancel(info.vendor_job_id, ctx)
-        await self._store.delete(job_id)
-        return info
-
-    async def reclaim(self) -> Reclaimed:
-        """Remove stale temp files (of writers killed mid-download) from the default output dir and the dirs the
-        recorded jobs write to; returns what was freed."""
-        sweep = getattr(self._sink, "reclaim", None)  # optional in the port
-        if sweep is None:
-            return Reclaimed()
-        places: list[Path | None] = [self._settings.output_dir]
-        for record in await self._store.records(JOB_KIND):
-            recorded = record.state.data.get("output_dir")
-            if isinstance(recorded, str) and Path(recorded) not in places:
-                places.append(Path(recorded))
-        freed = Reclaimed()
-        for place in places:
-            try:
-                freed += await sweep(place)
-            except MediaGenError:  # a place no longer allowed or usable holds nothing of ours to sweep
-                continue
-        return freed
-
-    async def resume(
-        self,
-        job_id: str,
-        *,
-        progress: ProgressListener | None = None,
-        timeout: float | None = None,
-        output_dir: Path | None = None,
-    ) -> GenerationResult:
-        """Wait for a recorded vendor job again and collect its result, without paying twice.
-
-        It waits up to `timeout` seconds (default: the settings' timeout for the media type, not the one that ran
-        out) and writes where the job was meant to go unless `output_dir` says otherwise.
-        """
-        record = await self._store.load(job_id)
-        if record is None or record.state.kind != JOB_KIND:
-            raise JobNotFound(job_id)
-        if self._decode is None:
-            raise InternalError("this service was built without a request codec, so jobs cannot be resumed")
-        request = self._decode(dict(record.state.data["request"]))
-        request = attrs.evolve(request, timeout=timeout, output_dir=output_dir or _recorded_place(record, request))
-        return await self._generate(request, progress or ignore_progress, item=None, resume=_job_info(record))
-
-    async def generate_batch_item(
-        self, request: MediaRequest, *, batch_id: str, item: int, progress: ProgressListener | None = None
-    ) -> GenerationResult:
-        """Item `item` of the batch run `batch_id` when a batch's items run in several processes (`RayEngine`): a
-        vendor job that an earlier attempt of this very item recorded (its worker died mid-item) is resumed as
-        `resume` does, not paid for again; otherwise the item is generated, with any job it starts recorded under
-        the batch and item. Attempts on other machines find the record only in a store they share (Redis, or
-        SQLite on a shared path). Progress events carry `item`."""
-        slot = BatchSlot(batch_id, item)
-        listener = progress or ignore_progress
-        record = await self._batch_job(slot)
-        if record is None:
-            return await self._generate(request, listener, item=item, slot=slot)
-        request = attrs.evolve(request, output_dir=_recorded_place(record, request))
-        return await self._generate(request, listener, item=item, resume=_job_info(record), slot=slot)
-
-    async def _batch_job(self, slot: BatchSlot) -> ContinuationRecord | None:
-        """The uncollected job record of a batch item (recorded jobs are few: those running, and those whose wait
-        was cut off and not resumed yet), or None."""
-        return next((record for record in await self._store.records(JOB_KIND) if slot.holds(record)), None)
-
-    async def _record_job(
-        self, backend: str, model: str, vendor_job_id: str, request: MediaRequest, slot: BatchSlot | None = None
-    ) -> str | None:
-        if self._encode is None:
-            return None
-        data: dict[str, Any] = {"vendor_job_id": vendor_job_id, "model": model, "request": self._encode(request)}
-        if slot is not None:  # so another attempt of the item (its worker died) resumes this job
-            data["batch"] = slot.as_data()
-        place = request.output_dir or self._settings.output_dir
-        if place is not None:  # where the file was to go, so a resume in another process writes there too
-            data["output_dir"] = str(place) if _is_url(place) else str(place.expanduser().absolute())
-        return await self._store.save(backend, ContinuationState(kind=JOB_KIND, data=data))
-
-
-def _recorded_place(record: ContinuationRecord, request: MediaRequest) -> Path | None:
-    """Where a recorded job's file was to go (absolute when it was recorded, so another process writes there too)."""
-    recorded = record.state.data.get("output_dir")
-    return Path(recorded) if isinstance(recorded, str) else request.output_dir
-
-
-async def _settled(tasks: Sequence[asyncio.Future[Any]]) -> None:
-    """Wait until every task is done, whatever cancels arrive meanwhile."""
-    while not all(task.done() for task in tasks):
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait(tasks)
-
-
-@attrs.frozen
-class _Call:
-    """What one attempt's calls share: where progress goes, the clock, the backends that failed first, and the part
-    of a request for n images it makes (None for one generation)."""
-
-    emit: ProgressListener
-    listener: ProgressListener
-    started: float
-    timeout: float
-    fallbacks: tuple[Fallback, ...]
-    share: Share | None
-
-    def part(self, share: Share) -> _Call:
-        return attrs.evolve(self, share=share)

@@ -658,8 +658,7 @@ async def test_an_output_dir_the_sink_cannot_use_fails_before_any_vendor_call(tm
     from mediagen.domain.errors import PathNotAllowed
 
     alpha, generator = plugin("alpha")
-    service, _ = build([alpha])
-    service._sink = FilesystemSink(allowed_roots=[tmp_path, Path("/proc")], default_dir=tmp_path)
+    service, _ = build([alpha], sink=FilesystemSink(allowed_roots=[tmp_path, Path("/proc")], default_dir=tmp_path))
     bad = tmp_path.parent / "elsewhere" if where == "outside" else Path("/proc/mediagen-cannot-be-here")
     with pytest.raises(PathNotAllowed) as caught:
         await service.generate(image(output_dir=bad))

@@ -238,9 +238,8 @@ async def test_a_taken_filename_fails_before_any_vendor_call_and_overwrite_still
     from tests.unit.test_service import build, plugin
 
     alpha, generator = plugin("alpha")
-    service, _ = build([alpha])
-    if sink_kind == "filesystem":
-        service._sink = FilesystemSink(allowed_roots=[root], default_dir=root)
+    sink = FilesystemSink(allowed_roots=[root], default_dir=root) if sink_kind == "filesystem" else None
+    service, _ = build([alpha], sink=sink)
     first = await service.generate(MediaRequest(media_type="image", prompt="a fox", filename="fox", output_dir=root))
     assert len(generator.calls) == 1
     with pytest.raises(FileExists) as caught:
