@@ -212,7 +212,7 @@ class MediaService(JobDesk):
         job = _JobTracker(self, request, item, listener, resume, slot)
         await self._reach_store()
         for name in share.names if share is not None else (request.filename,):
-            await self._prepare_sink(attrs.evolve(request, filename=name))
+            await self._prepare_sink(request, name)
         if self._inspect is not None:
             await self._inspect(request)
         try:
@@ -242,7 +242,7 @@ class MediaService(JobDesk):
         _, route = await self._resolve_continuation(request)
         self._selector.candidates(request, backend=route)
         await self._reach_store()
-        await self._prepare_sink(request)
+        await self._prepare_sink(request, request.filename)
         if self._inspect is not None:
             await self._inspect(request)
 
@@ -282,14 +282,15 @@ class MediaService(JobDesk):
             await reach()
         self._store_reached = True
 
-    async def _prepare_sink(self, request: MediaRequest) -> None:
-        """Before any vendor is called (and paid): a bad output dir or a taken file name fails now, not after."""
+    async def _prepare_sink(self, request: MediaRequest, filename: str | None) -> None:
+        """Before any vendor is called (and paid): a bad output dir or a taken file name (`filename`, the request's
+        or one of its n images') fails now, not after."""
         prepare = getattr(self._sink, "prepare", None)  # optional in the port: a sink may check its place early
         if prepare is not None:
             await prepare(
                 request.output_dir or self._settings.output_dir,
                 media_type=request.media_type,
-                filename=request.filename,
+                filename=filename,
                 overwrite=request.overwrite,
             )
 
