@@ -10,6 +10,16 @@ import math
 from pathlib import Path
 
 
+def load_reader() -> None:
+    """Import mutagen and the format modules `mutagen.File` imports on its first use (~50 ms), so the first audio or
+    video written does not wait for them. Blocking: call it off the event loop."""
+    import io
+
+    import mutagen
+
+    mutagen.File(io.BytesIO(b""))  # nothing to read: it only loads every format's reader to score the bytes
+
+
 def media_length(path: Path, mime_type: str) -> float | None:
     """Seconds the file plays, rounded to milliseconds, or None when its headers do not tell."""
     if not mime_type.startswith(("audio/", "video/")) or mime_type == "audio/pcm":

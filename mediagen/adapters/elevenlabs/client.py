@@ -9,6 +9,7 @@ ELEVENLABS_API_KEY when it is imported; generators never read env vars). The SDK
 from __future__ import annotations
 
 import asyncio
+import importlib
 from collections.abc import AsyncIterator, Awaitable
 from typing import TYPE_CHECKING, TypeVar
 
@@ -86,6 +87,8 @@ def _build(settings: ElevenLabsSettings, key: str) -> tuple[AsyncElevenLabs, htt
             target = getattr(target, name)
     import elevenlabs.types.voice_settings  # noqa: F401 - used by speech.py
 
+    # httpx's transport imports anyio's asyncio backend on the first request: here, not on the loop.
+    importlib.import_module("anyio._backends._asyncio")
     return client, transport
 
 

@@ -31,6 +31,7 @@ from mediagen.domain.backend import BackendSpec
 from mediagen.domain.errors import InvalidRequest
 from mediagen.domain.media import AudioKind
 from mediagen.domain.request import MediaRequest
+from mediagen.domain.secret import Secret
 from mediagen.ports.generator import BackendOptions, GeneratedMedia, GenerationContext
 
 
@@ -63,6 +64,11 @@ class ElevenLabsGenerator:
     @property
     def clients(self) -> ElevenLabsClients:
         return self._clients
+
+    async def prepare(self, credentials: Secret) -> None:
+        """Import the SDK and build its AsyncElevenLabs for this key off the event loop (the registry calls this
+        before the first call with the key, and `MediaService.warm_up` does), so no call waits for them."""
+        await self._clients.get(credentials)
 
     async def generate(self, request: MediaRequest, ctx: GenerationContext) -> GeneratedMedia:
         deadline = Deadline.start(self._clock, ctx.timeout)
