@@ -11,23 +11,28 @@ from mediagen.domain.request import MediaRequest
 from mediagen.domain.result import GenerationResult
 from mediagen.ports.progress import ProgressListener
 
-if TYPE_CHECKING:  # the container (dependency_injector, cattrs, settings, stores) loads in a worker thread
+if TYPE_CHECKING:  # the composition (cattrs, settings, stores) loads in a worker thread
     from mediagen.application.service import MediaService
+    from mediagen.application.settings import Settings
     from mediagen.container import Container
 
 
 @asynccontextmanager
 async def open_service(
-    container: Container | None = None, *, warm_up: Iterable[str] | bool = False
+    container: Container | None = None, *, warm_up: Iterable[str] | bool = False, settings: Settings | None = None
 ) -> AsyncIterator[MediaService]:
-    """The container's service (a fresh `Container()` when none is given), built in a worker thread so the event
-    loop never waits on it: loading settings, finding plugins, starting the sandbox, opening the store.
+    """The container's service, built in a worker thread so the event loop never waits on it: loading settings,
+    finding plugins, starting the sandbox, opening the store. Without a container, the service `Container()` would
+    build (with `settings` when given, else from env and files), wired by plain calls (`composition.Assembly`), so
+    dependency_injector is not loaded.
 
     `warm_up` (True: every backend a request can reach; or a list of backend names) also loads those backends'
     SDKs and clients before the first request (`MediaService.warm_up`). On exit the service is closed and the
     container's resources (the sandbox) are shut down, in a worker thread too.
     """
-    box, service = await asyncio.to_thread(_service_of, container)
+    if container is not None and settings is not None:
+        raise TypeError("open_service takes a container or settings, not both: override the container's settings")
+    box, service = await asyncio.to_thread(_service_of, container, settings)
     try:
         if warm_up is not False:
             await service.warm_up(None if warm_up is True else warm_up)
@@ -39,11 +44,12 @@ async def open_service(
             await asyncio.to_thread(box.shutdown_resources)
 
 
-def _service_of(container: Container | None) -> tuple[Any, MediaService]:
+def _service_of(container: Container | None, settings: Settings | None = None) -> tuple[Any, MediaService]:
     if container is None:
-        from mediagen.container import Container
+        from mediagen.composition import Assembly
 
-        container = Container()
+        assembly = Assembly(settings)  # on failure it stops the sandbox it started
+        return assembly, assembly.service
     box: Any = container
     try:
         return box, box.service()

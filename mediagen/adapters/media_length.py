@@ -6,24 +6,34 @@ Blocking: call it off the event loop. None when the file says nothing (raw PCM h
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import math
 from pathlib import Path
+from typing import Any
 
-#: The mutagen reader for each MIME type the sniffer names (module, class): the file is parsed by that reader
-#: alone. mutagen.File, for a type not listed, scores every format mutagen knows first, which cost as much as
-#: the parse itself for a short MP3.
-_READERS = {
+#: mutagen's reader for each MIME type the sniffer names, so a file loads only its own format's module; a type not
+#: here (Ogg, whose codec the type does not name) goes to `mutagen.File`, which loads every reader (~50 ms the first
+#: time) to score the bytes, as does a file its reader refuses.
+READERS = {
     "audio/mpeg": ("mutagen.mp3", "MP3"),
     "audio/wav": ("mutagen.wave", "WAVE"),
-    "audio/ogg": ("mutagen.oggvorbis", "OggVorbis"),
     "audio/opus": ("mutagen.oggopus", "OggOpus"),
     "audio/flac": ("mutagen.flac", "FLAC"),
     "audio/aac": ("mutagen.aac", "AAC"),
     "audio/mp4": ("mutagen.mp4", "MP4"),
     "video/mp4": ("mutagen.mp4", "MP4"),
+    "video/quicktime": ("mutagen.mp4", "MP4"),
 }
+
+
+def load_reader() -> None:
+    """Import mutagen and the format modules `mutagen.File` imports on its first use (~50 ms), so the first audio or
+    video written does not wait for them. Blocking: call it off the event loop."""
+    import io
+
+    import mutagen
+
+    mutagen.File(io.BytesIO(b""))  # nothing to read: it only loads every format's reader to score the bytes
 
 
 def media_length(path: Path, mime_type: str) -> float | None:
@@ -32,13 +42,15 @@ def media_length(path: Path, mime_type: str) -> float | None:
         return None
     import mutagen  # pure Python, imported on first use (off the loop, where this runs)
 
-    found = None
-    reader = _READERS.get(mime_type)
+    found: Any = None
+    reader = READERS.get(mime_type)
     if reader is not None:
         module, name = reader
-        with contextlib.suppress(mutagen.MutagenError, OSError, ValueError, EOFError):
+        try:
             found = getattr(importlib.import_module(module), name)(path)
-    if found is None:  # no reader for the type, or the file is another kind the type allows (Ogg FLAC, say)
+        except (mutagen.MutagenError, OSError, ValueError, EOFError):
+            found = None
+    if found is None:
         try:
             found = mutagen.File(path)
         except (mutagen.MutagenError, OSError, ValueError, EOFError):

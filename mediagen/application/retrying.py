@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-import stamina
-
 from mediagen.application.settings import RetrySettings
 from mediagen.domain.errors import (
     MediaGenError,
@@ -31,6 +29,8 @@ async def retry_after(
     stamina's first attempt re-raises that failure: it counts, decides and waits as if it had made every
     attempt itself. Its waits are asyncio sleeps, so the other generations keep running meanwhile.
     """
+    import stamina  # only once a call has failed: a first call that succeeds never loads it
+
     last = failed
     waited = 0.0
     async for attempt in stamina.retry_context(

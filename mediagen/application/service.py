@@ -153,7 +153,13 @@ class MediaService(JobDesk):
         for name in names:
             self._registry.spec(name)  # an unknown name fails before anything starts
         opening = getattr(self._store, "open", None)  # optional in the port: a store may connect ahead of use
-        await asyncio.gather(*(self._warm_up(name) for name in names), *([opening()] if opening else []))
+        sink_warm_up = getattr(self._sink, "warm_up", None)  # optional in the port: see ArtifactSink
+        media_types = {media for name in names for media in self._registry.spec(name).media_types}
+        await asyncio.gather(
+            *(self._warm_up(name) for name in names),
+            *([opening()] if opening else []),
+            *([sink_warm_up(media_types)] if sink_warm_up else []),
+        )
         return tuple(names)
 
     async def _warm_up(self, name: str) -> None:

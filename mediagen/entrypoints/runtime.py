@@ -8,31 +8,23 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from dependency_injector import providers
-
 from mediagen import api
 from mediagen.application.service import MediaService
 from mediagen.application.settings import load_settings
-from mediagen.container import Container
 from mediagen.domain.backend import ModelSpec
 from mediagen.domain.errors import InvalidRequest, MediaGenError
 from mediagen.domain.media import MediaType
 from mediagen.domain.request import MediaRequest
 
 
-def build_container(overrides: Mapping[str, Any] | None = None) -> Container:
-    """A container whose settings include the CLI's overrides (strict, sandbox, output dir)."""
-    settings = load_settings(overrides=dict(overrides or {}))
-    return Container(settings=providers.Object(settings))
-
-
 @asynccontextmanager
 async def open_service(
     overrides: Mapping[str, Any] | None = None, *, warm_up: Iterable[str] | bool = False
 ) -> AsyncIterator[MediaService]:
-    """The service for one command, built off the event loop (see `mediagen.api.open_service`)."""
-    container = await asyncio.to_thread(build_container, overrides)
-    async with api.open_service(container, warm_up=warm_up) as service:
+    """The service for one command, with settings that include the CLI's overrides (strict, sandbox, output dir),
+    built off the event loop (see `mediagen.api.open_service`)."""
+    settings = await asyncio.to_thread(load_settings, overrides=dict(overrides or {}))
+    async with api.open_service(settings=settings, warm_up=warm_up) as service:
         yield service
 
 

@@ -43,7 +43,9 @@ class ArtifactSink(Protocol):
       it cannot write to, or a file name that is taken (FileExists), fails before the generation is paid for;
     - `async def reclaim(self, output_dir: Path | None) -> Reclaimed`, removing stale temp files there;
     - `async def discard(self, artifact: Artifact) -> None`, removing a file it has just written that the caller will
-      not be told of; with it, the service saves a continuation while the file is written rather than before.
+      not be told of; with it, the service saves a continuation while the file is written rather than before;
+    - `async def warm_up(self, media_types: Iterable[MediaType]) -> None`, loading off the event loop what its first
+      file of those media types would load (`MediaService.warm_up` calls it for the backends it warms up).
     """
 
     async def write(

@@ -3,6 +3,7 @@ MediaService with the real FilesystemSink: every kind, voice names, clone cleanu
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import subprocess
 import sys
@@ -469,12 +470,21 @@ def test_building_the_generator_imports_no_sdk_the_first_call_does_that_in_a_wor
 
 
 AFTER_FIRST_CALL = """
-import asyncio, sys
+import asyncio, sys, threading
 from mediagen.adapters.elevenlabs import PLUGIN
 from mediagen.domain.request import MediaRequest
 from mediagen.domain.secret import Secret
 from mediagen.ports.generator import BackendOptions, GenerationContext
 from mediagen.sandbox import Sandbox
+
+class OnTheLoop:
+    # Records the SDK (and transport) modules imported from the main thread, where the event loop runs.
+    def __init__(self):
+        self.names = []
+    def find_spec(self, name, path=None, target=None):
+        if threading.current_thread() is threading.main_thread() and name.startswith(("elevenlabs", "anyio")):
+            self.names.append(name)
+        return None
 
 async def main():
     async with Sandbox(vendors=("elevenlabs",)) as sandbox:
@@ -484,18 +494,37 @@ async def main():
             media = await generator.generate(MediaRequest(media_type="audio", **fields), ctx)
             async for _ in media.stream:
                 pass
+        watch = OnTheLoop()
+        sys.meta_path.insert(0, watch)
+        await generator.prepare(Secret("k"))
+        speech = {m for m in sys.modules if m.startswith("elevenlabs")}
         await run("eleven_multilingual_v2", prompt="first")
-        before = {m for m in sys.modules if m.startswith("elevenlabs")}
         await run("eleven_v3", prompt="again", extra={"stability": 0.5})
         await run("music_v1", audio_kind="music", prompt="a march", duration=3)
         await run("eleven_text_to_sound_v2", audio_kind="sound_effect", prompt="rain")
         await generator.aclose()
-        print(sorted({m for m in sys.modules if m.startswith("elevenlabs")} - before))
+        later = {m for m in sys.modules if m.startswith("elevenlabs")} - speech
+        print(repr((watch.names, "elevenlabs.text_to_sound_effects" in speech, bool(later))))
 
 asyncio.run(main())
 """
 
 
 def test_after_the_client_is_built_no_call_imports_an_sdk_module_on_the_event_loop() -> None:
+    """The client's build loads what a speech call uses; an area another kind uses (sound effects here) is loaded
+    in a worker thread before its first call, never on the loop."""
     done = subprocess.run([sys.executable, "-c", AFTER_FIRST_CALL], capture_output=True, text=True, check=True)
-    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
+    on_the_loop, effects_with_the_client, loaded_later = ast.literal_eval(done.stdout.strip().splitlines()[-1])
+    assert on_the_loop == [], done.stdout
+    assert not effects_with_the_client and loaded_later  # the first speech call does not pay for the other areas
+
+
+async def test_warm_up_loads_every_sdk_area_the_adapter_calls(sandbox: Sandbox) -> None:
+    from mediagen.adapters.elevenlabs.client import AREAS
+
+    generator = ElevenLabsGenerator(BackendOptions(base_url=sandbox.base_url("elevenlabs")))
+    try:
+        await generator.warm_up(Secret("k"))
+        assert [area for area in AREAS if area not in generator.clients.loaded] == []
+    finally:
+        await generator.aclose()

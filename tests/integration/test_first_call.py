@@ -42,9 +42,11 @@ def _clean_environ(home: Path) -> dict[str, str]:
     return {**kept, "HOME": str(home), "XDG_DATA_HOME": str(home / "data"), "MEDIAGEN_OUTPUT_DIR": str(home / "out")}
 
 
-def _first_calls(spec: BackendSpec, env: Mapping[str, str], media: list[str]) -> dict[str, Any]:
+def _first_calls(
+    spec: BackendSpec, env: Mapping[str, str], media: list[str], *, warm_up: bool = False
+) -> dict[str, Any]:
     done = subprocess.run(
-        [sys.executable, str(CHILD), spec.name, *media],
+        [sys.executable, str(CHILD), *(["--warm-up"] if warm_up else []), spec.name, *media],
         env=dict(env),
         capture_output=True,
         text=True,
@@ -116,3 +118,17 @@ def test_in_sandbox_mode_the_service_and_the_fakes_start_off_the_loop(name: str,
     spec = _needs_fake(name)
     env = {**_clean_environ(tmp_path), "MEDIAGEN_SANDBOX": "1"}
     _no_slow_callbacks(spec, env, [next(iter(spec.default_models)).value])
+
+
+@pytest.mark.parametrize("name", sorted(BACKENDS))
+def test_after_warm_up_the_first_call_of_each_media_type_loads_no_module(
+    name: str, sandbox: SandboxThread, tmp_path: Path
+) -> None:
+    """`open_service(warm_up=[name])` (as `mediagen batch` and the MCP server do) pays every first-use load ahead:
+    the SDK and its transport, the API modules the adapter calls, what the sink needs for the media type. A module
+    a first call still loads shows as a slower first wave in a cold batch (benchmarks/first_call.py)."""
+    spec = _needs_fake(name)
+    env = {**_clean_environ(tmp_path), **sandbox.env(name)}
+    env[f"MEDIAGEN_BACKENDS__{name.upper()}__EXTRA__POLL_INTERVAL"] = "0.1"
+    report = _first_calls(spec, env, [media_type.value for media_type in spec.default_models], warm_up=True)
+    assert report["loaded"] == [], report["loaded"]

@@ -1002,3 +1002,54 @@ async def test_progress_events_of_an_image_are_selected_downloading_written(svc:
     assert listener.of_type(Written) == [
         Written(backend="openai", path=result.path, size_bytes=result.artifact.size_bytes)
     ]
+
+
+FIRST_IMAGE = """
+import asyncio, json, sys, threading
+from mediagen.adapters.openai import PLUGIN
+from mediagen.domain.request import MediaRequest
+from mediagen.domain.secret import Secret
+from mediagen.ports.generator import BackendOptions, GenerationContext
+from mediagen.sandbox import Sandbox
+
+OTHER_APIS = ("openai.resources.audio", "openai.resources.images", "openai.resources.videos")
+on_the_loop = []
+
+class OnTheLoop:
+    # Records the SDK modules imported from the main thread, where the event loop runs.
+    def find_spec(self, name, path=None, target=None):
+        if threading.current_thread() is threading.main_thread() and name.startswith(("openai", "anyio")):
+            on_the_loop.append(name)
+        return None
+
+async def main():
+    async with Sandbox(vendors=("openai",)) as sandbox:
+        generator = PLUGIN.factory(BackendOptions(base_url=sandbox.base_url("openai")))
+        sys.meta_path.insert(0, OnTheLoop())
+        key = Secret("k")
+        await generator.prepare(key)
+        async def run(model, media_type, **fields):
+            ctx = GenerationContext(credentials=key, model=model, timeout=30)
+            media = await generator.generate(MediaRequest(media_type=media_type, prompt="a fox", **fields), ctx)
+            async for _ in media.stream:
+                pass
+        await run("gpt-5.4", "image")
+        after_image = sorted(m for m in sys.modules if m.startswith(OTHER_APIS))
+        await run("gpt-image-1.5", "image")
+        await run("gpt-4o-mini-tts", "audio")
+        await generator.aclose()
+        print(json.dumps([after_image, on_the_loop]))
+
+asyncio.run(main())
+"""
+
+
+def test_a_first_image_loads_only_the_responses_api_and_no_call_imports_on_the_event_loop() -> None:
+    """The client's build loads the Responses API (the default image call); the images and speech APIs load in a
+    worker thread before their first call."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", FIRST_IMAGE], capture_output=True, text=True, check=True)
+    after_image, on_the_loop = json.loads(done.stdout.strip().splitlines()[-1])
+    assert after_image == [] and on_the_loop == [], done.stdout

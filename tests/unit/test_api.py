@@ -145,3 +145,38 @@ def test_the_lazy_names_load_on_first_use_and_every_public_name_resolves() -> No
 def test_an_unknown_attribute_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="no_such_name"):
         mediagen.no_such_name  # noqa: B018
+
+
+def test_open_service_without_a_container_does_not_load_dependency_injector(clean: Path) -> None:
+    """dependency_injector's import also loads the optional integrations it finds (pydantic-settings, PyYAML,
+    starlette, werkzeug): the service a fresh process opens is wired without it."""
+    code = (
+        "import asyncio, json, sys\n"
+        "from mediagen import open_service\n"
+        "async def main():\n"
+        "    async with open_service(settings=None) as service:\n"
+        "        return [type(service).__name__, len(service.selector.specs)]\n"
+        "made = asyncio.run(main())\n"
+        "print(json.dumps([made, 'dependency_injector' in sys.modules, 'mediagen.container' in sys.modules]))\n"
+    )
+    made, injector_loaded, container_loaded = json.loads(run_python(code))
+    assert made[0] == "MediaService" and made[1] > 0
+    assert not injector_loaded and not container_loaded
+
+
+async def test_open_service_with_settings_uses_them_and_stops_its_sandbox(clean: Path) -> None:
+    import threading
+
+    settings = Settings(store=StoreSettings(kind="memory"), sandbox=True, output_dir=clean / "out")
+    async with mediagen.open_service(settings=settings) as service:
+        assert service.settings is settings
+        result = await service.generate(MediaRequest(media_type=MediaType.IMAGE, prompt="a fox", backend="openai"))
+        assert result.path.parent == clean / "out"
+    assert not [t for t in threading.enumerate() if t.name == "mediagen-sandbox"], "the sandbox thread still runs"
+
+
+async def test_open_service_takes_a_container_or_settings_not_both(faked: tuple[Container, FakeGenerator]) -> None:
+    container, _ = faked
+    with pytest.raises(TypeError, match="a container or settings, not both"):
+        async with mediagen.open_service(container, settings=Settings()):
+            pass

@@ -343,3 +343,49 @@ def test_a_sandbox_option_of_the_wrong_shape_is_refused_naming_the_key_and_the_f
     assert caught.value.key == "sandbox_options.latency"
     assert caught.value.source is not None and caught.value.source.endswith("mediagen.toml")
     assert "expected text, a number or a list of text" in caught.value.message
+
+
+# -- the same service without dependency_injector ------------------------------------------------------------------
+
+
+def without_urls(options: dict[str, BackendOptions]) -> dict[str, BackendOptions]:
+    return {name: attrs.evolve(option, base_url=None) for name, option in options.items()}
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        pytest.param(lambda work: Settings(), id="defaults"),
+        pytest.param(lambda work: Settings(store=StoreSettings(kind="memory"), output_dir=work / "out"), id="memory"),
+        pytest.param(lambda work: Settings(store=StoreSettings(path=work / "jobs.sqlite3")), id="sqlite-path"),
+        pytest.param(lambda work: Settings(store=StoreSettings(kind="memory"), sandbox=True), id="sandbox"),
+    ],
+)
+def test_an_assembly_builds_what_the_container_builds(
+    settings: Any, place: Place, containers: list[Container], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`open_service()` without a container uses an Assembly: one attribute per provider of the container, of the
+    same kind and with the same configuration."""
+    from mediagen.composition import Assembly
+
+    monkeypatch.setenv("OPENAI_API_KEY", REAL_KEY)
+    chosen = settings(place.work)
+    container = build(containers, chosen)
+    assembly = Assembly(chosen)
+    try:
+        names = set(container.providers)
+        assert names == {name for name in vars(assembly) if not name.startswith("_")}
+        for name in names:
+            assert type(getattr(assembly, name)) is type(container.providers[name]()), name
+        assert without_urls(assembly.options) == without_urls(container.options())
+        for name, options in assembly.options.items():  # each points at its own sandbox's fakes, if it has one
+            own = assembly.sandbox.base_url(name) if assembly.sandbox else container.options()[name].base_url
+            assert options.base_url == own
+        assert [p.spec.name for p in assembly.plugins] == [p.spec.name for p in container.plugins()]
+        specs = [plugin.spec for plugin in assembly.plugins]
+        assert [assembly.credentials.get(s) for s in specs] == [container.credentials().get(s) for s in specs]
+        if isinstance(assembly.store, SqliteStore):
+            assert assembly.store.path == container.store().path
+        assert assembly.selector.available() == container.selector().available()
+    finally:
+        assembly.shutdown_resources()

@@ -55,3 +55,24 @@ def test_the_deprecated_duration_seconds_warns_and_gives_the_wall_time() -> None
     with pytest.warns(DeprecationWarning, match="elapsed_seconds"):
         assert result.duration_seconds == 0.4
     assert result.media_duration_seconds == 3.0
+
+
+def test_a_file_of_a_known_type_loads_only_its_own_reader(tmp_path: Path) -> None:
+    """mutagen.File loads every format's reader (~50 ms) to guess; the sniffed type names the one to use."""
+    import json
+    import subprocess
+    import sys
+
+    path = tmp_path / "speech.mp3"
+    path.write_bytes(speech("mp3", 1.0))
+    code = (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from mediagen.adapters.media_length import media_length\n"
+        f"length = media_length(Path({str(path)!r}), 'audio/mpeg')\n"
+        "print(json.dumps([length, sorted(m for m in sys.modules if m.startswith('mutagen.asf'))]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    length, other_readers = json.loads(done.stdout)
+    assert length is not None and abs(length - 1.0) <= FRAME
+    assert other_readers == []

@@ -18,7 +18,7 @@ async def change_voice(
     ctx: GenerationContext,
     deadline: Deadline,
 ) -> GeneratedMedia:
-    client = await clients.get(ctx.credentials)
+    client = await clients.get(ctx.credentials, "speech_to_speech")
     # The upload is read while the request is sent, which `streamed` does by taking the first chunk of the answer;
     # the file can be closed once the answer has begun.
     async with opened([plan.source], cap=settings.max_upload_bytes) as [upload]:
@@ -47,7 +47,7 @@ async def isolate_audio(
     ctx: GenerationContext,
     deadline: Deadline,
 ) -> GeneratedMedia:
-    client = await clients.get(ctx.credentials)
+    client = await clients.get(ctx.credentials, "audio_isolation")
     async with opened([plan.source], cap=settings.max_upload_bytes) as [upload]:
         chunks = client.audio_isolation.convert(audio=upload, request_options=settings.request_options())
         return await streamed(

@@ -9,7 +9,7 @@ ELEVENLABS_API_KEY when it is imported; generators never read env vars). The SDK
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Iterable
 from typing import TYPE_CHECKING, TypeVar
 
 import attrs
@@ -80,14 +80,11 @@ def _build(settings: ElevenLabsSettings, key: str) -> tuple[AsyncElevenLabs, htt
     client = AsyncElevenLabs(
         api_key=key, base_url=settings.base_url or API_BASE_URL, timeout=timeout, httpx_client=transport
     )
-    # The SDK imports each API area's module on first access (about 100 modules): touch every area mediagen uses
-    # here, in the worker thread, so no first call imports them on the event loop.
-    for area in AREAS:
-        target: object = client
-        for name in area.split("."):
-            target = getattr(target, name)
+    # The SDK imports each API area's module on first access (about 100 modules, ~110 ms for all): the areas a
+    # speech call uses are touched here, in the worker thread; the others by `ElevenLabsClients.get(key, area)`,
+    # in a worker thread too, before the first call that uses one (or all of them by the generator's warm_up).
+    _touch(client, SPEECH_AREAS)
     import elevenlabs.types.voice_settings  # noqa: F401 - used by speech.py
-
     return client, transport
 
 
@@ -96,6 +93,16 @@ AREAS = (
     "text_to_speech", "music", "text_to_sound_effects", "speech_to_speech", "audio_isolation", "text_to_voice",
     "voices", "voices.ivc", "dubbing", "dubbing.audio",
 )  # fmt: skip
+#: The areas loaded with the client: speech (the default call) and music, which the SDK's client module loads anyway.
+SPEECH_AREAS = ("text_to_speech", "music")
+
+
+def _touch(client: AsyncElevenLabs, areas: Iterable[str]) -> None:
+    """Access each area's attribute, which imports its module (blocking: in a worker thread)."""
+    for area in areas:
+        target: object = client
+        for name in area.split("."):
+            target = getattr(target, name)
 
 
 class ElevenLabsClients:
@@ -107,22 +114,33 @@ class ElevenLabsClients:
         self._key: Secret | None = None
         self._transports: list[httpx.AsyncClient] = []
         self._lock = asyncio.Lock()
+        self._loaded: set[str] = set(SPEECH_AREAS)
         self.built = 0
 
-    async def get(self, key: Secret) -> AsyncElevenLabs:
-        """The client for `key`, built in a worker thread on first use (concurrent first calls share the build).
+    async def get(self, key: Secret, *areas: str) -> AsyncElevenLabs:
+        """The client for `key`, built in a worker thread on first use (concurrent first calls share the build), with
+        the SDK `areas` the caller is about to use (names from AREAS) loaded, in a worker thread the first time.
 
         A client for an old key is closed in aclose, not now, since a call may still be using it."""
         client = self._client
-        if client is not None and self._key == key:
-            return client
-        async with self._lock:
-            if self._client is None or self._key != key:
-                built, transport = await asyncio.to_thread(_build, self._settings, key.reveal())
-                self._transports.append(transport)
-                self._client, self._key = built, key
-                self.built += 1
-            return self._client
+        if client is None or self._key != key:
+            async with self._lock:
+                if self._client is None or self._key != key:
+                    built, transport = await asyncio.to_thread(_build, self._settings, key.reveal())
+                    self._transports.append(transport)
+                    self._client, self._key = built, key
+                    self.built += 1
+                client = self._client
+        missing = [area for area in areas if area not in self._loaded]
+        if missing:  # two first calls may both load an area: imports are thread-safe, and the second finds it done
+            await asyncio.to_thread(_touch, client, missing)
+            self._loaded.update(missing)
+        return client
+
+    @property
+    def loaded(self) -> frozenset[str]:
+        """The SDK areas (names from AREAS) loaded so far."""
+        return frozenset(self._loaded)
 
     async def aclose(self) -> None:
         transports, self._transports = self._transports, []

@@ -50,7 +50,7 @@ class DubbingRunner:
         return await self._result(plan, dubbing_id, job, ctx, deadline)
 
     async def _submit(self, plan: DubbingPlan, ctx: GenerationContext, deadline: Deadline) -> str:
-        client = await self._clients.get(ctx.credentials)
+        client = await self._clients.get(ctx.credentials, "dubbing")
         async with opened([plan.source], cap=self._settings.max_dubbing_upload_bytes, video=True) as [upload]:
             answer = await vendor_call(
                 client.dubbing.create(
@@ -65,7 +65,7 @@ class DubbingRunner:
 
     async def _wait(self, dubbing_id: str, ctx: GenerationContext, deadline: Deadline) -> Any:
         """Poll until dubbed or failed, waiting longer each time (the API gives no hint)."""
-        client = await self._clients.get(ctx.credentials)
+        client = await self._clients.get(ctx.credentials, "dubbing")
         interval = self._settings.poll_interval
         while True:
             try:
@@ -99,7 +99,7 @@ class DubbingRunner:
     async def _result(
         self, plan: DubbingPlan, dubbing_id: str, job: Any, ctx: GenerationContext, deadline: Deadline
     ) -> GeneratedMedia:
-        client = await self._clients.get(ctx.credentials)
+        client = await self._clients.get(ctx.credentials, "dubbing.audio")
         chunks = client.dubbing.audio.get(
             dubbing_id, plan.target_language, request_options=self._settings.request_options()
         )

@@ -18,7 +18,7 @@ async def generate_sound_effect(
     ctx: GenerationContext,
     deadline: Deadline,
 ) -> GeneratedMedia:
-    client = await clients.get(ctx.credentials)
+    client = await clients.get(ctx.credentials, "text_to_sound_effects")
     chunks = client.text_to_sound_effects.convert(
         **dict(plan.kwargs), output_format=plan.out.name, request_options=settings.request_options()
     )

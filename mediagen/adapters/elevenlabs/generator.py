@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from mediagen.adapters.elevenlabs.changer import change_voice, isolate_audio
-from mediagen.adapters.elevenlabs.client import ElevenLabsClients, ElevenLabsSettings
+from mediagen.adapters.elevenlabs.client import AREAS, ElevenLabsClients, ElevenLabsSettings
 from mediagen.adapters.elevenlabs.dubbing import DubbingRunner
 from mediagen.adapters.elevenlabs.effects import generate_sound_effect
 from mediagen.adapters.elevenlabs.mapping import (
@@ -31,6 +31,7 @@ from mediagen.domain.backend import BackendSpec
 from mediagen.domain.errors import InvalidRequest
 from mediagen.domain.media import AudioKind
 from mediagen.domain.request import MediaRequest
+from mediagen.domain.secret import Secret
 from mediagen.ports.generator import BackendOptions, GeneratedMedia, GenerationContext
 
 
@@ -63,6 +64,17 @@ class ElevenLabsGenerator:
     @property
     def clients(self) -> ElevenLabsClients:
         return self._clients
+
+    async def prepare(self, credentials: Secret) -> None:
+        """Import the SDK and build its AsyncElevenLabs for this key off the event loop (the registry calls this
+        before the first call with the key, and `MediaService.warm_up` does), so no call waits for them."""
+        await self._clients.get(credentials)
+
+    async def warm_up(self, credentials: Secret | None) -> None:
+        """For MediaService.warm_up: every SDK area the adapter calls (voices, dubbing, sound effects, ...), loaded off
+        the event loop, so the first call of any kind waits for none."""
+        if credentials is not None:
+            await self._clients.get(credentials, *AREAS)
 
     async def generate(self, request: MediaRequest, ctx: GenerationContext) -> GeneratedMedia:
         deadline = Deadline.start(self._clock, ctx.timeout)

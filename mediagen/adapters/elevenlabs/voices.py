@@ -91,7 +91,7 @@ class VoiceDirectory:
         async with self._lock:
             found = self._voices.get(key)
             if found is None:
-                client = await self._clients.get(key)
+                client = await self._clients.get(key, "voices")
                 answer = await vendor_call(
                     client.voices.get_all(request_options=self._settings.request_options()),
                     deadline=deadline,
@@ -120,7 +120,7 @@ async def design_voice(
     deadline: Deadline,
 ) -> GeneratedMedia:
     """Previews from the description; the file is the first preview, the metadata names every generated voice."""
-    client = await clients.get(ctx.credentials)
+    client = await clients.get(ctx.credentials, "text_to_voice")
     answer = await vendor_call(
         client.text_to_voice.design(
             **dict(plan.kwargs), output_format=plan.out.name, request_options=settings.request_options()
@@ -174,7 +174,7 @@ class CreatedVoice:
         self.voice_id: str | None = None
 
     async def create(self, ctx: GenerationContext, deadline: Deadline) -> str:
-        client = await self._clients.get(ctx.credentials)
+        client = await self._clients.get(ctx.credentials, "voices.ivc")
         async with opened(self._plan.samples, cap=self._settings.max_upload_bytes) as uploads:
             answer = await vendor_call(
                 client.voices.ivc.create(
@@ -199,7 +199,7 @@ class CreatedVoice:
         voice_id, self.voice_id = self.voice_id, None
 
         async def remove() -> None:
-            client = await self._clients.get(key)
+            client = await self._clients.get(key, "voices")
             await client.voices.delete(voice_id, request_options=self._settings.request_options())
 
         task = asyncio.ensure_future(remove())

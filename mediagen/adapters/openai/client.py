@@ -18,7 +18,7 @@ from openai import AsyncOpenAI
 
 from mediagen.adapters.extras import ExtraReader
 from mediagen.adapters.openai.errors import BACKEND, timeout_error, translate_openai_error
-from mediagen.adapters.openai.spec import API_BASE_URL
+from mediagen.adapters.openai.spec import API_BASE_URL, Api
 from mediagen.application.deadline import Deadline, within
 from mediagen.domain.errors import MediaGenError, TransientBackendError
 from mediagen.domain.secret import Secret
@@ -57,6 +57,19 @@ class OpenAISettings:
         )
 
 
+#: The client attribute each API's calls go through. The SDK imports an API's module on first access to it (~55 ms
+#: for responses, ~17 ms for the others together): `prepare` loads the ones a call names, in a worker thread.
+API_AREAS = {Api.RESPONSES: "responses", Api.IMAGES: "images", Api.VIDEOS: "videos", Api.SPEECH: "audio.speech"}
+
+
+def _touch(client: AsyncOpenAI, areas: list[str]) -> None:
+    """Access each area's attribute, which imports its module (blocking: in a worker thread)."""
+    for area in areas:
+        target: object = client
+        for name in area.split("."):
+            target = getattr(target, name)
+
+
 class OpenAIClients:
     """The generator's AsyncOpenAI (rebuilt only if the key changes) and a plain client for image URLs."""
 
@@ -67,14 +80,19 @@ class OpenAIClients:
         self._retired: list[AsyncOpenAI] = []
         self._plain: httpx2.AsyncClient | None = None
         self._building = asyncio.Lock()
+        self._loaded: set[str] = {API_AREAS[Api.RESPONSES]}
 
-    async def prepare(self, key: Secret) -> None:
-        """Build the client for `key` in a worker thread unless it is built; concurrent callers wait for one build."""
-        if self._client is not None and self._key == key:
-            return
-        async with self._building:
-            if self._client is None or self._key != key:
-                self._keep(await asyncio.to_thread(self._build, key), key)
+    async def prepare(self, key: Secret, *apis: Api) -> None:
+        """Build the client for `key` in a worker thread unless it is built (concurrent callers wait for one build),
+        with the SDK modules of `apis` loaded, in a worker thread the first time."""
+        if self._client is None or self._key != key:
+            async with self._building:
+                if self._client is None or self._key != key:
+                    self._keep(await asyncio.to_thread(self._build, key), key)
+        missing = [API_AREAS[api] for api in apis if API_AREAS[api] not in self._loaded]
+        if missing and self._client is not None:  # two first calls may both load one: imports are thread-safe
+            await asyncio.to_thread(_touch, self._client, missing)
+            self._loaded.update(missing)
 
     def get(self, key: Secret) -> AsyncOpenAI:
         """The client for `key`: the one `prepare` built, or one built now (blocking) for callers that did not
@@ -108,8 +126,9 @@ class OpenAIClients:
         # (the container maps those two into the extras outside sandbox mode), so what the settings say stands.
         client.organization, client.project = settings.organization, settings.project
         # The SDK imports each API's module on first access to it, and its transport imports anyio's asyncio backend
-        # on the first request: both here, in the worker thread, rather than in the first call, on the loop.
-        client.audio.speech, client.images, client.videos, client.responses  # noqa: B018
+        # on the first request: both here (the responses API, which the default image call uses; the others in
+        # `prepare`), in the worker thread, rather than in the first call, on the loop.
+        _touch(client, [API_AREAS[Api.RESPONSES]])
         importlib.import_module("anyio._backends._asyncio")
         return client
 

@@ -78,19 +78,21 @@ class OpenAIGenerator:
         await self._clients.prepare(credentials)
 
     async def warm_up(self, credentials: Secret | None) -> None:
-        """For MediaService.warm_up: the SDK models of every API and a sample answer, built off the event loop."""
+        """For MediaService.warm_up: every API's SDK module, SDK models and a sample answer, off the event loop."""
+        if credentials is not None:
+            await self._clients.prepare(credentials, *Api)
         await built(*(model for models in _SDK_MODELS.values() for model in models))
         await once_off_loop(parse_sample_response)
 
     async def generate(self, request: MediaRequest, ctx: GenerationContext) -> GeneratedMedia:
         deadline = Deadline.start(self._clock, ctx.timeout)
-        await self._clients.prepare(ctx.credentials)
         model = self._spec.model(ctx.model)
         if model is not None and model.media_type is not request.media_type:
             raise InvalidRequest(
                 f"{ctx.model} makes {model.media_type.value}, not {request.media_type.value}", field="model"
             )
         api = api_for(request.media_type, ctx.model)
+        await self._clients.prepare(ctx.credentials, api)
         await built(*_SDK_MODELS[api])
         if api is Api.RESPONSES:
             await once_off_loop(parse_sample_response)

@@ -8,6 +8,7 @@ the SDK's own retries are off (max_retries=0).
 from __future__ import annotations
 
 import asyncio
+import importlib
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
@@ -147,9 +148,10 @@ class OpenRouterClients:
         client.admin_api_key = None
         client.webhook_secret = None
         client._custom_headers = headers
-        # The SDK imports an API's module on its first use (client.chat: ~40 ms); touched here, in this worker
-        # thread, so the first request does not import it on the event loop.
+        # The SDK imports an API's module on its first use (client.chat: ~40 ms), and its transport imports anyio's
+        # asyncio backend on the first request: both here, in this worker thread, not in the first call, on the loop.
         _ = client.chat.completions, client.models
+        importlib.import_module("anyio._backends._asyncio")
         return client
 
     async def plain(self) -> httpx2.AsyncClient:

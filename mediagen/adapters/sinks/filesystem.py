@@ -13,14 +13,14 @@ import os
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import attrs
 
-from mediagen.adapters.media_length import media_length
+from mediagen.adapters.media_length import load_reader, media_length
 from mediagen.adapters.sinks.files import (
     _NAME_ATTEMPTS,
     _NO_HARD_LINKS,
@@ -171,6 +171,12 @@ class FilesystemSink:
         if media_type_of(mime) is MediaType.IMAGE:
             return placed
         return attrs.evolve(placed, length=media_length(placed.path, mime))
+
+    async def warm_up(self, media_types: Iterable[MediaType]) -> None:
+        """Before the first file of these media types: what writing one loads on first use (the reader of how long
+        audio and video play), off the event loop."""
+        if any(media_type is not MediaType.IMAGE for media_type in media_types):
+            await asyncio.to_thread(load_reader)
 
     async def prepare(
         self,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 
 import attrs
@@ -67,6 +67,10 @@ class PlaceSink:
             routed = attrs.evolve(target, output_dir=place)
             return await self._s3().write(stream, routed, mime_type=mime_type, on_bytes=on_bytes)
         return await self._filesystem.write(stream, target, mime_type=mime_type, on_bytes=on_bytes)
+
+    async def warm_up(self, media_types: Iterable[MediaType]) -> None:
+        """What the first file of these media types would load, loaded now (object places measure nothing)."""
+        await self._filesystem.warm_up(media_types)
 
     async def discard(self, artifact: Artifact) -> None:
         """Take back a file (or object) just written: the sink that wrote it removes it."""

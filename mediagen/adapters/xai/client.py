@@ -131,6 +131,7 @@ class XAIClients:
         asyncio.set_event_loop(loop)
         try:
             import aiohttp  # noqa: F401  (imported here, off the loop; video.py uses it for the video URLs)
+            import google.protobuf.json_format  # noqa: F401  (image.py's usage_of reads the usage with it)
             from xai_sdk import AsyncClient
 
             endpoint = self._settings.endpoint

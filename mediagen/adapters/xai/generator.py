@@ -16,6 +16,7 @@ from mediagen.domain.backend import BackendSpec
 from mediagen.domain.errors import InvalidRequest, MediaGenError
 from mediagen.domain.media import MediaType
 from mediagen.domain.request import MediaRequest
+from mediagen.domain.secret import Secret
 from mediagen.ports.continuation import VENDOR_ID_KIND
 from mediagen.ports.generator import BackendOptions, GeneratedMedia, GenerationContext
 
@@ -48,6 +49,11 @@ class XAIGenerator:
     @property
     def clients(self) -> XAIClients:
         return self._clients
+
+    async def prepare(self, credentials: Secret) -> None:
+        """Import xai-sdk and build its AsyncClient for this key off the event loop (the registry calls this before
+        the first call with the key, and `MediaService.warm_up` does), so no call waits for them."""
+        await self._clients.get(credentials)
 
     async def generate(self, request: MediaRequest, ctx: GenerationContext) -> GeneratedMedia:
         deadline = Deadline.start(self._clock, ctx.timeout)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator
 from typing import Any
 
@@ -46,6 +45,8 @@ def _bad_key(layers: _Layers, path: tuple[str, ...], expected: str) -> _Problem:
 def _unknown_key(layers: _Layers, path: tuple[str, ...], cls: type[Any]) -> _Problem:
     key, source = _dotted(path), layers.source_of(path)
     known = sorted(field.name for field in attrs.fields(cls))
+    import difflib  # only for a settings error
+
     close = difflib.get_close_matches(path[-1], known, n=1)
     from_env = source.upper().startswith(ENV_PREFIX)
     if close:

@@ -20,12 +20,6 @@ from mediagen.application.settings.model import Settings
 from mediagen.application.settings.wording import _is_dict, _is_variadic_tuple, _show, _without_none
 from mediagen.domain.errors import ConfigurationError
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
-
-
 ENV_PREFIX = "MEDIAGEN_"
 CONFIG_ENV_VAR = "MEDIAGEN_CONFIG"
 _ENV_NESTING = "__"
@@ -98,6 +92,10 @@ class _Layers:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):  # loaded only when a settings file exists
+        import tomllib
+    else:  # pragma: no cover - exercised on Python 3.10 only
+        import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
     try:
         with path.open("rb") as fp:
             table: dict[str, Any] = tomllib.load(fp)
