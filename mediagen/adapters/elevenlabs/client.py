@@ -85,6 +85,7 @@ def _build(settings: ElevenLabsSettings, key: str) -> tuple[AsyncElevenLabs, htt
     # in a worker thread too, before the first call that uses one (or all of them by the generator's warm_up).
     _touch(client, SPEECH_AREAS)
     import elevenlabs.types.voice_settings  # noqa: F401 - used by speech.py
+
     return client, transport
 
 
