@@ -244,11 +244,13 @@ class MediaService(JobDesk):
     async def check(self, request: MediaRequest) -> None:
         """Everything `generate` checks before calling a vendor, without calling one: the continuation, a backend
         and model that can serve it (with a key), the output dir and file name, the input files in depth. Raises
-        the error `generate` would raise before paying."""
+        the error `generate` would raise before paying. A request for n images with a file name is checked under
+        each numbered name its images are written under (fox-1.png, fox-2.png, ...)."""
         _, route = await self._resolve_continuation(request)
         self._selector.candidates(request, backend=route)
         await self._reach_store()
-        await self._prepare_sink(request, request.filename)
+        for name in _file_names(request):
+            await self._prepare_sink(request, name)
         if self._inspect is not None:
             await self._inspect(request)
 
@@ -266,14 +268,15 @@ class MediaService(JobDesk):
             if request.filename is None or request.overwrite:
                 continue
             place = str(request.output_dir or self._settings.output_dir or "")
-            key = (place, Path(request.filename).stem if "." in request.filename else request.filename)
-            if key in claimed:
-                problems[index] = InvalidRequest(
-                    f"{request.filename!r} names the same file as item {claimed[key] + 1}; give each item its own "
-                    "filename",
-                    field="filename",
-                )
-            else:
+            for name in _file_names(request):
+                assert name is not None
+                key = (place, Path(name).stem if "." in name else name)
+                if key in claimed and claimed[key] != index:
+                    problems[index] = InvalidRequest(
+                        f"{name!r} names the same file as item {claimed[key] + 1}; give each item its own filename",
+                        field="filename",
+                    )
+                    break
                 claimed[key] = index
         return problems
 
@@ -519,3 +522,8 @@ class MediaService(JobDesk):
             return shares(first, names, 1, request.model or "")
         return shares(first, names, images_per_call(self._registry.spec(candidate.backend), candidate.model),
                       candidate.model)  # fmt: skip
+
+
+def _file_names(request: MediaRequest) -> tuple[str | None, ...]:
+    """The file names a request's results are written under: its own, or for n images the numbered ones."""
+    return tuple(dict.fromkeys(single.filename for single in request.singles()))

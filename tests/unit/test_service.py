@@ -25,6 +25,7 @@ from mediagen.domain.errors import (
     BackendError,
     ContentRejected,
     ContinuationNotFound,
+    FileExists,
     GenerationTimeout,
     InvalidRequest,
     JobNotFound,
@@ -799,3 +800,27 @@ async def test_a_call_of_n_images_cancelled_while_writing_leaves_none_of_its_fil
     with pytest.raises(asyncio.CancelledError):
         await running
     assert sink.written == {}  # the written one was taken back: the caller heard of none of them
+
+
+async def test_check_batch_refuses_two_items_writing_one_file_name() -> None:
+    alpha, generator = plugin("alpha")
+    service, _ = build([alpha])
+    problems = await service.check_batch([image(filename="fox.png"), image("a cat"), image(filename="fox.jpg")])
+    assert list(problems) == [2]
+    assert isinstance(problems[2], InvalidRequest) and problems[2].field == "filename"
+    assert "item 1" in problems[2].message and generator.calls == []
+
+
+async def test_check_batch_knows_the_numbered_names_of_n_images(tmp_path: Path) -> None:
+    from mediagen.adapters.sinks.filesystem import FilesystemSink
+
+    alpha, generator = plugin("alpha")
+    service, _ = build([alpha], sink=FilesystemSink(allowed_roots=[tmp_path], default_dir=tmp_path))
+    # fox-1.png and fox-2.png for the first item: the third names one of them, the second does not.
+    requests = [image(filename="fox.png", n=2), image(filename="fox-3.png"), image(filename="fox-2.jpg")]
+    problems = await service.check_batch(requests)
+    assert list(problems) == [2] and "'fox-2.jpg' names the same file as item 1" in problems[2].message
+    (tmp_path / "fox-1.png").write_bytes(b"taken")  # a file one of the n images would be written to
+    problems = await service.check_batch([image(filename="fox.png", n=2)])
+    assert isinstance(problems[0], FileExists) and problems[0].path == str(tmp_path / "fox-1.png")
+    assert generator.calls == []
