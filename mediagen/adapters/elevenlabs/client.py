@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, TypeVar
 
 import attrs
 
+from mediagen.adapters.calls import translated_call
 from mediagen.adapters.elevenlabs.errors import timeout_error, translate_elevenlabs_error
 from mediagen.adapters.elevenlabs.spec import API_BASE_URL, MAX_DUBBING_INPUT_BYTES, MAX_INPUT_AUDIO_BYTES
 from mediagen.adapters.extras import ExtraReader
-from mediagen.application.deadline import Deadline, within
+from mediagen.application.deadline import Deadline
 from mediagen.domain.errors import MediaGenError
 from mediagen.domain.secret import Secret
 from mediagen.ports.generator import BackendOptions
@@ -150,29 +151,14 @@ class ElevenLabsClients:
             await transport.aclose()
 
 
-async def _translated(awaitable: Awaitable[T], secret: Secret) -> T:
-    try:
-        return await awaitable
-    except MediaGenError:
-        raise
-    except Exception as exc:  # the SDK and its transport raise many types; each becomes one typed error here
-        # from None: the SDK's exception text quotes its headers, and --debug and logging print a chain whole.
-        raise translate_elevenlabs_error(exc, secret=secret) from None
-
-
 async def vendor_call(awaitable: Awaitable[T], *, deadline: Deadline, secret: Secret, job_id: str | None = None) -> T:
     """Await one SDK call; vendor errors become MediaGenErrors, running past the deadline GenerationTimeout."""
-    remaining = deadline.remaining()
-    if remaining <= 0:
-        close = getattr(awaitable, "close", None)
-        if close is not None:
-            close()
-        raise timeout_error(deadline.seconds, job_id=job_id)
-    try:
-        return await within(remaining, _translated(awaitable, secret))
-    except asyncio.TimeoutError:
-        # Only the deadline's own timeout gets here: a transport timeout was already translated inside.
-        raise timeout_error(deadline.seconds, job_id=job_id) from None
+    return await translated_call(
+        awaitable,
+        deadline=deadline,
+        translate=lambda exc: translate_elevenlabs_error(exc, secret=secret),
+        timed_out=lambda: timeout_error(deadline.seconds, job_id=job_id),
+    )
 
 
 class AudioStream:

@@ -16,10 +16,11 @@ import attrs
 import httpx2
 from openai import AsyncOpenAI
 
+from mediagen.adapters.calls import translated_call
 from mediagen.adapters.extras import ExtraReader
 from mediagen.adapters.openai.errors import BACKEND, timeout_error, translate_openai_error
 from mediagen.adapters.openai.spec import API_BASE_URL, Api
-from mediagen.application.deadline import Deadline, within
+from mediagen.application.deadline import Deadline
 from mediagen.domain.errors import MediaGenError, TransientBackendError
 from mediagen.domain.secret import Secret
 from mediagen.ports.generator import BackendOptions
@@ -157,28 +158,14 @@ class OpenAIClients:
             await plain.aclose()
 
 
-async def _translated(awaitable: Awaitable[T], secret: Secret) -> T:
-    try:
-        return await awaitable
-    except MediaGenError:
-        raise
-    except Exception as exc:  # the SDK and its transport raise many types; each becomes one typed error here
-        raise translate_openai_error(exc, BACKEND, secret=secret) from None
-
-
 async def vendor_call(awaitable: Awaitable[T], *, deadline: Deadline, secret: Secret, job_id: str | None = None) -> T:
     """Await one SDK call; vendor errors become MediaGenErrors, running past the deadline GenerationTimeout."""
-    remaining = deadline.remaining()
-    if remaining <= 0:
-        close = getattr(awaitable, "close", None)
-        if close is not None:
-            close()
-        raise timeout_error(deadline.seconds, job_id=job_id)
-    try:
-        return await within(remaining, _translated(awaitable, secret))
-    except asyncio.TimeoutError:
-        # Only the deadline's own timeout gets here: a transport timeout was already translated inside.
-        raise timeout_error(deadline.seconds, job_id=job_id) from None
+    return await translated_call(
+        awaitable,
+        deadline=deadline,
+        translate=lambda exc: translate_openai_error(exc, BACKEND, secret=secret),
+        timed_out=lambda: timeout_error(deadline.seconds, job_id=job_id),
+    )
 
 
 class BodyStream:

@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import attrs
 
+from mediagen.adapters.calls import translated_call
 from mediagen.adapters.extras import ExtraReader
 from mediagen.adapters.openrouter.errors import timeout_error, translate_error
 from mediagen.adapters.openrouter.mapping import BACKEND
 from mediagen.adapters.openrouter.spec import API_BASE_URL
-from mediagen.application.deadline import Deadline, within
-from mediagen.domain.errors import BackendError, ConfigurationError, MediaGenError
+from mediagen.application.deadline import Deadline
+from mediagen.domain.errors import BackendError, ConfigurationError
 from mediagen.domain.secret import Secret
 from mediagen.ports.generator import BackendOptions
 
@@ -181,27 +182,14 @@ def _plain_client(timeout: float) -> httpx2.AsyncClient:
     return httpx2.AsyncClient(timeout=timeout, follow_redirects=True)
 
 
-async def _translated(awaitable: Awaitable[T], secret: Secret) -> T:
-    try:
-        return await awaitable
-    except MediaGenError:
-        raise
-    except Exception as exc:  # the SDK and its transport raise many types; each becomes one typed error here
-        raise translate_error(exc, secret=secret) from None
-
-
 async def vendor_call(awaitable: Awaitable[T], *, deadline: Deadline, secret: Secret) -> T:
     """Await one call; vendor errors become MediaGenErrors, running past the deadline GenerationTimeout."""
-    remaining = deadline.remaining()
-    if remaining <= 0:
-        close = getattr(awaitable, "close", None)
-        if close is not None:
-            close()
-        raise timeout_error(deadline.seconds)
-    try:
-        return await within(remaining, _translated(awaitable, secret))
-    except asyncio.TimeoutError:
-        raise timeout_error(deadline.seconds) from None
+    return await translated_call(
+        awaitable,
+        deadline=deadline,
+        translate=lambda exc: translate_error(exc, secret=secret),
+        timed_out=lambda: timeout_error(deadline.seconds),
+    )
 
 
 async def fetch_image(clients: OpenRouterClients, url: str, *, limit: int, deadline: Deadline, secret: Secret) -> bytes:

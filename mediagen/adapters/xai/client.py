@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
+from mediagen.adapters.calls import translated_call
 from mediagen.adapters.extras import ExtraReader
 from mediagen.adapters.xai.errors import timeout_error, translate_xai_error
 from mediagen.adapters.xai.spec import API_HOST, LOOPBACK_HOSTS
-from mediagen.application.deadline import Deadline, within
-from mediagen.domain.errors import ConfigurationError, MediaGenError
+from mediagen.application.deadline import Deadline
+from mediagen.domain.errors import ConfigurationError
 from mediagen.domain.secret import Secret
 from mediagen.ports.generator import BackendOptions
 
@@ -170,26 +171,11 @@ class XAIClients:
             await http.close()
 
 
-async def _translated(awaitable: Awaitable[T], secret: Secret) -> T:
-    try:
-        return await awaitable
-    except MediaGenError:
-        raise
-    except Exception as exc:  # grpc, aiohttp and the SDK raise many types; each becomes one typed error here
-        # from None: the SDK's and grpc's texts may quote the key; --debug and logging print a chain whole.
-        raise translate_xai_error(exc, secret=secret) from None
-
-
 async def vendor_call(awaitable: Awaitable[T], *, deadline: Deadline, secret: Secret, job_id: str | None = None) -> T:
     """Await one SDK call; vendor errors become MediaGenErrors, running past the deadline GenerationTimeout."""
-    remaining = deadline.remaining()
-    if remaining <= 0:
-        close = getattr(awaitable, "close", None)
-        if close is not None:
-            close()
-        raise timeout_error(deadline.seconds, job_id=job_id)
-    try:
-        return await within(remaining, _translated(awaitable, secret))
-    except asyncio.TimeoutError:
-        # Only the deadline's own timeout gets here: a transport timeout was already translated inside.
-        raise timeout_error(deadline.seconds, job_id=job_id) from None
+    return await translated_call(
+        awaitable,
+        deadline=deadline,
+        translate=lambda exc: translate_xai_error(exc, secret=secret),
+        timed_out=lambda: timeout_error(deadline.seconds, job_id=job_id),
+    )
