@@ -1,5 +1,5 @@
 """One SDK call under a generation's deadline, with the vendor's errors translated once: what every adapter's
-`vendor_call` is."""
+`vendor_call` is; and the count of images one call may be asked for."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from mediagen.application.deadline import Deadline, within
-from mediagen.domain.errors import MediaGenError
+from mediagen.domain.errors import InvalidRequest, MediaGenError
+from mediagen.domain.request import MediaRequest
 
 T = TypeVar("T")
 
@@ -45,3 +46,15 @@ async def _translated(awaitable: Awaitable[T], translate: Callable[[Exception], 
         raise
     except Exception as exc:  # SDKs and their transports raise many types; each becomes one typed error here
         raise translate(exc) from None
+
+
+def check_images_per_call(request: MediaRequest, most: int, model_name: str) -> None:
+    """More images than one call of the model makes never reach the vendor: the service splits a request's n into
+    calls (`MediaService.generate_batch`), so a generator asked for more was called directly."""
+    if request.n > most:
+        made = "one image" if most == 1 else f"at most {most} images"
+        raise InvalidRequest(
+            f"{model_name} makes {made} per call, not {request.n}; ask MediaService.generate_batch, which splits n "
+            "into calls",
+            field="n",
+        )

@@ -13,6 +13,7 @@ from typing import Any
 
 import attrs
 
+from mediagen.adapters.calls import check_images_per_call
 from mediagen.adapters.google.spec import DEFAULT_VOICE, SPEECH_FORMATS, VEO_RULES, VeoRules
 from mediagen.adapters.ratios import nearest_ratio, ratio_value, tier_for
 from mediagen.domain.backend import Constraints, ModelSpec
@@ -206,12 +207,7 @@ def _imagen_common(
     request: MediaRequest, report: ReportBuilder, model_name: str, model: ModelSpec | None
 ) -> dict[str, Any]:
     constraints = _constraints(model)
-    if request.n > constraints.images_per_call:
-        raise InvalidRequest(
-            f"{model_name} makes at most {constraints.images_per_call} images per call, not {request.n}; ask "
-            "MediaService.generate_batch, which splits n into calls",
-            field="n",
-        )
+    check_images_per_call(request, constraints.images_per_call, model_name)
     # Imagen's sampleCount: the request's n in one call (the service splits more than a call makes).
     config: dict[str, Any] = {"number_of_images": request.n, "include_rai_reason": True}
     if request.negative_prompt is not None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import attrs
 
+from mediagen.adapters.calls import check_images_per_call
 from mediagen.adapters.openai.spec import (
     ALPHA_FORMATS,
     BACKGROUNDS,
@@ -210,17 +211,6 @@ def _image_options(
     return options
 
 
-def _check_count(request: MediaRequest, most: int, model_name: str) -> None:
-    """More images than one call makes never reach the vendor: the service splits a request's n into calls."""
-    if request.n > most:
-        made = "one image" if most == 1 else f"at most {most} images"
-        raise InvalidRequest(
-            f"{model_name} makes {made} per call, not {request.n}; ask MediaService.generate_batch, which splits n "
-            "into calls",
-            field="n",
-        )
-
-
 def _check_images(request: MediaRequest, constraints: Constraints, model_name: str) -> None:
     limit = constraints.max_input_images if constraints.max_input_images is not None else MAX_EDIT_IMAGES
     if len(request.input_images) > limit:
@@ -300,7 +290,7 @@ def map_responses_image(
     if request.instructions is not None:
         report.apply("instructions")
     _ignore_for_media(report, request, model_name)
-    _check_count(request, 1, f"{model_name} (Responses API)")
+    check_images_per_call(request, 1, f"{model_name} (Responses API)")
     return ResponsesImagePlan(
         model=model_name,
         prompt=request.prompt,
@@ -344,7 +334,7 @@ def map_images_api(
     report.apply("input_images", len(request.input_images))
     if request.mask is not None:
         report.apply("mask")
-    _check_count(request, constraints.images_per_call, model_name)
+    check_images_per_call(request, constraints.images_per_call, model_name)
     if request.n > 1:
         kwargs["n"] = request.n
     moderation = _choice_extra(request, "moderation", _MODERATION)

@@ -13,6 +13,7 @@ from typing import Any
 
 import attrs
 
+from mediagen.adapters.calls import check_images_per_call
 from mediagen.adapters.xai.spec import (
     DEFAULT_EXTENSION_SECONDS,
     DEFAULT_VIDEO_SECONDS,
@@ -122,14 +123,7 @@ def map_image(
 ) -> ImagePlan:
     """Generate or edit: the ratio and resolution snapped to the enums, base64 answers (no second download)."""
     _refuse_mask(request)
-    most = model.constraints.images_per_call if model is not None else 1
-    if request.n > most:
-        made = "one image" if most == 1 else f"at most {most} images"
-        raise InvalidRequest(
-            f"{model_name} makes {made} per call, not {request.n}; ask MediaService.generate_batch, which splits n "
-            "into calls",
-            field="n",
-        )
+    check_images_per_call(request, model.constraints.images_per_call if model is not None else 1, model_name)
     report = _report_for(request, model_name)
     kwargs: dict[str, Any] = {"image_format": "base64"}
     aspect, aspect_reasons = _aspect(request, IMAGE_ASPECT_RATIOS, model_name)
