@@ -582,3 +582,21 @@ def test_image_count_writes_that_many_files_as_a_batch(mediagen: Invoke, tmp_pat
     ]
     refused = only_json(mediagen("image", "a fox", "-n", "11", "--sandbox", "--json"))
     assert refused["field"] == "n" and "1 to 10" in refused["error"]
+
+
+@pytest.mark.parametrize(("set_by_user", "expected"), [(None, "ERROR"), ("DEBUG", "DEBUG")])
+def test_the_command_keeps_grpcs_info_lines_off_stderr_unless_the_user_asks(
+    monkeypatch: pytest.MonkeyPatch, set_by_user: str | None, expected: str
+) -> None:
+    """grpc reads GRPC_VERBOSITY once, when it loads: `main` sets it first, so fork_posix's INFO lines never land
+    between the progress lines; a value the user set is kept."""
+    from mediagen.entrypoints.cli import main
+
+    monkeypatch.setenv("GRPC_VERBOSITY", "")  # recorded, so the variable is put back as it was after the test
+    monkeypatch.delenv("GRPC_VERBOSITY")
+    if set_by_user is not None:
+        monkeypatch.setenv("GRPC_VERBOSITY", set_by_user)
+    monkeypatch.setattr(sys, "argv", ["mediagen", "--help"])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code == 0 and os.environ["GRPC_VERBOSITY"] == expected

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import sys
 from typing import Any
 
@@ -68,6 +69,10 @@ def main() -> None:
         quiet = logging.getLogger("stamina")
         quiet.addHandler(logging.NullHandler())
         quiet.propagate = False
+        # grpc's C core (xai-sdk, Ray, the sandbox's xAI fake) logs INFO lines such as fork_posix's "Other threads
+        # are currently calling into gRPC" on stderr, between the progress lines; its errors still show. Read once,
+        # when grpc first loads: a value the user set wins.
+        os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
     if "--json" not in sys.argv[1:]:
         app()
         return
