@@ -152,12 +152,11 @@ class MediaService(JobDesk):
         names = self._selector.available() if backends is None else list(dict.fromkeys(backends))
         for name in names:
             self._registry.spec(name)  # an unknown name fails before anything starts
-        opening = getattr(self._store, "open", None)  # optional in the port: a store may connect ahead of use
         sink_warm_up = getattr(self._sink, "warm_up", None)  # optional in the port: see ArtifactSink
         media_types = {media for name in names for media in self._registry.spec(name).media_types}
         await asyncio.gather(
             *(self._warm_up(name) for name in names),
-            *([opening()] if opening else []),
+            self._reach_store(),  # the store's optional `open`, once: the first request does not reach it again
             *([sink_warm_up(media_types)] if sink_warm_up else []),
         )
         return tuple(names)
