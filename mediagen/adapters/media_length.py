@@ -7,6 +7,7 @@ Blocking: call it off the event loop. None when the file says nothing (raw PCM h
 from __future__ import annotations
 
 import importlib
+import io
 import math
 from pathlib import Path
 from typing import Any
@@ -29,30 +30,32 @@ READERS = {
 def load_reader() -> None:
     """Import mutagen and the format modules `mutagen.File` imports on its first use (~50 ms), so the first audio or
     video written does not wait for them. Blocking: call it off the event loop."""
-    import io
-
     import mutagen
 
     mutagen.File(io.BytesIO(b""))  # nothing to read: it only loads every format's reader to score the bytes
 
 
-def media_length(path: Path, mime_type: str) -> float | None:
-    """Seconds the file plays, rounded to milliseconds, or None when its headers do not tell."""
+def media_length(source: Path | bytes | bytearray, mime_type: str) -> float | None:
+    """Seconds the file (or its bytes, when still in hand: no reopening) plays, rounded to milliseconds, or None
+    when its headers do not tell."""
     if not mime_type.startswith(("audio/", "video/")) or mime_type == "audio/pcm":
         return None
     import mutagen  # pure Python, imported on first use (off the loop, where this runs)
+
+    def opened() -> Path | io.BytesIO:
+        return source if isinstance(source, Path) else io.BytesIO(source)
 
     found: Any = None
     reader = READERS.get(mime_type)
     if reader is not None:
         module, name = reader
         try:
-            found = getattr(importlib.import_module(module), name)(path)
+            found = getattr(importlib.import_module(module), name)(opened())
         except (mutagen.MutagenError, OSError, ValueError, EOFError):
             found = None
     if found is None:
         try:
-            found = mutagen.File(path)
+            found = mutagen.File(opened())
         except (mutagen.MutagenError, OSError, ValueError, EOFError):
             return None
     seconds = getattr(getattr(found, "info", None), "length", None)

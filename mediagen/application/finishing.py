@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -189,12 +190,30 @@ class Finisher:
     ) -> tuple[str | None, Artifact]:
         """Save the continuation and write the file; a store failure (or the timeout) leaves no file behind.
 
-        When the sink can take back a file it just wrote (its optional `discard`) and no existing file is being
-        replaced, the save runs while the file is written, so a call waits for the slower of the two rather than
-        for both; otherwise the continuation is saved first. Either way the caller is told of a file only with its
-        continuation saved."""
-        discard = getattr(self._sink, "discard", None)
+        When the store can save from a worker thread (its optional `save_blocking`) and the sink can run that in the
+        job placing the file (its optional `write_and_keep`), the save happens there, before the file gets its
+        name: one thread hop for both. Otherwise, when the sink can take back a file it just wrote (its optional
+        `discard`) and no existing file is being replaced, the save runs while the file is written, so a call
+        waits for the slower of the two rather than for both; else the continuation is saved first. Either way the
+        caller is told of a file only with its continuation saved."""
         state = media.continuation
+        save_blocking = getattr(self._store, "save_blocking", None)
+        write_and_keep = getattr(self._sink, "write_and_keep", None)
+        if (
+            state is not None
+            and save_blocking is not None
+            and write_and_keep is not None
+            and _vendor_reference(backend, state) is None
+        ):
+            artifact, continuation_id = await write_and_keep(
+                media.stream,
+                target,
+                mime_type=media.mime_type,
+                on_bytes=on_bytes,
+                keep=functools.partial(save_blocking, backend, state),
+            )
+            return continuation_id, artifact
+        discard = getattr(self._sink, "discard", None)
         if state is None or discard is None or target.overwrite or _vendor_reference(backend, state) is not None:
             continuation_id = await self.save_continuation(backend, media.continuation)
             return continuation_id, await self._sink.write(

@@ -45,7 +45,11 @@ class ArtifactSink(Protocol):
     - `async def discard(self, artifact: Artifact) -> None`, removing a file it has just written that the caller will
       not be told of; with it, the service saves a continuation while the file is written rather than before;
     - `async def warm_up(self, media_types: Iterable[MediaType]) -> None`, loading off the event loop what its first
-      file of those media types would load (`MediaService.warm_up` calls it for the backends it warms up).
+      file of those media types would load (`MediaService.warm_up` calls it for the backends it warms up);
+    - `async def write_and_keep(self, stream, target, *, mime_type, on_bytes=None, keep: Callable[[], T])
+      -> tuple[Artifact, T]`, `write` that also calls the blocking `keep` in the worker thread that places the
+      file, once the bytes are durable and before the file gets its name (when `keep` raises, nothing is placed);
+      the service passes a store's `save_blocking` there, so a file and its continuation cost one thread hop.
     """
 
     async def write(

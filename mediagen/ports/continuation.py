@@ -36,8 +36,12 @@ class ContinuationRecord:
 
 
 class ContinuationStore(Protocol):
-    """Continuation records. A store may also offer `async def open(self) -> None`, which connects ahead of the
-    first use; `MediaService.warm_up` calls it when present."""
+    """Continuation records. A store may also offer:
+    - `async def open(self) -> None`, which connects ahead of the first use; `MediaService.warm_up` and the first
+      generation call it when present;
+    - `def save_blocking(self, backend: str, state: ContinuationState) -> str`, what `save` does, blocking, for a
+      worker thread once the store is open: with a sink that offers `write_and_keep`, the service saves the
+      continuation in the worker-thread job that writes the file, so the two cost one thread hop."""
 
     async def save(self, backend: str, state: ContinuationState) -> str:
         """Persist `state`; return its new id, `{backend}_{kind}_{uuid12}`."""

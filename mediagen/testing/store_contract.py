@@ -237,3 +237,35 @@ class ContinuationStoreContract:
         record = await store.load(continuation_id)
         assert record is not None
         assert record.state.data == {"history": [{"role": "user", "text": "first"}]}
+
+    @pytest.mark.asyncio
+    async def test_a_blocking_save_from_worker_threads_is_a_save_like_any(
+        self, store: ContinuationStore, clock: AdvanceableClock
+    ) -> None:
+        """Only for a store offering `save_blocking` (see the port): records it saves from worker threads, several
+        at once, load, list and expire like those `save` makes, and bad data is refused alike."""
+        save_blocking = getattr(store, "save_blocking", None)
+        if save_blocking is None:
+            pytest.skip("this store offers no save_blocking")
+        opening = getattr(store, "open", None)
+        if opening is not None:
+            await opening()
+        state = _chat_state()
+        first = await asyncio.to_thread(save_blocking, BACKEND, state)
+        clock.advance(10)
+        ids = await asyncio.gather(
+            *(
+                asyncio.to_thread(save_blocking, OTHER_BACKEND, ContinuationState(kind=KIND, data={"n": n}))
+                for n in range(8)
+            )
+        )
+        record = await store.load(first)
+        assert record is not None and record.backend == BACKEND and record.id.startswith(f"{BACKEND}_")
+        assert dict(record.state.data) == dict(state.data) and record.state.blob == state.blob
+        listed = await store.records()
+        assert len({*ids, first}) == 9 and {r.id for r in listed} == {*ids, first} and listed[-1].id == first
+        with pytest.raises((TypeError, ValueError)):
+            await asyncio.to_thread(save_blocking, BACKEND, ContinuationState(kind=KIND, data={"when": object()}))
+        if record.expires_at is not None:
+            clock.advance(record.expires_at - record.created_at)
+            assert await store.load(first) is None

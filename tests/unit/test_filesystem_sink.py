@@ -520,3 +520,57 @@ async def test_a_long_stream_is_written_in_batches_byte_for_byte(tmp_path: Path)
     assert seen[-1] == len(data) and len(seen) == -(-len(data) // (64 * 1024))  # progress still per chunk
     assert executor.jobs <= 2 + -(-len(data) // WRITE_BATCH)  # open, one write per batch, seal and place
     assert [n for n in files_in(tmp_path) if ".part-" in n] == []
+
+
+# -- write_and_keep: something kept in the job that places the file -----------------------------------------------
+
+
+@pytest.mark.parametrize("size", [len(PNG), 2 * WRITE_BATCH + 7], ids=["whole", "streamed"])
+async def test_keep_runs_in_the_placing_job_after_the_bytes_are_durable_and_before_the_name_exists(
+    root: Path, size: int
+) -> None:
+    data = (PNG * (size // len(PNG) + 1))[:size]
+    seen: list[tuple[list[str], int, bool]] = []
+
+    def keep() -> str:
+        temps = [name for name in files_in(root) if ".part-" in name]
+        held = sum((root / name).stat().st_size for name in temps)
+        on_loop = True
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            on_loop = False
+        seen.append(([name for name in files_in(root) if ".part-" not in name], held, on_loop))
+        return "kept-1"
+
+    artifact, kept = await sink_in(root).write_and_keep(
+        chunks(data, 64 * 1024), image(), mime_type="image/png", keep=keep
+    )
+    assert kept == "kept-1"
+    assert seen == [([], size, False)]  # no final name yet, all bytes in the temp file, off the event loop
+    assert artifact.path.read_bytes() == data and files_in(root) == [artifact.path.name]
+
+
+@pytest.mark.parametrize("size", [len(PNG), 2 * WRITE_BATCH + 7], ids=["whole", "streamed"])
+async def test_a_failing_keep_leaves_no_file_and_no_temp_file(root: Path, size: int) -> None:
+    data = (PNG * (size // len(PNG) + 1))[:size]
+
+    def keep() -> str:
+        raise RuntimeError("the database is gone")
+
+    with pytest.raises(RuntimeError, match="database is gone"):
+        await sink_in(root).write_and_keep(chunks(data, 64 * 1024), image(), mime_type="image/png", keep=keep)
+    assert files_in(root) == []
+
+
+async def test_a_failing_keep_never_replaces_the_file_that_was_there(root: Path) -> None:
+    (root / "fox.png").write_bytes(b"the old one")
+
+    def keep() -> str:
+        raise RuntimeError("the database is gone")
+
+    with pytest.raises(RuntimeError):
+        await sink_in(root).write_and_keep(
+            chunks(PNG), image(filename="fox.png", overwrite=True), mime_type="image/png", keep=keep
+        )
+    assert files_in(root) == ["fox.png"] and (root / "fox.png").read_bytes() == b"the old one"

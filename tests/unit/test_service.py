@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -330,6 +331,59 @@ async def test_a_slow_save_is_waited_for_and_its_id_comes_with_the_file(tmp_path
     result = await service.generate(image())
     assert await asyncio.to_thread(result.artifact.path.is_file) and result.continuation_id is not None
     assert await store.load(result.continuation_id) is not None
+
+
+class _CountedSqliteStore(SqliteStore):
+    """A SQLite store that counts the saves made through its async `save`."""
+
+    async_saves = 0
+
+    async def save(self, backend: str, state: Any) -> str:
+        self.async_saves += 1
+        return await super().save(backend, state)
+
+
+class _LostSqliteStore(SqliteStore):
+    """A SQLite store whose blocking saves fail, as on a disk that went bad after the store was opened."""
+
+    def save_blocking(self, backend: str, state: Any) -> str:
+        raise sqlite3.OperationalError("disk I/O error")
+
+
+async def test_with_sqlite_and_the_filesystem_the_continuation_is_saved_in_the_job_writing_the_file(
+    tmp_path: Path,
+) -> None:
+    alpha, _ = plugin("alpha")
+    store = _CountedSqliteStore(tmp_path / "continuations.sqlite3")
+    out = tmp_path / "out"
+    service, _ = build([alpha], store=store, sink=FilesystemSink([out], out))
+    try:
+        result = await service.generate(image())
+        assert result.continuation_id is not None
+        record = await store.load(result.continuation_id)
+        assert record is not None and record.backend == "alpha"
+        assert store.async_saves == 0  # saved by save_blocking, in the sink's worker-thread job
+        assert await asyncio.to_thread(result.artifact.path.is_file)
+    finally:
+        await store.aclose()
+
+
+@pytest.mark.parametrize("overwrite", [False, True], ids=["new", "replacing"])
+async def test_a_blocking_save_failing_leaves_no_file_and_never_replaces_one(tmp_path: Path, overwrite: bool) -> None:
+    alpha, _ = plugin("alpha")
+    store = _LostSqliteStore(tmp_path / "continuations.sqlite3")
+    out = tmp_path / "out"
+    await asyncio.to_thread(out.mkdir)
+    if overwrite:
+        await asyncio.to_thread((out / "kept.png").write_bytes, b"the old one")
+    service, _ = build([alpha], store=store, sink=FilesystemSink([out], out))
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="disk I/O"):
+            await service.generate(image(filename="kept.png", overwrite=True) if overwrite else image())
+    finally:
+        await store.aclose()
+    left = await asyncio.to_thread(lambda: {p.name: p.read_bytes() for p in out.iterdir()})
+    assert left == ({"kept.png": b"the old one"} if overwrite else {})
 
 
 class _StuckStore(MemoryStore):

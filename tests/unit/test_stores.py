@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import socket
@@ -303,3 +304,16 @@ async def test_the_service_reaches_its_store_before_any_vendor_is_called() -> No
         await service.generate(MediaRequest(media_type=MediaType.IMAGE, prompt="a fox"))
     assert generator.calls == []  # nothing paid for
     await service.aclose()
+
+
+async def test_a_blocking_save_before_the_store_is_open_says_to_open_it(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "s.sqlite3")
+    with pytest.raises(RuntimeError, match=r"await store\.open\(\)"):
+        await asyncio.to_thread(store.save_blocking, "alpha", ContinuationState(kind="image"))
+    await store.open()
+    saved = await asyncio.to_thread(store.save_blocking, "alpha", ContinuationState(kind="image", blob=b"png"))
+    await store.aclose()
+    reopened = SqliteStore(tmp_path / "s.sqlite3")  # another process, later: the record is in the file
+    record = await reopened.load(saved)
+    await reopened.aclose()
+    assert record is not None and record.state.blob == b"png"

@@ -73,6 +73,8 @@ class _Placed:
     replaced: bool
     #: Seconds an audio or video file plays (read in the same worker-thread job that placed it), else None.
     length: float | None = None
+    #: What the write's `keep` returned (called in the same job, before the file got its name), else None.
+    kept: object = None
 
     @property
     def path(self) -> Path:

@@ -16,7 +16,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar, cast
 
 import attrs
 
@@ -51,6 +51,8 @@ from mediagen.ports.artifacts import ArtifactTarget, Reclaimed
 
 if TYPE_CHECKING:
     from hashlib import _Hash as Hash
+
+T = TypeVar("T")
 
 
 class FilesystemSink:
@@ -103,6 +105,32 @@ class FilesystemSink:
         on_bytes: Callable[[int], None] | None = None,
     ) -> Artifact:
         """Write the whole stream or nothing: no partial file survives an error or a cancel."""
+        artifact, _ = await self._write(stream, target, mime_type, on_bytes, None)
+        return artifact
+
+    async def write_and_keep(
+        self,
+        stream: AsyncIterator[bytes],
+        target: ArtifactTarget,
+        *,
+        mime_type: str,
+        on_bytes: Callable[[int], None] | None = None,
+        keep: Callable[[], T],
+    ) -> tuple[Artifact, T]:
+        """`write`, calling the blocking `keep` in the worker-thread job that places the file, after the bytes are
+        fsynced and before the file gets its name: when `keep` raises, no file is placed and its error propagates.
+        What `keep` returns comes with the artifact."""
+        artifact, kept = await self._write(stream, target, mime_type, on_bytes, keep)
+        return artifact, cast(T, kept)
+
+    async def _write(
+        self,
+        stream: AsyncIterator[bytes],
+        target: ArtifactTarget,
+        mime_type: str,
+        on_bytes: Callable[[int], None] | None,
+        keep: Callable[[], object] | None,
+    ) -> tuple[Artifact, object]:
         tally = _Tally(self._max_bytes, target.backend, on_bytes)
         head = await _read_head(stream, tally)
         mime = _accept(head, target, mime_type)
@@ -111,7 +139,9 @@ class FilesystemSink:
         pending = bytearray(head)
         ended = await _gather(stream, tally, pending, limit=len(pending) + 1)  # one more chunk: was that all?
         if ended:  # the whole artifact is in hand: one hop creates, fsyncs and places it
-            placed = await _to_the_end(self._write_whole, target, name, ext, pending, tally.sha256, mime, undo=_unplace)
+            placed = await _to_the_end(
+                self._write_whole, target, name, ext, pending, tally.sha256, mime, keep, undo=_unplace
+            )
         else:
             temp = await _to_the_end(self._open_temp, target, name, pending, tally.sha256, undo=_TempFile.discard)
             try:
@@ -120,27 +150,35 @@ class FilesystemSink:
                     ended = await _gather(stream, tally, pending, limit=WRITE_BATCH)
                     if pending:
                         await _to_the_end(temp.write, pending, tally.sha256)
-                placed = await _to_the_end(self._seal_and_place, temp, name, target, ext, mime, undo=_unplace)
+                placed = await _to_the_end(self._seal_and_place, temp, name, target, ext, mime, keep, undo=_unplace)
             except BaseException:
                 temp.discard()
                 raise
         placed.directory.close()
-        return Artifact(
+        artifact = Artifact(
             path=placed.path,
             mime_type=mime,
             size_bytes=tally.size,
             sha256=tally.sha256.hexdigest(),
             media_duration_seconds=placed.length,
         )
+        return artifact, placed.kept
 
     def _write_whole(
-        self, target: ArtifactTarget, name: str, ext: str, data: bytes | bytearray, digest: Hash, mime: str
+        self,
+        target: ArtifactTarget,
+        name: str,
+        ext: str,
+        data: bytes | bytearray,
+        digest: Hash,
+        mime: str,
+        keep: Callable[[], object] | None,
     ) -> _Placed:
-        """Blocking: open the directory, write `data` to a temp file (hashing it into `digest`), fsync it and link it
-        into place."""
+        """Blocking: open the directory, write `data` to a temp file (hashing it into `digest`), fsync it, call
+        `keep` and link the file into place."""
         temp = self._open_temp(target, name, data, digest)
         try:
-            return self._seal_and_place(temp, name, target, ext, mime)
+            return self._seal_and_place(temp, name, target, ext, mime, keep, data)
         except BaseException:
             temp.discard()
             raise
@@ -162,15 +200,26 @@ class FilesystemSink:
             raise
         return temp
 
-    def _seal_and_place(self, temp: _TempFile, name: str, target: ArtifactTarget, ext: str, mime: str) -> _Placed:
-        """Blocking: fsync and close the temp file, then give it its final name (see `_place`) and, for audio and
-        video, read how long it plays (in this same worker-thread job: no second hop). The placement holds the
-        directory open from here; closing it is the caller's."""
+    def _seal_and_place(
+        self,
+        temp: _TempFile,
+        name: str,
+        target: ArtifactTarget,
+        ext: str,
+        mime: str,
+        keep: Callable[[], object] | None,
+        data: bytes | bytearray = b"",
+    ) -> _Placed:
+        """Blocking: fsync and close the temp file, call `keep` (when it raises, the temp file is the caller's to
+        discard), then give the file its final name (see `_place`) and, for audio and video, read how long it plays
+        (in this same worker-thread job: no second hop; from `data`, the whole file when still in hand, else from
+        the file). The placement holds the directory open from here; closing it is the caller's."""
         temp.seal()
-        placed = self._place(temp, name, target, ext)
+        kept = keep() if keep is not None else None
+        placed = attrs.evolve(self._place(temp, name, target, ext), kept=kept)
         if media_type_of(mime) is MediaType.IMAGE:
             return placed
-        return attrs.evolve(placed, length=media_length(placed.path, mime))
+        return attrs.evolve(placed, length=media_length(data or placed.path, mime))
 
     async def warm_up(self, media_types: Iterable[MediaType]) -> None:
         """Before the first file of these media types: what writing one loads on first use (the reader of how long

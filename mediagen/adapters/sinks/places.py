@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
+from typing import TypeVar
 
 import attrs
 
@@ -12,6 +14,8 @@ from mediagen.adapters.sinks.s3 import S3Sink, object_place
 from mediagen.domain.media import MediaType
 from mediagen.domain.result import Artifact, ObjectUrl
 from mediagen.ports.artifacts import ArtifactTarget, Reclaimed
+
+T = TypeVar("T")
 
 
 class PlaceSink:
@@ -67,6 +71,24 @@ class PlaceSink:
             routed = attrs.evolve(target, output_dir=place)
             return await self._s3().write(stream, routed, mime_type=mime_type, on_bytes=on_bytes)
         return await self._filesystem.write(stream, target, mime_type=mime_type, on_bytes=on_bytes)
+
+    async def write_and_keep(
+        self,
+        stream: AsyncIterator[bytes],
+        target: ArtifactTarget,
+        *,
+        mime_type: str,
+        on_bytes: Callable[[int], None] | None = None,
+        keep: Callable[[], T],
+    ) -> tuple[Artifact, T]:
+        """`write`, calling the blocking `keep` before the output gets its name: on the filesystem in the job that
+        places the file; for an object place in a worker thread before the upload starts (an upload's own hops
+        dwarf one more). When `keep` raises, nothing is written."""
+        place = target.output_dir if target.output_dir is not None else self._default
+        if object_place(place) is not None:
+            kept = await asyncio.to_thread(keep)
+            return await self.write(stream, target, mime_type=mime_type, on_bytes=on_bytes), kept
+        return await self._filesystem.write_and_keep(stream, target, mime_type=mime_type, on_bytes=on_bytes, keep=keep)
 
     async def warm_up(self, media_types: Iterable[MediaType]) -> None:
         """What the first file of these media types would load, loaded now (object places measure nothing)."""

@@ -41,6 +41,7 @@ BEGIN
 END;
 """
 _COLUMNS = "id, backend, kind, data, blob, created_at, expires_at"
+_INSERT = f"INSERT INTO continuations ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
 _LIVE = "(expires_at IS NULL OR expires_at > ?)"
 
 
@@ -55,6 +56,10 @@ class SqliteStore:
     WAL journaling plus a busy timeout let two processes write at once; each statement commits on its own.
     Records expire `ttl_seconds` after they were saved (None: never) and expired rows are purged on open and save:
     on save by a trigger of the INSERT itself, so a save is one statement and one hop to the connection's thread.
+
+    `save_blocking` saves from a worker thread another job already runs in (the filesystem sink's, which writes the
+    generation's file): it uses a second connection of its own, opened in that thread on first use, so a file and
+    its continuation cost one thread hop together. It needs the store opened first (`open`, or any async use).
     A file that cannot hold the store (a directory, a file that is no SQLite database, a missing directory when
     `create_parent` is False) is a ConfigurationError naming `store.path`.
     """
@@ -75,6 +80,9 @@ class SqliteStore:
         self._create_parent = create_parent
         self._connection: aiosqlite.Connection | None = None
         self._opening = asyncio.Lock()
+        # save_blocking's own connection, used by one worker thread at a time (the lock), closed by aclose.
+        self._blocking: sqlite3.Connection | None = None
+        self._blocking_lock = threading.Lock()
 
     @property
     def path(self) -> Path:
@@ -85,23 +93,51 @@ class SqliteStore:
         return self._ttl
 
     async def save(self, backend: str, state: ContinuationState) -> str:
-        data = encode_data(state.data)
-        blob = None if state.blob is None else bytes(state.blob)
         db = await self._db()
-        now = self._clock()
-        expires_at = None if self._ttl is None else now + self._ttl
         while True:
-            continuation_id = new_continuation_id(backend, state.kind)
+            continuation_id, row = self._row(backend, state)
             try:
-                # The schema's trigger deletes the rows expired by `now` (other processes' included) in this
-                # same statement.
-                await db.execute(
-                    f"INSERT INTO continuations ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (continuation_id, backend, state.kind, data, blob, now, expires_at),
-                )
+                await db.execute(_INSERT, row)
             except sqlite3.IntegrityError:  # pragma: no cover - 48 random bits collided
                 continue
             return continuation_id
+
+    def save_blocking(self, backend: str, state: ContinuationState) -> str:
+        """`save`, blocking: call it from a worker thread, never on the event loop, once the store is open."""
+        if self._connection is None:
+            raise RuntimeError("SqliteStore.save_blocking needs the store opened first: await store.open()")
+        with self._blocking_lock:
+            if self._blocking is None:
+                self._blocking = self._connect_blocking()
+            while True:
+                continuation_id, row = self._row(backend, state)
+                try:
+                    self._blocking.execute(_INSERT, row)
+                except sqlite3.IntegrityError:  # pragma: no cover - 48 random bits collided
+                    continue
+                return continuation_id
+
+    def _row(self, backend: str, state: ContinuationState) -> tuple[str, tuple[object, ...]]:
+        """A new id and the row that saves `state` under it now. The schema's trigger deletes the rows expired by
+        then (other processes' included) in the INSERT's own statement."""
+        now = self._clock()
+        expires_at = None if self._ttl is None else now + self._ttl
+        continuation_id = new_continuation_id(backend, state.kind)
+        blob = None if state.blob is None else bytes(state.blob)
+        return continuation_id, (continuation_id, backend, state.kind, encode_data(state.data), blob, now, expires_at)
+
+    def _connect_blocking(self) -> sqlite3.Connection:
+        """save_blocking's connection, alike to the async one: autocommit, the busy timeout, synchronous=NORMAL (a
+        per-connection setting; WAL and the schema are the file's, set when the store was opened)."""
+        connection = sqlite3.connect(
+            self._path, timeout=_BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
+        )
+        try:
+            connection.execute("PRAGMA synchronous = NORMAL")
+        except BaseException:
+            connection.close()
+            raise
+        return connection
 
     async def load(self, continuation_id: str) -> ContinuationRecord | None:
         db = await self._db()
@@ -139,6 +175,14 @@ class SqliteStore:
             connection, self._connection = self._connection, None
         if connection is not None:
             await connection.close()
+        if self._blocking is not None:
+            await asyncio.to_thread(self._close_blocking)
+
+    def _close_blocking(self) -> None:
+        with self._blocking_lock:
+            blocking, self._blocking = self._blocking, None
+        if blocking is not None:
+            blocking.close()
 
     async def _db(self) -> aiosqlite.Connection:
         if self._connection is not None:
