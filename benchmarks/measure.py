@@ -266,13 +266,14 @@ async def mediagen_parts(
 
 async def per_call(
     vendor: Vendor, base_url: str, workdir: Path, rounds: int, per_round: int, *, warmups: int = 30,
-    stores: Sequence[str] = (), parts: bool = False,
+    stores: Sequence[str] = (), parts: bool = False, also: Sequence[Callable[[str, Path], RawClient]] = (),
 ) -> list[Timings]:  # fmt: skip
     """Raw, mediagen and (one per `stores` kind) mediagen-with-that-store timings, then with `parts` the two calls
-    of `mediagen_parts` (on a memory-store container), in short rounds rotating which side goes first (drift hits
-    all alike)."""
+    of `mediagen_parts` (on a memory-store container), then one per further raw baseline in `also`, in short rounds
+    rotating which side goes first (drift hits all alike)."""
     request = vendor.request()
     raw = vendor.raw(base_url, workdir / "raw")
+    others = [make(base_url, workdir / f"raw{n}") for n, make in enumerate(also, 1)]
     async with contextlib.AsyncExitStack() as stack:
         services = [await stack.enter_async_context(mediagen_service(vendor, base_url, workdir))]
         for kind in stores:
@@ -289,6 +290,7 @@ async def per_call(
                 mediagen_container(vendor, base_url, workdir / "parts", store="memory")
             )
             calls += await mediagen_parts(vendor, container, request)
+        calls += [other.generate for other in others]
         sides = [(side, Timings()) for side in calls]
         try:
             for _ in range(warmups):  # warm all: connections, SDK code paths, the sandbox's media cache
@@ -300,7 +302,8 @@ async def per_call(
                 for side, into in sides[turn:] + sides[:turn]:
                     await into.run(side, per_round)
         finally:
-            await raw.aclose()
+            for client in (raw, *others):
+                await client.aclose()
     return [timings for _, timings in sides]
 
 
