@@ -11,6 +11,7 @@ import contextlib
 import gc
 import json
 import os
+import random
 import secrets
 import signal
 import statistics
@@ -270,7 +271,7 @@ async def per_call(
 ) -> list[Timings]:  # fmt: skip
     """Raw, mediagen and (one per `stores` kind) mediagen-with-that-store timings, then with `parts` the two calls
     of `mediagen_parts` (on a memory-store container), then one per further raw baseline in `also`, in short rounds
-    rotating which side goes first (drift hits all alike)."""
+    of a fresh random order each (drift hits all alike)."""
     request = vendor.request()
     raw = vendor.raw(base_url, workdir / "raw")
     others = [make(base_url, workdir / f"raw{n}") for n, make in enumerate(also, 1)]
@@ -297,9 +298,11 @@ async def per_call(
                 for side in calls:
                     await side()
             gc.collect()
-            for round_no in range(rounds):
-                turn = round_no % len(sides)
-                for side, into in sides[turn:] + sides[:turn]:
+            # Each round in its own order: rotating a fixed list would have each side always follow the same one, and
+            # pay what that one leaves behind (its garbage, its worker threads' wake-ups, the fake's state) every time.
+            order = random.Random(1)
+            for _ in range(rounds):
+                for side, into in order.sample(sides, len(sides)):
                     await into.run(side, per_round)
         finally:
             for client in (raw, *others):
