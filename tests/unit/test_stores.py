@@ -306,14 +306,25 @@ async def test_the_service_reaches_its_store_before_any_vendor_is_called() -> No
     await service.aclose()
 
 
-async def test_a_blocking_save_before_the_store_is_open_says_to_open_it(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "s.sqlite3")
-    with pytest.raises(RuntimeError, match=r"await store\.open\(\)"):
-        await asyncio.to_thread(store.save_blocking, "alpha", ContinuationState(kind="image"))
-    await store.open()
-    saved = await asyncio.to_thread(store.save_blocking, "alpha", ContinuationState(kind="image", blob=b"png"))
+async def test_a_blocking_save_on_a_store_never_opened_makes_its_file_and_a_closed_one_opens_again(
+    tmp_path: Path,
+) -> None:
+    store = SqliteStore(tmp_path / "nested" / "s.sqlite3")
+    first = await asyncio.to_thread(store.save_blocking, "alpha", ContinuationState(kind="image", blob=b"png"))
     await store.aclose()
-    reopened = SqliteStore(tmp_path / "s.sqlite3")  # another process, later: the record is in the file
-    record = await reopened.load(saved)
+    second = await asyncio.to_thread(store.save_blocking, "alpha", ContinuationState(kind="image", blob=b"jpg"))
+    await store.aclose()
+    reopened = SqliteStore(tmp_path / "nested" / "s.sqlite3")  # another process, later: both are in the file
+    records = {r.id: r.state.blob for r in await reopened.records()}
     await reopened.aclose()
-    assert record is not None and record.state.blob == b"png"
+    assert records == {first: b"png", second: b"jpg"}
+
+
+async def test_a_blocking_save_into_a_file_that_is_no_database_names_the_setting(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_bytes(b"these are my notes, not a database" * 100)
+    store = SqliteStore(path)
+    with pytest.raises(ConfigurationError, match=r"store\.path") as caught:
+        await asyncio.to_thread(store.save_blocking, "alpha", ContinuationState(kind="image"))
+    assert caught.value.key == "store.path"
+    assert path.read_bytes() == b"these are my notes, not a database" * 100

@@ -40,6 +40,8 @@ BEGIN
     DELETE FROM continuations WHERE expires_at IS NOT NULL AND expires_at <= NEW.created_at;
 END;
 """
+#: Each connection's first statements: WAL (the file's mode, set once) and synchronous=NORMAL (per connection).
+_SETUP = ("PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL")
 _COLUMNS = "id, backend, kind, data, blob, created_at, expires_at"
 _INSERT = f"INSERT INTO continuations ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
 _LIVE = "(expires_at IS NULL OR expires_at > ?)"
@@ -59,7 +61,7 @@ class SqliteStore:
 
     `save_blocking` saves from a worker thread another job already runs in (the filesystem sink's, which writes the
     generation's file): it uses a second connection of its own, opened in that thread on first use, so a file and
-    its continuation cost one thread hop together. It needs the store opened first (`open`, or any async use).
+    its continuation cost one thread hop together.
     A file that cannot hold the store (a directory, a file that is no SQLite database, a missing directory when
     `create_parent` is False) is a ConfigurationError naming `store.path`.
     """
@@ -103,9 +105,7 @@ class SqliteStore:
             return continuation_id
 
     def save_blocking(self, backend: str, state: ContinuationState) -> str:
-        """`save`, blocking: call it from a worker thread, never on the event loop, once the store is open."""
-        if self._connection is None:
-            raise RuntimeError("SqliteStore.save_blocking needs the store opened first: await store.open()")
+        """`save`, blocking: call it from a worker thread, never on the event loop."""
         with self._blocking_lock:
             if self._blocking is None:
                 self._blocking = self._connect_blocking()
@@ -128,14 +128,22 @@ class SqliteStore:
 
     def _connect_blocking(self) -> sqlite3.Connection:
         """save_blocking's connection, alike to the async one: autocommit, the busy timeout, synchronous=NORMAL (a
-        per-connection setting; WAL and the schema are the file's, set when the store was opened)."""
-        connection = sqlite3.connect(
-            self._path, timeout=_BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
-        )
+        per-connection setting), and the file in WAL with the schema (already so once the store was opened)."""
+        self._check_place()
         try:
-            connection.execute("PRAGMA synchronous = NORMAL")
-        except BaseException:
+            connection = sqlite3.connect(
+                self._path, timeout=_BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as error:
+            raise self._unusable(str(error)) from None
+        try:
+            for statement in _SETUP:
+                connection.execute(statement)
+            connection.executescript(_SCHEMA)
+        except BaseException as error:
             connection.close()
+            if isinstance(error, sqlite3.DatabaseError) and not _is_contention(error):
+                raise self._unusable(str(error)) from None  # e.g. "file is not a database"
             raise
         return connection
 
@@ -260,8 +268,8 @@ async def _prepare(db: aiosqlite.Connection) -> None:
     delay = 0.005
     while True:
         try:
-            await db.execute("PRAGMA journal_mode = WAL")
-            await db.execute("PRAGMA synchronous = NORMAL")
+            for statement in _SETUP:
+                await db.execute(statement)
             await db.executescript(_SCHEMA)
             async with db.execute("PRAGMA user_version") as cursor:
                 version = await cursor.fetchone()
