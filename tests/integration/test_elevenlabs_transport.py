@@ -206,10 +206,12 @@ async def run_kind(
             result = await svc.generate(MediaRequest(media_type=MediaType.AUDIO, **fields))
             named = [result.metadata.get(name) for name in ("cloned_voice_id", "voice_id", "dubbing_id")]
             made_ids.update(str(value) for value in [*named, *result.metadata.get("generated_voice_ids", ())] if value)
+            path = result.artifact.path
+            assert isinstance(path, Path)
             outcome: tuple[Any, ...] = (
-                result.artifact.path.suffix,
+                path.suffix,
                 result.artifact.mime_type,
-                sniff(result.artifact.path.read_bytes()[:SNIFF_BYTES]),
+                sniff(path.read_bytes()[:SNIFF_BYTES]),
                 sorted(result.metadata),
                 sorted(result.applied),
                 [(a.name, a.requested, a.used) for a in result.adapted],
