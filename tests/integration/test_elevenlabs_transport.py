@@ -49,7 +49,7 @@ async def sandbox() -> AsyncIterator[Sandbox]:
 # --- a fresh process ----------------------------------------------------------------------------------------------
 
 FRESH = """
-import asyncio, sys
+import asyncio, sys, threading
 from mediagen.adapters.elevenlabs import PLUGIN
 from mediagen.domain.request import MediaRequest
 from mediagen.domain.secret import Secret
@@ -67,6 +67,15 @@ def session_opened(generator):
     # aiohttp's session exists only once aiohttp's transport has sent a request.
     return getattr(generator.clients.transport._transport, "client", None) is not None
 
+class OnTheLoop:
+    # Records the modules a call imports from the main thread, where the event loop runs.
+    def __init__(self):
+        self.names = []
+    def find_spec(self, name, path=None, target=None):
+        if threading.current_thread() is threading.main_thread():
+            self.names.append(name)
+        return None
+
 async def call(generator, prompt):
     ctx = GenerationContext(credentials=Secret(KEY), model="eleven_multilingual_v2", timeout=30)
     media = await generator.generate(MediaRequest(media_type="audio", prompt=prompt), ctx)
@@ -83,8 +92,11 @@ async def main():
         await call(generator, "warm")
         seen.append((transport(generator), session_opened(generator)))
     else:
+        watch = OnTheLoop()
+        sys.meta_path.insert(0, watch)
         first = await call(generator, "first")
-        seen.append((transport(generator), "aiohttp" in sys.modules, len(first) > 0))
+        sys.meta_path.remove(watch)
+        seen.append((transport(generator), "aiohttp" in sys.modules, len(first) > 0, watch.names))
         if SCENARIO == "switch":
             await generator.clients.switched()
             seen.append((transport(generator), "aiohttp" in sys.modules))
@@ -113,7 +125,7 @@ async def fresh_process(sandbox: Sandbox, scenario: str) -> list[tuple[Any, ...]
 async def test_a_first_call_runs_on_httpx_transport_and_later_calls_on_aiohttp(sandbox: Sandbox) -> None:
     seen = await fresh_process(sandbox, "switch")
     assert seen == [
-        ("httpx.AsyncClient", False, True),  # the first call: aiohttp not even imported
+        ("httpx.AsyncClient", False, True, []),  # the first call: aiohttp not imported, nothing on the loop
         ("httpx_aiohttp.HttpxAiohttpClient", True),  # loaded and built in a worker thread after it
         ("httpx_aiohttp.HttpxAiohttpClient", True, True),  # the next call went through aiohttp
         (True, 2),
@@ -122,7 +134,7 @@ async def test_a_first_call_runs_on_httpx_transport_and_later_calls_on_aiohttp(s
 
 async def test_a_process_that_closes_the_generator_after_one_call_never_loads_aiohttp(sandbox: Sandbox) -> None:
     seen = await fresh_process(sandbox, "one_call")
-    assert seen == [("httpx.AsyncClient", False, True), (False, 1)]
+    assert seen == [("httpx.AsyncClient", False, True, []), (False, 1)]
 
 
 async def test_warm_up_builds_on_aiohttp_at_once(sandbox: Sandbox) -> None:
