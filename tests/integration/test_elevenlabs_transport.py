@@ -85,7 +85,14 @@ async def main():
     generator = PLUGIN.factory(BackendOptions(base_url=BASE_URL))
     seen = []
     await generator.prepare(Secret(KEY))
-    if SCENARIO == "warm_up":
+    if SCENARIO == "abandoned":
+        ctx = GenerationContext(credentials=Secret(KEY), model="eleven_multilingual_v2", timeout=30)
+        media = await generator.generate(MediaRequest(media_type="audio", prompt="unread"), ctx)
+        seen.append((transport(generator), generator.clients.switch_due))
+        await media.stream.aclose()  # as the service does when it gives a result up
+        await generator.clients.switched()
+        seen.append((transport(generator), "aiohttp" in sys.modules))
+    elif SCENARIO == "warm_up":
         seen.append((transport(generator), "aiohttp" in sys.modules))
         await generator.warm_up(Secret(KEY))
         seen.append((transport(generator), "aiohttp" in sys.modules))
@@ -128,6 +135,15 @@ async def test_a_first_call_runs_on_httpx_transport_and_later_calls_on_aiohttp(s
         ("httpx.AsyncClient", False, True, []),  # the first call: aiohttp not imported, nothing on the loop
         ("httpx_aiohttp.HttpxAiohttpClient", True),  # loaded and built in a worker thread after it
         ("httpx_aiohttp.HttpxAiohttpClient", True, True),  # the next call went through aiohttp
+        (True, 2),
+    ]
+
+
+async def test_a_first_stream_closed_unread_also_ends_the_first_call(sandbox: Sandbox) -> None:
+    seen = await fresh_process(sandbox, "abandoned")
+    assert seen == [
+        ("httpx.AsyncClient", True),  # the call is under way: the switch waits for its end
+        ("httpx_aiohttp.HttpxAiohttpClient", True),
         (True, 2),
     ]
 
