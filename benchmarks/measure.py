@@ -192,7 +192,9 @@ async def mediagen_container(
     vendor: Vendor, base_url: str, workdir: Path, *, store: str | None = None
 ) -> AsyncIterator[Any]:
     """mediagen's real Container (SQLite store unless `store` names another kind, filesystem sink, the vendor's
-    adapter) pointed at the fake through `backends.<vendor>.base_url`; its service is closed on exit."""
+    adapter) pointed at the fake through `backends.<vendor>.base_url`, warmed up for the vendor as a long-running
+    host warms it (the MCP server, `mediagen batch`): every figure here is of a warm service (e.g. ElevenLabs' client
+    on aiohttp's transport from the start, not after its first call); its service is closed on exit."""
     from dependency_injector import providers
 
     from mediagen.adapters.credentials.env import StaticCredentialSource
@@ -216,6 +218,7 @@ async def mediagen_container(
     container = Container(settings=providers.Object(settings))
     container.credentials.override(providers.Object(StaticCredentialSource({vendor.backend: KEY})))
     try:
+        await container.service().warm_up([vendor.backend])
         yield container
     finally:
         await container.service().aclose()

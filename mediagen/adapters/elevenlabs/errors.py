@@ -157,8 +157,10 @@ def translate_elevenlabs_error(exc: BaseException, *, secret: Secret | None = No
         return TransientBackendError("ElevenLabs did not answer in time (request timeout); retrying usually helps",
                                      backend=BACKEND)  # fmt: skip
     if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)):
+        # Not the exception's name: it is RemoteProtocolError over httpx's transport, ReadError over aiohttp's.
         return TransientBackendError(
-            f"the answer from ElevenLabs was cut short ({type(exc).__name__}); retrying usually helps", backend=BACKEND
+            "the answer from ElevenLabs was cut short (the connection closed before its end); retrying usually helps",
+            backend=BACKEND,
         )
     if isinstance(exc, httpx.TransportError):
         return TransientBackendError(

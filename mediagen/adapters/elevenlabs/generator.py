@@ -8,8 +8,10 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import attrs
+
 from mediagen.adapters.elevenlabs.changer import change_voice, isolate_audio
-from mediagen.adapters.elevenlabs.client import AREAS, ElevenLabsClients, ElevenLabsSettings
+from mediagen.adapters.elevenlabs.client import ElevenLabsClients, ElevenLabsSettings
 from mediagen.adapters.elevenlabs.dubbing import DubbingRunner
 from mediagen.adapters.elevenlabs.effects import generate_sound_effect
 from mediagen.adapters.elevenlabs.mapping import (
@@ -45,10 +47,13 @@ class ElevenLabsGenerator:
         spec: BackendSpec = SPEC,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        aiohttp: bool = True,
     ) -> None:
+        """`aiohttp=False` keeps every call on httpx's own transport, the one a first call in a fresh process uses
+        (see adapters/elevenlabs/client.py), so both transports can be held to the same behaviour."""
         self._spec = spec
         self._settings = ElevenLabsSettings.from_options(options)
-        self._clients = ElevenLabsClients(self._settings)
+        self._clients = ElevenLabsClients(self._settings, aiohttp=aiohttp)
         self._voices = VoiceDirectory(self._clients, self._settings)
         self._dubbing = DubbingRunner(self._clients, self._settings, sleep=sleep)
         self._clock = clock
@@ -72,11 +77,22 @@ class ElevenLabsGenerator:
 
     async def warm_up(self, credentials: Secret | None) -> None:
         """For MediaService.warm_up: every SDK area the adapter calls (voices, dubbing, sound effects, ...), loaded off
-        the event loop, so the first call of any kind waits for none."""
-        if credentials is not None:
-            await self._clients.get(credentials, *AREAS)
+        the event loop, and the client on aiohttp's transport at once, so the first call of any kind waits for none
+        and every call is as cheap as a warm one."""
+        await self._clients.warm_up(credentials)
 
     async def generate(self, request: MediaRequest, ctx: GenerationContext) -> GeneratedMedia:
+        if not self._clients.switch_due:
+            return await self._generate(request, ctx)
+        # A first call on httpx's transport: its end (the stream closed, or the call failed) starts the switch.
+        try:
+            media = await self._generate(request, ctx)
+        except BaseException:
+            self._clients.call_ended()
+            raise
+        return attrs.evolve(media, stream=_EndNotifyingStream(media.stream, self._clients.call_ended))
+
+    async def _generate(self, request: MediaRequest, ctx: GenerationContext) -> GeneratedMedia:
         deadline = Deadline.start(self._clock, ctx.timeout)
         model = self._spec.model(ctx.model)
         kind = request.effective_audio_kind
@@ -133,6 +149,35 @@ class ElevenLabsGenerator:
 
     async def aclose(self) -> None:
         await self._clients.aclose()
+
+
+class _EndNotifyingStream:
+    """A call's stream that calls `ended` once when it is closed: read to the end, failed or abandoned."""
+
+    def __init__(self, stream: AsyncIterator[bytes], ended: Callable[[], None]) -> None:
+        self._stream = stream
+        self._ended: Callable[[], None] | None = ended
+
+    def __aiter__(self) -> _EndNotifyingStream:
+        return self
+
+    async def __anext__(self) -> bytes:
+        try:
+            return await self._stream.__anext__()
+        except BaseException:
+            await self.aclose()
+            raise
+
+    async def aclose(self) -> None:
+        ended, self._ended = self._ended, None
+        if ended is None:
+            return
+        try:
+            close = getattr(self._stream, "aclose", None)
+            if close is not None:
+                await close()
+        finally:
+            ended()
 
 
 class _VoiceDeletingStream:
