@@ -76,9 +76,9 @@ class BackendRegistry:
     def build_soon(self, name: str) -> None:
         """Start building `name`'s generator in a worker thread unless it is built or being built, and return at once:
         the caller's other work (checks before a call) runs meanwhile, and `ready` awaits the same build. A failed
-        build is `ready`'s to report (it starts it again)."""
-        if name not in self._generators:
-            plugin = self._plugin(name)
+        build, or an unknown name, is `ready`'s to report (it starts a failed build again)."""
+        plugin = self._plugins.get(name)
+        if plugin is not None and name not in self._generators:
             self._start(name, lambda: self._build(name, plugin))
 
     async def _build(self, name: str, plugin: BackendPlugin) -> None:

@@ -246,8 +246,9 @@ async def test_build_soon_starts_the_build_in_a_worker_thread_and_ready_awaits_t
     assert await waiter is gated.generator
     registry.build_soon("alpha")  # built: nothing to do
     assert len(gated.threads) == 1 and gated.threads[0] is not threading.current_thread()
+    registry.build_soon("beta")  # unknown: `ready` reports it
     with pytest.raises(InvalidRequest, match="unknown backend 'beta'"):
-        registry.build_soon("beta")
+        await registry.ready("beta")
 
 
 async def test_a_build_started_soon_that_fails_is_reported_by_ready_which_tries_again() -> None:
