@@ -21,7 +21,6 @@ from mediagen.adapters.plugins import discover_plugins
 from mediagen.adapters.sinks.filesystem import FilesystemSink
 from mediagen.adapters.sinks.places import PlaceSink
 from mediagen.adapters.sinks.s3 import S3Sink, object_place
-from mediagen.application.codec import decode_request, encode_request
 from mediagen.application.registry import BackendRegistry
 from mediagen.application.selector import BackendSelector
 from mediagen.application.service import MediaService
@@ -139,6 +138,21 @@ def build_sink(settings: Settings) -> PlaceSink:
         stale_after=max(timeouts.image, timeouts.video, timeouts.audio),
     )
     return PlaceSink(files, default_place=place, objects=lambda: S3Sink(max_bytes=settings.max_artifact_bytes))
+
+
+def encode_request(request: MediaRequest) -> dict[str, Any]:
+    """`codec.encode_request`, for the job records. The codec's module (its cattrs converter) loads on the first
+    job recorded, not at start: a first image needs none (`MediaService.warm_up` loads it ahead)."""
+    from mediagen.application import codec
+
+    return codec.encode_request(request)
+
+
+def decode_request(data: Mapping[str, Any]) -> MediaRequest:
+    """`codec.decode_request`, for a recorded job's request (cancel, resume), loaded on its first use."""
+    from mediagen.application import codec
+
+    return codec.decode_request(data)
 
 
 async def inspect_inputs(request: MediaRequest) -> None:

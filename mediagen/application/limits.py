@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-
-from aiolimiter import AsyncLimiter
+from typing import TYPE_CHECKING
 
 from mediagen.ports.limits import CallLimit
+
+if TYPE_CHECKING:  # loaded by the first call with a rate limit (in a worker thread), not at start
+    from aiolimiter import AsyncLimiter
 
 
 class LocalLimits:
@@ -39,8 +42,12 @@ class LocalLimits:
         try:
             rate = limit.requests_per_minute
             if rate is not None:
+                if key not in self._rates:
+                    await asyncio.to_thread(importlib.import_module, "aiolimiter")
                 limiter = self._rates.get(key)
                 if limiter is None:
+                    from aiolimiter import AsyncLimiter  # loaded above
+
                     # A bucket of `rate` calls refilled over a minute (bursts up to `rate`); below one a minute,
                     # one call per 60 / rate seconds.
                     limiter = self._rates[key] = AsyncLimiter(max(rate, 1.0), 60.0 / min(rate, 1.0))

@@ -73,6 +73,14 @@ class BackendRegistry:
                 await self._once((name, credentials), lambda: self._prepare(name, credentials, prepare))
         return generator
 
+    def build_soon(self, name: str) -> None:
+        """Start building `name`'s generator in a worker thread unless it is built or being built, and return at once:
+        the caller's other work (checks before a call) runs meanwhile, and `ready` awaits the same build. A failed
+        build, or an unknown name, is `ready`'s to report (it starts a failed build again)."""
+        plugin = self._plugins.get(name)
+        if plugin is not None and name not in self._generators:
+            self._start(name, lambda: self._build(name, plugin))
+
     async def _build(self, name: str, plugin: BackendPlugin) -> None:
         if name not in self._generators:
             self._generators[name] = await asyncio.to_thread(plugin.factory, self._options(name))
@@ -85,11 +93,15 @@ class BackendRegistry:
     async def _once(self, key: object, work: Callable[[], Awaitable[None]]) -> None:
         """Run `work()` once for `key` however many callers ask at once. A caller that is cancelled leaves it running
         for the others; once it is over (done or failed) the next caller that still needs it starts it again."""
+        await asyncio.shield(self._start(key, work))
+
+    def _start(self, key: object, work: Callable[[], Awaitable[None]]) -> asyncio.Future[None]:
+        """The run of `work()` under way for `key`, started now if there is none (on this loop)."""
         pending = self._pending.get(key)
         if pending is None or pending.get_loop() is not asyncio.get_running_loop():
             pending = self._pending[key] = asyncio.ensure_future(work())
             pending.add_done_callback(lambda done: self._settled(key, done))
-        await asyncio.shield(pending)
+        return pending
 
     def _settled(self, key: object, done: asyncio.Future[None]) -> None:
         if self._pending.get(key) is done:

@@ -41,6 +41,7 @@ from mediagen.domain.errors import (
     MediaGenError,
     MissingCredentials,
 )
+from mediagen.domain.media import MediaType
 from mediagen.domain.request import MediaRequest
 from mediagen.domain.result import (
     BatchItem,
@@ -158,8 +159,15 @@ class MediaService(JobDesk):
             *(self._warm_up(name) for name in names),
             self._reach_store(),  # the store's optional `open`, once: the first request does not reach it again
             *([sink_warm_up(media_types)] if sink_warm_up else []),
+            *([self._warm_up_codec()] if names and self._encode is not None else []),
         )
         return tuple(names)
+
+    async def _warm_up_codec(self) -> None:
+        """The request codec's first use (its module may load then), in a worker thread: a job's record needs it."""
+        encode = self._encode
+        assert encode is not None
+        await asyncio.to_thread(encode, MediaRequest(media_type=MediaType.VIDEO, prompt="warm-up"))
 
     async def _warm_up(self, name: str) -> None:
         credentials = self._selector.credentials(name)
@@ -215,6 +223,9 @@ class MediaService(JobDesk):
         if resume is not None:
             candidates = [attrs.evolve(candidates[0], model=resume.model)]
         job = _JobTracker(self, request, item, listener, resume, slot)
+        # The first candidate's generator (its SDK import, in a worker thread) builds while the store, the sink and
+        # the inputs are checked, which still come first: their errors are the ones raised.
+        self._registry.build_soon(candidates[0].backend)
         await self._reach_store()
         for name in share.names if share is not None else (request.filename,):
             await self._prepare_sink(request, name)

@@ -231,3 +231,75 @@ def test_a_batch_warms_up_the_backend_each_request_goes_to_first_and_skips_what_
         MediaRequest(media_type=MediaType.IMAGE, prompt="again", backend="beta"),
     ]
     assert backends_for(service, requests) == ["alpha", "beta"]
+
+
+async def test_build_soon_starts_the_build_in_a_worker_thread_and_ready_awaits_that_same_build() -> None:
+    gated = GatedPlugin(fake_spec("alpha"))
+    registry = BackendRegistry([gated.plugin()])
+    registry.build_soon("alpha")  # returns at once: the factory blocks in its own thread
+    await _entered(gated)
+    registry.build_soon("alpha")  # under way: not started twice
+    waiter = asyncio.ensure_future(registry.ready("alpha", Secret("k")))
+    await asyncio.sleep(0)
+    assert not waiter.done()
+    gated.release.set()
+    assert await waiter is gated.generator
+    registry.build_soon("alpha")  # built: nothing to do
+    assert len(gated.threads) == 1 and gated.threads[0] is not threading.current_thread()
+    registry.build_soon("beta")  # unknown: `ready` reports it
+    with pytest.raises(InvalidRequest, match="unknown backend 'beta'"):
+        await registry.ready("beta")
+
+
+async def test_a_build_started_soon_that_fails_is_reported_by_ready_which_tries_again() -> None:
+    gated = GatedPlugin(fake_spec("alpha"), fail_first=True)
+    registry = BackendRegistry([gated.plugin()])
+    registry.build_soon("alpha")
+    await _entered(gated)
+    gated.release.set()
+    with pytest.raises(ConfigurationError, match="the SDK is missing"):
+        await registry.ready("alpha")  # joins the build under way, which fails
+    assert await registry.ready("alpha") is gated.generator  # started again
+    assert len(gated.threads) == 2
+
+
+async def test_a_request_checks_the_sink_while_its_backend_builds_and_raises_the_sinks_error(tmp_path: Path) -> None:
+    from mediagen.adapters.sinks.filesystem import FilesystemSink
+    from mediagen.domain.errors import PathNotAllowed
+
+    gated = GatedPlugin(fake_spec("alpha"))
+    service = MediaService(
+        registry=BackendRegistry([gated.plugin()]),
+        selector=BackendSelector([gated.spec], StaticCredentials({"alpha": "ka"})),
+        store=MemoryStore(),
+        sink=FilesystemSink(allowed_roots=[tmp_path / "allowed"], default_dir=tmp_path / "allowed"),
+        settings=Settings(),
+    )
+    request = MediaRequest(media_type=MediaType.IMAGE, prompt="a fox", output_dir=tmp_path / "elsewhere")
+    with pytest.raises(PathNotAllowed):
+        await service.generate(request)
+    await _entered(gated)  # the backend's build had started meanwhile, in its worker thread
+    assert gated.generator.calls == []  # no vendor call
+    gated.release.set()
+    await service.aclose()
+
+
+async def test_warm_up_also_pays_the_request_codecs_first_use_in_a_worker_thread() -> None:
+    gated = GatedPlugin(fake_spec("alpha"))
+    gated.release.set()
+    threads: list[threading.Thread] = []
+
+    def encode(request: MediaRequest) -> dict[str, object]:
+        threads.append(threading.current_thread())
+        return {"media_type": request.media_type.value, "prompt": request.prompt}
+
+    service = MediaService(
+        registry=BackendRegistry([gated.plugin()]),
+        selector=BackendSelector([gated.spec], StaticCredentials({"alpha": "ka"})),
+        store=MemoryStore(),
+        sink=MemorySink(),
+        settings=Settings(),
+        encode_request=encode,
+    )
+    await service.warm_up()
+    assert len(threads) == 1 and threads[0] is not threading.current_thread()

@@ -804,3 +804,10 @@ def test_an_s3_output_dir_is_kept_as_a_place_not_made_relative_to_the_project(
     write(project / "mediagen.toml", f"output_dir = '{given}'\n")
     assert str(load(project, home, {}).output_dir) == given.replace("://", ":/")
     assert str(load(project, home, {"MEDIAGEN_OUTPUT_DIR": given}).output_dir) == given.replace("://", ":/")
+
+
+def test_the_defaults_layer_holds_the_defaults_as_settings_to_dict_gives_them() -> None:
+    """Loading takes the defaults from attrs' `asdict` (no unstructure code generated at every load): the same data."""
+    from mediagen.application.settings.loading import _plain_defaults
+
+    assert _plain_defaults() == settings_to_dict(Settings(), redact_secrets=False)

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import attr
 import attrs
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 
@@ -35,8 +36,18 @@ def _build(layers: _Layers) -> Settings:
 
 def _defaults() -> _Layers:
     layers = _Layers()
-    layers.add(settings_to_dict(Settings(), redact_secrets=False), _DEFAULTS, None)
+    layers.add(_plain_defaults(), _DEFAULTS, None)
     return layers
+
+
+def _plain_defaults() -> dict[str, Any]:
+    """The defaults as plain data, as `settings_to_dict` gives them (a test holds the two equal), by attrs' own
+    `asdict`: the converter's unstructure functions are generated only when settings are shown, not at every load."""
+
+    def plain(_: object, __: object, value: Any) -> Any:
+        return str(value) if isinstance(value, Path) else value
+
+    return attr.asdict(Settings(), retain_collection_types=False, value_serializer=plain)
 
 
 @attrs.frozen
