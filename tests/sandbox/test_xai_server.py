@@ -34,15 +34,27 @@ async def test_base_url_is_the_grpc_host_and_port_and_env_points_mediagen_at_it(
 
 async def test_with_a_fixed_port_the_grpc_server_takes_the_xai_slot() -> None:
     """`mediagen sandbox --port P`: vendors take P, P+1, ... in order; xAI's slot is the gRPC server users point at."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        first = probe.getsockname()[1]
+    first = _two_free_ports()
     async with Sandbox(vendors=("openai", "xai"), port=first) as sb:
         assert sb.base_url("xai") == f"127.0.0.1:{first + 1}"
         assert sb.origin("openai") == f"http://127.0.0.1:{first}"
         client = xai_sdk.AsyncClient(api_key="k", api_host=sb.base_url("xai"), use_insecure_channel=True)
         assert (await client.image.sample("p", IMAGE, image_format="base64")).respect_moderation
         await client.close()
+
+
+def _two_free_ports() -> int:
+    """A port P such that P and P + 1 were both free just now (the sandbox takes them in order)."""
+    for _ in range(100):
+        with socket.socket() as first, socket.socket() as second:
+            first.bind(("127.0.0.1", 0))
+            port: int = first.getsockname()[1]
+            try:
+                second.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no two free ports in a row on 127.0.0.1")
 
 
 def test_every_vendor_sandbox_includes_xai() -> None:
