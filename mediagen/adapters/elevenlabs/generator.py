@@ -90,7 +90,7 @@ class ElevenLabsGenerator:
         except BaseException:
             self._clients.call_ended()
             raise
-        return attrs.evolve(media, stream=_EndNotifyingStream(media.stream, self._clients.call_ended))
+        return attrs.evolve(media, stream=_ClosingStream(media.stream, _ending(self._clients.call_ended)))
 
     async def _generate(self, request: MediaRequest, ctx: GenerationContext) -> GeneratedMedia:
         deadline = Deadline.start(self._clock, ctx.timeout)
@@ -140,7 +140,7 @@ class ElevenLabsGenerator:
             raise
         metadata = dict(media.metadata)
         return GeneratedMedia(
-            stream=_VoiceDeletingStream(media.stream, voice, ctx, metadata),
+            stream=_ClosingStream(media.stream, _deleting(voice, ctx, metadata)),
             mime_type=media.mime_type,
             model=media.model,
             metadata=metadata,
@@ -151,14 +151,15 @@ class ElevenLabsGenerator:
         await self._clients.aclose()
 
 
-class _EndNotifyingStream:
-    """A call's stream that calls `ended` once when it is closed: read to the end, failed or abandoned."""
+class _ClosingStream:
+    """A call's stream that, once closed (read to the end, failed or abandoned), awaits `after` once: what the call
+    still owes then (a note that the call ended, a cloned voice to delete)."""
 
-    def __init__(self, stream: AsyncIterator[bytes], ended: Callable[[], None]) -> None:
+    def __init__(self, stream: AsyncIterator[bytes], after: Callable[[], Awaitable[None]]) -> None:
         self._stream = stream
-        self._ended: Callable[[], None] | None = ended
+        self._after: Callable[[], Awaitable[None]] | None = after
 
-    def __aiter__(self) -> _EndNotifyingStream:
+    def __aiter__(self) -> _ClosingStream:
         return self
 
     async def __anext__(self) -> bytes:
@@ -169,52 +170,33 @@ class _EndNotifyingStream:
             raise
 
     async def aclose(self) -> None:
-        ended, self._ended = self._ended, None
-        if ended is None:
+        after, self._after = self._after, None
+        if after is None:
             return
         try:
             close = getattr(self._stream, "aclose", None)
             if close is not None:
                 await close()
         finally:
-            ended()
+            await after()
 
 
-class _VoiceDeletingStream:
-    """The clone's speech stream; closing it (read to the end, failed or abandoned) deletes the voice and notes
-    in `metadata` whether that worked."""
+def _ending(ended: Callable[[], None]) -> Callable[[], Awaitable[None]]:
+    async def after() -> None:
+        ended()
 
-    def __init__(
-        self, stream: AsyncIterator[bytes], voice: CreatedVoice, ctx: GenerationContext, metadata: dict[str, Any]
-    ) -> None:
-        self._stream = stream
-        self._voice = voice
-        self._ctx = ctx
-        self._metadata = metadata
-        self._done = False
+    return after
 
-    def __aiter__(self) -> _VoiceDeletingStream:
-        return self
 
-    async def __anext__(self) -> bytes:
-        try:
-            return await self._stream.__anext__()
-        except BaseException:
-            await self.aclose()
-            raise
+def _deleting(voice: CreatedVoice, ctx: GenerationContext, metadata: dict[str, Any]) -> Callable[[], Awaitable[None]]:
+    """Delete the cloned voice, noting in `metadata` whether that worked."""
 
-    async def aclose(self) -> None:
-        if self._done:
-            return
-        self._done = True
-        try:
-            close = getattr(self._stream, "aclose", None)
-            if close is not None:
-                await close()
-        finally:
-            voice_id = self._voice.voice_id
-            problem = await self._voice.delete(self._ctx.credentials)
-            if voice_id is not None:
-                self._metadata["voice_deleted"] = problem is None
-                if problem is not None:
-                    self._metadata["voice_delete_failed"] = problem
+    async def after() -> None:
+        voice_id = voice.voice_id
+        problem = await voice.delete(ctx.credentials)
+        if voice_id is not None:
+            metadata["voice_deleted"] = problem is None
+            if problem is not None:
+                metadata["voice_delete_failed"] = problem
+
+    return after
