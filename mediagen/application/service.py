@@ -425,32 +425,37 @@ class MediaService(JobDesk):
             emit(Throttled(wait_seconds=seconds))
 
         async def once() -> list[Outcome]:
+            if limit.unlimited:  # no slot to hold: the call and its file, without entering the limits
+                return await call_and_finish()
             # The slot is held until the file is written; a worker that dies frees it after the timeout (+1 min).
             lease = timeout - (time.monotonic() - started) + 60.0
             async with self._limits.hold(candidate.backend, account, limit, lease_seconds=lease, on_wait=throttled):
-                ctx = GenerationContext(
-                    credentials=candidate.credentials,
-                    model=candidate.model,
-                    timeout=max(timeout - (time.monotonic() - started), 0.001),
-                    continuation=state,
-                    progress=emit,
-                    strict=self._settings.strict,
-                    job_started=job.started,
-                    resume_job_id=job.vendor_job_id,
-                )
-                try:
-                    if request.n > 1:
-                        assert isinstance(generator, ImageBatchGenerator), "n > 1 goes only to a batch generator"
-                        made = list(await generator.generate_images(request, ctx))
-                    else:
-                        made = [await generator.generate(request, ctx)]
-                except BackendError as error:
-                    if job.record_id is not None and _job_failed(error):
-                        # The vendor reports its job failed: a resume could only fail again, so the record goes.
-                        with contextlib.suppress(Exception):
-                            await job.finished()
-                    raise
-                return await self._finisher.finish_all(request, candidate, made, job, call)
+                return await call_and_finish()
+
+        async def call_and_finish() -> list[Outcome]:
+            ctx = GenerationContext(
+                credentials=candidate.credentials,
+                model=candidate.model,
+                timeout=max(timeout - (time.monotonic() - started), 0.001),
+                continuation=state,
+                progress=emit,
+                strict=self._settings.strict,
+                job_started=job.started,
+                resume_job_id=job.vendor_job_id,
+            )
+            try:
+                if request.n > 1:
+                    assert isinstance(generator, ImageBatchGenerator), "n > 1 goes only to a batch generator"
+                    made = list(await generator.generate_images(request, ctx))
+                else:
+                    made = [await generator.generate(request, ctx)]
+            except BackendError as error:
+                if job.record_id is not None and _job_failed(error):
+                    # The vendor reports its job failed: a resume could only fail again, so the record goes.
+                    with contextlib.suppress(Exception):
+                        await job.finished()
+                raise
+            return await self._finisher.finish_all(request, candidate, made, job, call)
 
         try:
             return await once()

@@ -160,9 +160,11 @@ class _Directory:
     """An output directory held open; names in it are created, linked and renamed relative to the descriptor, so
     what its path points at later does not matter. Blocking, like everything here that touches the disk."""
 
-    def __init__(self, path: Path, fd: int) -> None:
+    def __init__(self, path: Path, fd: int, identity: tuple[int, int] | None = None) -> None:
         self.path = path
         self._fd: int | None = fd
+        # What the descriptor is open on (device, inode): it cannot change while it is open, so it is read once.
+        self._identity = identity
 
     @property
     def fd(self) -> int:
@@ -191,7 +193,7 @@ class _Directory:
         if (found.st_dev, found.st_ino) != (info.st_dev, info.st_ino):
             os.close(fd)
             return None
-        return cls(target, fd)
+        return cls(target, fd, (found.st_dev, found.st_ino))
 
     @classmethod
     def open_below(cls, root: Path, target: Path) -> _Directory:
@@ -215,8 +217,10 @@ class _Directory:
         return self._fd is not None
 
     def identity(self) -> tuple[int, int]:
-        info = os.fstat(self.fd)
-        return info.st_dev, info.st_ino
+        if self._identity is None:
+            info = os.fstat(self.fd)
+            self._identity = (info.st_dev, info.st_ino)
+        return self._identity
 
     def still_at_its_path(self) -> bool:
         """Whether the path still names this directory (nobody moved it or swapped a symlink in)."""
