@@ -14,10 +14,8 @@ from typing import Any, BinaryIO
 
 #: mutagen's reader for each MIME type the sniffer names, so a file loads only its own format's module; a type not
 #: here (Ogg, whose codec the type does not name) goes to `mutagen.File`, which loads every reader (~50 ms the first
-#: time) to score the bytes, as does a file its reader refuses. MP3 goes straight to its stream info (which skips
-#: ID3 tags itself): what `MP3` would add is parsing the tags, a third of its time, for nothing read here.
+#: time) to score the bytes, as does a file its reader refuses. MP3 has its own path (`_mpeg_length`).
 READERS = {
-    "audio/mpeg": ("mutagen.mp3", "MPEGInfo"),
     "audio/wav": ("mutagen.wave", "WAVE"),
     "audio/opus": ("mutagen.oggopus", "OggOpus"),
     "audio/flac": ("mutagen.flac", "FLAC"),
@@ -55,6 +53,8 @@ def _length(data: BinaryIO, mime_type: str) -> object:
     """What the format's reader (else mutagen's scoring of every reader) says the stream's length is."""
     import mutagen  # pure Python, imported on first use (off the loop, where this runs)
 
+    if mime_type == "audio/mpeg":
+        return _mpeg_length(data)
     found: Any = None
     reader = READERS.get(mime_type)
     if reader is not None:
@@ -70,3 +70,28 @@ def _length(data: BinaryIO, mime_type: str) -> object:
         except (mutagen.MutagenError, OSError, ValueError, EOFError):
             return None
     return getattr(getattr(found, "info", found), "length", None)  # a file type's info, or a stream info itself
+
+
+def _mpeg_length(data: BinaryIO) -> object:
+    """An MP3's length from its first two frames when the bytes start with a frame, as a vendor's MP3 does: the
+    first frame's Xing or VBRI header when it has one, else the size over the bitrate (constant bitrate). That is
+    what mutagen's `MPEGInfo` computes from the first of the frames it checks; it checks four and looks for ID3 tags
+    first, which costs several times more. Anything else (ID3 tags first, no frame at the start, a second frame
+    that does not follow) goes to `MPEGInfo`'s own search. `MP3` would add parsing the tags, for nothing read here.
+    """
+    import mutagen
+    from mutagen.mp3 import MPEGFrame, MPEGInfo
+
+    try:
+        first = MPEGFrame(data)  # leaves the position at the next frame
+        MPEGFrame(data)
+    except (mutagen.MutagenError, OSError, ValueError, EOFError):
+        data.seek(0)
+        try:
+            return MPEGInfo(data).length
+        except (mutagen.MutagenError, OSError, ValueError, EOFError):
+            return None
+    length = getattr(first, "length", None)  # what a Xing or VBRI header says
+    if length is not None:
+        return length
+    return 8 * (data.seek(0, 2) - first.frame_offset) / first.bitrate

@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mediagen.adapters.media_length import media_length
-from mediagen.sandbox.media import mp4, speech
+from mediagen.sandbox.media import AudioFormat, audio_chunks, mp4, speech
 from mediagen.testing.media import png
 
 #: One frame of the coarsest format here (MP3 at 24 kHz: 1152 samples).
@@ -76,3 +78,53 @@ def test_a_file_of_a_known_type_loads_only_its_own_reader(tmp_path: Path) -> Non
     length, other_readers = json.loads(done.stdout)
     assert length is not None and abs(length - 1.0) <= FRAME
     assert other_readers == []
+
+
+def _with_xing(mp3: bytes, frames: int) -> bytes:
+    """`mp3` with a Xing header in its first frame saying it holds `frames` frames (as a VBR encoder writes)."""
+    import io
+    import struct
+
+    from mutagen.mp3 import MPEGFrame, XingHeader
+
+    offset = XingHeader.get_offset(MPEGFrame(io.BytesIO(mp3)))
+    header = b"Xing" + struct.pack(">II", 0x1, frames)  # flags: the frame count only
+    return mp3[:offset] + header + mp3[offset + len(header) :]
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seconds=st.floats(min_value=0.05, max_value=30.0),
+    rate_and_bitrate=st.sampled_from(
+        [(22_050, 32_000), (24_000, 48_000), (44_100, 64_000), (44_100, 128_000), (44_100, 192_000)]
+    ),
+)
+def test_an_mp3_length_is_what_mutagen_reads_from_its_frames(seconds: float, rate_and_bitrate: tuple[int, int]) -> None:
+    """The first two frames give the length MPEGInfo computes from the four it checks (ElevenLabs' MP3 formats)."""
+    import io
+
+    from mutagen.mp3 import MPEGInfo
+
+    rate, bitrate = rate_and_bitrate
+    data = b"".join(audio_chunks(AudioFormat("mp3", rate, bitrate), seconds))
+    assert media_length(data, "audio/mpeg") == round(MPEGInfo(io.BytesIO(data)).length, 3)
+
+
+def test_an_mp3_with_a_xing_header_plays_as_long_as_it_says() -> None:
+    import io
+
+    from mutagen.mp3 import MPEGFrame, MPEGInfo
+
+    data = _with_xing(speech("mp3", 2.0), 100)
+    frame = MPEGFrame(io.BytesIO(data))
+    assert media_length(data, "audio/mpeg") == round(MPEGInfo(io.BytesIO(data)).length, 3)
+    assert media_length(data, "audio/mpeg") == round(100 * 576 / frame.sample_rate, 3)
+
+
+@pytest.mark.parametrize("before", [b"ID3\x03\x00\x00\x00\x00\x00\x00", b"not a frame", b"\xff\xfb\x90\xc4"])
+def test_an_mp3_that_does_not_start_with_two_frames_is_searched_like_mutagen_does(before: bytes) -> None:
+    """ID3 tags, junk or a lone frame header first: mutagen's own search finds the stream after them."""
+    data = speech("mp3", 1.5)
+    length = media_length(before + data, "audio/mpeg")
+    assert length is not None and abs(length - 1.5) <= FRAME
+    assert media_length(b"\xff\xfb" + b"\x00" * 100, "audio/mpeg") is None
