@@ -80,15 +80,15 @@ def _mpeg_length(data: BinaryIO) -> object:
     that does not follow) goes to `MPEGInfo`'s own search. `MP3` would add parsing the tags, for nothing read here.
     """
     import mutagen
-    from mutagen.mp3 import MPEGFrame, MPEGInfo
 
+    mp3: Any = importlib.import_module("mutagen.mp3")  # untyped
     try:
-        first = MPEGFrame(data)  # leaves the position at the next frame
-        MPEGFrame(data)
+        first = mp3.MPEGFrame(data)  # leaves the position at the next frame
+        mp3.MPEGFrame(data)
     except (mutagen.MutagenError, OSError, ValueError, EOFError):
         data.seek(0)
         try:
-            return MPEGInfo(data).length
+            return mp3.MPEGInfo(data).length
         except (mutagen.MutagenError, OSError, ValueError, EOFError):
             return None
     length = getattr(first, "length", None)  # what a Xing or VBRI header says
