@@ -23,7 +23,7 @@ from mediagen.domain.result import Artifact, Fallback, GenerationResult, Paramet
 from mediagen.ports.artifacts import ArtifactSink, ArtifactTarget
 from mediagen.ports.continuation import ContinuationState, ContinuationStore
 from mediagen.ports.generator import GeneratedMedia
-from mediagen.ports.progress import Downloading, ProgressListener, Written
+from mediagen.ports.progress import Downloading, ProgressListener, Written, ignore_progress
 
 #: What one image of a call ends as: its result, or the error that kept it from the caller.
 Outcome = GenerationResult | MediaGenError
@@ -160,15 +160,19 @@ class Finisher:
             overwrite=request.overwrite,
         )
         total = media.size_hint
+        listening = emit is not ignore_progress  # else no event is built, one per chunk included
 
         def on_bytes(received: int) -> None:
             emit(Downloading(received=received, total=total))
 
         try:
-            continuation_id, artifact = await self.keep(candidate.backend, media, target, on_bytes)
+            continuation_id, artifact = await self.keep(
+                candidate.backend, media, target, on_bytes if listening else None
+            )
         finally:
             await _close(media.stream)
-        emit(Written(path=artifact.path, size_bytes=artifact.size_bytes))
+        if listening:
+            emit(Written(path=artifact.path, size_bytes=artifact.size_bytes))
         renamed = _renamed(filename, artifact)
         if renamed is not None:
             report = report.merged(ParameterReport(adapted=(renamed,)))
@@ -186,7 +190,7 @@ class Finisher:
         )
 
     async def keep(
-        self, backend: str, media: GeneratedMedia, target: ArtifactTarget, on_bytes: Callable[[int], None]
+        self, backend: str, media: GeneratedMedia, target: ArtifactTarget, on_bytes: Callable[[int], None] | None
     ) -> tuple[str | None, Artifact]:
         """Save the continuation and write the file; a store failure (or the timeout) leaves no file behind.
 

@@ -176,13 +176,14 @@ class BackendSelector:
             if named.media_type is not media:
                 return None, f"model {named.name!r} makes {named.media_type.value}, not {media.value}"
             return self._check_model(spec, named, required)
-        today = self._today()
         configured = self._default_models.get(spec.name, {}).get(media)
         if configured is not None:
             model = spec.model(configured)
             if model is None:
                 return configured, f"configured default model {configured!r} is not in the spec; sent as named"
-            if model.supports(required) and (explicit or (_speaks(model, request) and not model.retired(today))):
+            if model.supports(required) and (
+                explicit or (_speaks(model, request) and not model.retired(self._today()))
+            ):
                 return model.name, "can serve the request"
         serving = [m for m in spec.models_for(media) if m.supports(required)]
         if not serving:
@@ -192,6 +193,7 @@ class BackendSelector:
             return None, f"no single model has all of: {_caps(required)}"
         if explicit:
             return serving[0].name, "can serve the request"
+        today = self._today()  # only auto-selection minds retirement
         current = [m for m in serving if not m.retired(today)]
         if not current:
             # Auto-selection never picks a model past its vendor's announced shutdown; naming it still works.

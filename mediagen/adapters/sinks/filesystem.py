@@ -18,8 +18,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar, cast
 
-import attrs
-
 from mediagen.adapters.media_length import load_reader, media_length
 from mediagen.adapters.sinks.files import (
     _NAME_ATTEMPTS,
@@ -216,10 +214,9 @@ class FilesystemSink:
         the file). The placement holds the directory open from here; closing it is the caller's."""
         temp.seal()
         kept = keep() if keep is not None else None
-        placed = attrs.evolve(self._place(temp, name, target, ext), kept=kept)
-        if media_type_of(mime) is MediaType.IMAGE:
-            return placed
-        return attrs.evolve(placed, length=media_length(data or placed.path, mime))
+        directory, final, replaced = self._place(temp, name, target, ext)
+        length = None if media_type_of(mime) is MediaType.IMAGE else media_length(data or directory.path / final, mime)
+        return _Placed(directory, final, replaced, length=length, kept=kept)
 
     async def warm_up(self, media_types: Iterable[MediaType]) -> None:
         """Before the first file of these media types: what writing one loads on first use (the reader of how long
@@ -368,10 +365,12 @@ class FilesystemSink:
             return safe_filename(target.filename, ext)
         return artifact_name(self._clock(), target.backend, target.prompt, self._short_id(), ext)
 
-    def _place(self, temp: _TempFile, name: str, target: ArtifactTarget, ext: str) -> _Placed:
+    def _place(self, temp: _TempFile, name: str, target: ArtifactTarget, ext: str) -> tuple[_Directory, str, bool]:
+        """The temp file linked into place (see `_link_into_place`) and the directory fsynced: the directory, the
+        file's final name, and whether it replaced a file."""
         directory = temp.directory
         try:
-            placed = self._link_into_place(temp, name, target, ext)
+            final, replaced = self._link_into_place(temp, name, target, ext)
         except OSError as error:
             raise _unusable(directory.path, error) from None
         try:
@@ -384,12 +383,13 @@ class FilesystemSink:
                     path=str(directory.path),
                 )
         except BaseException:
-            if not placed.replaced:
-                directory.discard(placed.name)
+            if not replaced:
+                directory.discard(final)
             raise
-        return placed
+        return directory, final, replaced
 
-    def _link_into_place(self, temp: _TempFile, name: str, target: ArtifactTarget, ext: str) -> _Placed:
+    def _link_into_place(self, temp: _TempFile, name: str, target: ArtifactTarget, ext: str) -> tuple[str, bool]:
+        """The name the temp file got, and whether it replaced a file there (only an asked-for overwrite does)."""
         directory = temp.directory
         if target.filename is not None:
             if target.overwrite:
@@ -398,13 +398,13 @@ class FilesystemSink:
                 except IsADirectoryError:
                     final = directory.path / name
                     raise PathNotAllowed(f"{final} is a directory; choose another filename", path=str(final)) from None
-                return _Placed(directory, name, replaced=True)
+                return name, True
             if not _link_exclusive(directory, temp.name, name):
                 raise _file_exists(directory.path / name)
-            return _Placed(directory, name, replaced=False)
+            return name, False
         for _ in range(_NAME_ATTEMPTS):
             if _link_exclusive(directory, temp.name, name):
-                return _Placed(directory, name, replaced=False)
+                return name, False
             name = artifact_name(self._clock(), target.backend, target.prompt, self._short_id(), ext)
         raise PathNotAllowed(
             f"no free file name found in {directory.path} after {_NAME_ATTEMPTS} attempts; choose another output dir",
