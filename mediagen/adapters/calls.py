@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from mediagen.application.deadline import Deadline, within
+from mediagen.domain.backend import BackendSpec, ModelSpec
 from mediagen.domain.errors import InvalidRequest, MediaGenError
 from mediagen.domain.request import MediaRequest
 
@@ -46,6 +47,15 @@ async def _translated(awaitable: Awaitable[T], translate: Callable[[Exception], 
         raise
     except Exception as exc:  # SDKs and their transports raise many types; each becomes one typed error here
         raise translate(exc) from None
+
+
+def model_for(spec: BackendSpec, request: MediaRequest, name: str) -> ModelSpec | None:
+    """The spec's model `name` for `request` (None for a model the spec does not list yet, sent as named); a model
+    of another media type is refused before any call (the selector never picks one; a direct caller might)."""
+    model = spec.model(name)
+    if model is not None and model.media_type is not request.media_type:
+        raise InvalidRequest(f"{name} makes {model.media_type.value}, not {request.media_type.value}", field="model")
+    return model
 
 
 def check_images_per_call(request: MediaRequest, most: int, model_name: str) -> None:

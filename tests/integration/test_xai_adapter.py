@@ -206,6 +206,18 @@ async def test_a_video_continuation_is_not_an_image_to_edit(generator: XAIGenera
     assert caught.value.field == "continue_from"
 
 
+@pytest.mark.parametrize(("media", "model"), [("image", "grok-imagine-video"), ("video", "grok-imagine-image")])
+async def test_a_model_of_the_other_media_type_is_refused_before_any_call(
+    sandbox: Sandbox, generator: XAIGenerator, media: str, model: str
+) -> None:
+    request = MediaRequest(media_type=media, prompt="x", n=2 if media == "image" else 1)
+    call = generator.generate_images if media == "image" else generator.generate
+    with pytest.raises(InvalidRequest, match=f"{model} makes") as caught:
+        await call(request, ctx(model))
+    assert caught.value.field == "model"
+    assert fake_state(sandbox).calls == []
+
+
 # --- video ----------------------------------------------------------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ from openai.types import ImagesResponse, Video
 from openai.types.images_response import Usage as ImagesUsage
 from openai.types.responses import Response, ResponseUsage
 
+from mediagen.adapters.calls import model_for
 from mediagen.adapters.openai.audio import generate_speech
 from mediagen.adapters.openai.client import OpenAIClients, OpenAISettings
 from mediagen.adapters.openai.image import (
@@ -86,11 +87,7 @@ class OpenAIGenerator:
 
     async def generate(self, request: MediaRequest, ctx: GenerationContext) -> GeneratedMedia:
         deadline = Deadline.start(self._clock, ctx.timeout)
-        model = self._spec.model(ctx.model)
-        if model is not None and model.media_type is not request.media_type:
-            raise InvalidRequest(
-                f"{ctx.model} makes {model.media_type.value}, not {request.media_type.value}", field="model"
-            )
+        model = model_for(self._spec, request, ctx.model)
         api = api_for(request.media_type, ctx.model)
         await self._clients.prepare(ctx.credentials, api)
         await built(*_SDK_MODELS[api])

@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
+from mediagen.adapters.calls import model_for
 from mediagen.adapters.xai.client import XAIClients, XAISettings
 from mediagen.adapters.xai.image import generate_image, generate_images
 from mediagen.adapters.xai.mapping import map_image, map_video
@@ -57,11 +58,7 @@ class XAIGenerator:
 
     async def generate(self, request: MediaRequest, ctx: GenerationContext) -> GeneratedMedia:
         deadline = Deadline.start(self._clock, ctx.timeout)
-        model = self._spec.model(ctx.model)
-        if model is not None and model.media_type is not request.media_type:
-            raise InvalidRequest(
-                f"{ctx.model} makes {model.media_type.value}, not {request.media_type.value}", field="model"
-            )
+        model = model_for(self._spec, request, ctx.model)
         state = ctx.continuation
         if request.media_type is MediaType.IMAGE:
             if state is not None and state.kind == VENDOR_ID_KIND:
@@ -88,9 +85,7 @@ class XAIGenerator:
         if request.n == 1 or request.media_type is not MediaType.IMAGE:
             return [await self.generate(request, ctx)]
         deadline = Deadline.start(self._clock, ctx.timeout)
-        model = self._spec.model(ctx.model)
-        if model is not None and model.media_type is not MediaType.IMAGE:
-            raise InvalidRequest(f"{ctx.model} makes {model.media_type.value}, not image", field="model")
+        model = model_for(self._spec, request, ctx.model)
         if ctx.continuation is not None and ctx.continuation.kind == VENDOR_ID_KIND:
             raise InvalidRequest(
                 "this continuation is an xAI video; continue it with a video request", field="continue_from"
