@@ -12,7 +12,7 @@ def retry_after_seconds(headers: Mapping[str, str] | None, *, now: float | None 
     if headers is None:
         return None
     for name, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
-        raw = headers.get(name)
+        raw = _header(headers, name)
         if raw is None:
             continue
         try:
@@ -21,7 +21,7 @@ def retry_after_seconds(headers: Mapping[str, str] | None, *, now: float | None 
             continue
         if value >= 0 and value != float("inf"):
             return value / divisor
-    raw_date = headers.get("retry-after")
+    raw_date = _header(headers, "retry-after")
     if raw_date is None:
         return None
     try:
@@ -30,3 +30,12 @@ def retry_after_seconds(headers: Mapping[str, str] | None, *, now: float | None 
         return None
     current = time.time() if now is None else now
     return max(0.0, when.timestamp() - current)
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    """The header `name` (lowercase) from an SDK's headers: a case-insensitive mapping (httpx's), or a plain dict
+    that kept the server's capitalisation."""
+    found = headers.get(name)
+    if found is None:
+        found = next((value for key, value in headers.items() if key.lower() == name), None)
+    return found

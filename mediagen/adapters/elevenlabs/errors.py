@@ -11,14 +11,13 @@ importing this module on the event loop loads no SDK.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
-import re
-import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from mediagen.adapters.elevenlabs.spec import BACKEND
+from mediagen.adapters.retry_after import retry_after_seconds
+from mediagen.adapters.scrubbing import KeyScrubber
 from mediagen.domain.errors import (
     AuthenticationFailed,
     BackendError,
@@ -32,9 +31,9 @@ from mediagen.domain.errors import (
 from mediagen.domain.secret import Secret
 
 _KEY_HINT = "check ELEVENLABS_API_KEY"
-_MASK = "**********"
-#: ElevenLabs keys: sk_ followed by hex (newer keys), or 32 hex characters (older ones).
-_KEY_LIKE = re.compile(r"\bsk_[A-Za-z0-9]{8,}|\b[a-f0-9]{32}\b")
+#: `text` without the key, and without anything shaped like an ElevenLabs key: sk_ followed by hex (newer keys), or
+#: 32 hex characters (older ones).
+scrub: Final = KeyScrubber(r"\bsk_[A-Za-z0-9]{8,}|\b[a-f0-9]{32}\b")
 _QUOTA = frozenset({"quota_exceeded", "payment_required", "insufficient_credits", "credits_exhausted"})
 _POLICY = frozenset(
     {"bad_prompt", "content_policy_violation", "voice_not_allowed", "safety_violation", "terms_violation"}
@@ -56,32 +55,6 @@ _OUR_FIELD = {
     "file": "input_audio",
     "files": "input_audio",
 }
-
-
-def scrub(text: str, secret: Secret | None = None) -> str:
-    """`text` without the key, and without anything shaped like an ElevenLabs key."""
-    if secret is not None and secret.reveal():
-        text = text.replace(secret.reveal(), _MASK)
-    return _KEY_LIKE.sub(_MASK, text)
-
-
-def retry_after_seconds(headers: Mapping[str, str] | None, *, now: float | None = None) -> float | None:
-    """The wait a 429 asks for: Retry-After as seconds or an HTTP date; None when absent."""
-    if not headers:
-        return None
-    raw = next((value for key, value in headers.items() if key.lower() == "retry-after"), None)
-    if raw is None:
-        return None
-    try:
-        seconds = float(raw)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(raw)
-        except (TypeError, ValueError, IndexError):
-            return None
-        current = time.time() if now is None else now
-        return max(0.0, when.timestamp() - current)
-    return seconds if 0 <= seconds < float("inf") else None
 
 
 def _detail(body: Any) -> tuple[str, str, list[tuple[str, str]]]:

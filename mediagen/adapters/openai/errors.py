@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
-import httpx2
 import openai
 
 from mediagen.adapters.openai.spec import SORA_SHUTDOWN
+from mediagen.adapters.openai_sdk_errors import translate_transport_failure
 from mediagen.adapters.retry_after import retry_after_seconds
+from mediagen.adapters.scrubbing import KeyScrubber
 from mediagen.domain.errors import (
     AuthenticationFailed,
     BackendError,
@@ -29,18 +28,11 @@ _KEY_HINT = "check OPENAI_API_KEY (and that the key's project may use this model
 #: Error codes OpenAI gives a prompt or output its safety system refused.
 POLICY_CODES = frozenset({"content_policy_violation", "moderation_blocked", "content_filter", "safety_violation"})
 _POLICY_WORDS = re.compile(r"safety system|content policy|moderation system|safety filter", re.IGNORECASE)
-#: OpenAI keys (sk-..., sk-proj-...), also the partly starred form its 401 message echoes.
-_KEY_LIKE = re.compile(r"\bsk-[A-Za-z0-9_*\-]{6,}")
+#: `text` without the key, and without anything shaped like an OpenAI key (sk-..., sk-proj-...), also the partly
+#: starred form its 401 message echoes.
+scrub: Final = KeyScrubber(r"\bsk-[A-Za-z0-9_*\-]{6,}")
 #: How OpenAI answers a route it does not serve: 404 "Invalid URL (POST /v1/videos)".
 _UNKNOWN_ROUTE = re.compile(r"^Invalid URL \(")
-_MASK = "**********"
-
-
-def scrub(text: str, secret: Secret | None = None) -> str:
-    """`text` without the key, and without anything shaped like an OpenAI key."""
-    if secret is not None:
-        text = text.replace(secret.reveal(), _MASK)
-    return _KEY_LIKE.sub(_MASK, text)
 
 
 def _vendor_message(exc: openai.APIStatusError) -> str:
@@ -87,29 +79,7 @@ def translate_openai_error(
         return exc
     if isinstance(exc, openai.APIStatusError):
         return _status_error(exc, backend, secret)
-    if isinstance(exc, (openai.APITimeoutError, httpx2.TimeoutException)):
-        return TransientBackendError(
-            "OpenAI did not answer in time (request timeout); retrying usually helps", backend=backend
-        )
-    if isinstance(exc, openai.APIConnectionError):
-        cause = exc.__cause__
-        detail = scrub(str(cause), secret) if cause is not None and str(cause) else exc.message
-        return TransientBackendError(f"could not reach OpenAI: {detail}", backend=backend)
-    if isinstance(exc, (httpx2.RemoteProtocolError, httpx2.ReadError)):
-        return TransientBackendError(
-            f"the answer from OpenAI was cut short ({type(exc).__name__}); retrying usually helps", backend=backend
-        )
-    if isinstance(exc, httpx2.TransportError):
-        return TransientBackendError(
-            f"could not reach OpenAI: {scrub(str(exc), secret) or type(exc).__name__}", backend=backend
-        )
-    if isinstance(exc, (json.JSONDecodeError, openai.APIResponseValidationError)):
-        return TransientBackendError(
-            f"OpenAI sent a malformed answer ({type(exc).__name__}); retrying usually helps", backend=backend
-        )
-    if isinstance(exc, asyncio.TimeoutError):
-        return TransientBackendError("OpenAI did not answer in time; retrying usually helps", backend=backend)
-    return BackendError(f"the openai SDK failed: {type(exc).__name__}: {scrub(str(exc), secret)}", backend=backend)
+    return translate_transport_failure(exc, vendor="OpenAI", backend=backend, scrub=scrub, secret=secret)
 
 
 def sora_retired_error(

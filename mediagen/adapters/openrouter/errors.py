@@ -11,14 +11,14 @@ The openai SDK is imported inside the functions: this module is imported on the 
 
 from __future__ import annotations
 
-import asyncio
-import json
 import re
 from collections.abc import Mapping
 from typing import Any, Final
 
+from mediagen.adapters.openai_sdk_errors import translate_transport_failure
 from mediagen.adapters.openrouter.mapping import BACKEND, quoted
 from mediagen.adapters.retry_after import retry_after_seconds
+from mediagen.adapters.scrubbing import KeyScrubber
 from mediagen.domain.errors import (
     AuthenticationFailed,
     BackendError,
@@ -33,17 +33,9 @@ from mediagen.domain.secret import Secret
 
 KEY_HINT: Final = "check OPENROUTER_API_KEY (https://openrouter.ai/settings/keys)"
 CREDITS_URL: Final = "https://openrouter.ai/settings/credits"
-#: OpenRouter keys (sk-or-v1-...) and anything else shaped like an sk- key.
-_KEY_LIKE = re.compile(r"\bsk-[A-Za-z0-9_*\-]{6,}")
-_MASK = "**********"
+#: `text` without the key, and without anything shaped like an OpenRouter key (sk-or-v1-...) or another sk- key.
+scrub: Final = KeyScrubber(r"\bsk-[A-Za-z0-9_*\-]{6,}")
 _MODERATION_WORDS = re.compile(r"moderation|flagged", re.IGNORECASE)
-
-
-def scrub(text: str, secret: Secret | None = None) -> str:
-    """`text` without the key, and without anything shaped like one."""
-    if secret is not None:
-        text = text.replace(secret.reveal(), _MASK)
-    return _KEY_LIKE.sub(_MASK, text)
 
 
 def _reasons(metadata: Mapping[str, Any]) -> str:
@@ -119,36 +111,13 @@ def translate_error(exc: BaseException, *, secret: Secret | None = None) -> Medi
     """The mediagen error for a failed openai SDK call to OpenRouter (HTTP status, transport, malformed answer)."""
     if isinstance(exc, MediaGenError):
         return exc
-    import httpx2
     import openai
 
     if isinstance(exc, openai.APIStatusError):
         body = exc.body  # the SDK hands over the `error` object of the JSON body
         error = body if isinstance(body, Mapping) else {"message": str(body)[:500] if body else exc.message}
         return error_from_body(exc.status_code, error, headers=exc.response.headers, secret=secret)
-    if isinstance(exc, (openai.APITimeoutError, httpx2.TimeoutException)):
-        return TransientBackendError(
-            "OpenRouter did not answer in time (request timeout); retrying usually helps", backend=BACKEND
-        )
-    if isinstance(exc, openai.APIConnectionError):
-        cause = exc.__cause__
-        detail = scrub(str(cause), secret) if cause is not None and str(cause) else exc.message
-        return TransientBackendError(f"could not reach OpenRouter: {detail}", backend=BACKEND)
-    if isinstance(exc, (httpx2.RemoteProtocolError, httpx2.ReadError)):
-        return TransientBackendError(
-            f"the answer from OpenRouter was cut short ({type(exc).__name__}); retrying usually helps", backend=BACKEND
-        )
-    if isinstance(exc, httpx2.TransportError):
-        return TransientBackendError(
-            f"could not reach OpenRouter: {scrub(str(exc), secret) or type(exc).__name__}", backend=BACKEND
-        )
-    if isinstance(exc, (json.JSONDecodeError, openai.APIResponseValidationError)):
-        return TransientBackendError(
-            f"OpenRouter sent a malformed answer ({type(exc).__name__}); retrying usually helps", backend=BACKEND
-        )
-    if isinstance(exc, asyncio.TimeoutError):
-        return TransientBackendError("OpenRouter did not answer in time; retrying usually helps", backend=BACKEND)
-    return BackendError(f"the openai SDK failed: {type(exc).__name__}: {scrub(str(exc), secret)}", backend=BACKEND)
+    return translate_transport_failure(exc, vendor="OpenRouter", backend=BACKEND, scrub=scrub, secret=secret)
 
 
 def answer_error(error: Mapping[str, Any], *, secret: Secret | None) -> MediaGenError:

@@ -10,8 +10,9 @@ import asyncio
 import json
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Final
 
+from mediagen.adapters.scrubbing import KeyScrubber
 from mediagen.domain.errors import (
     AuthenticationFailed,
     BackendError,
@@ -46,17 +47,9 @@ _FIELDS = (
     ("model", "model"),
     ("prompt", "prompt"),
 )
-#: xAI keys (xai-...), should a message ever quote one.
-_KEY_LIKE = re.compile(r"\bxai-[A-Za-z0-9_\-]{6,}")
-_MASK = "**********"
+#: `text` without the key, and without anything shaped like an xAI key (xai-...).
+scrub: Final = KeyScrubber(r"\bxai-[A-Za-z0-9_\-]{6,}")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
-
-
-def scrub(text: str, secret: Secret | None = None) -> str:
-    """`text` without the key, and without anything shaped like an xAI key."""
-    if secret is not None and secret.reveal():
-        text = text.replace(secret.reveal(), _MASK)
-    return _KEY_LIKE.sub(_MASK, text)
 
 
 def _seconds(value: str | bytes) -> float | None:
