@@ -29,8 +29,8 @@ from mediagen.adapters.calls import translated_call
 from mediagen.adapters.elevenlabs.errors import timeout_error, translate_elevenlabs_error
 from mediagen.adapters.elevenlabs.spec import API_BASE_URL, MAX_DUBBING_INPUT_BYTES, MAX_INPUT_AUDIO_BYTES
 from mediagen.adapters.extras import ExtraReader
+from mediagen.adapters.streams import ChunkStream
 from mediagen.application.deadline import Deadline
-from mediagen.domain.errors import MediaGenError
 from mediagen.domain.secret import Secret
 from mediagen.ports.generator import BackendOptions
 
@@ -268,20 +268,16 @@ async def vendor_call(awaitable: Awaitable[T], *, deadline: Deadline, secret: Se
     )
 
 
-class AudioStream:
+class AudioStream(ChunkStream):
     """The SDK's lazy audio iterator as the stream GeneratedMedia hands the sink, in constant memory.
 
     `open` sends the request by taking the first chunk (so a refusal raises there, before anything is written);
-    the rest streams as the sink reads. Errors in the middle become typed errors (a cut-short body is transient);
-    `aclose` releases the connection whether or not the body was read.
+    the rest streams as the sink reads (see ChunkStream). Errors in the middle become typed errors (a cut-short body
+    is transient); closing it releases the connection whether or not the body was read.
     """
 
     def __init__(self, chunks: AsyncIterator[bytes], first: bytes | None, secret: Secret) -> None:
-        self._chunks = chunks
-        self._first = first
-        self._secret = secret
-        self._closed = False
-        self.received = len(first) if first else 0
+        super().__init__(chunks, lambda exc: translate_elevenlabs_error(exc, secret=secret), first)
 
     @classmethod
     async def open(
@@ -298,37 +294,8 @@ class AudioStream:
 
     @property
     def first(self) -> bytes:
+        """The first chunk, read by `open`, until it is handed on."""
         return self._first or b""
-
-    def __aiter__(self) -> AudioStream:
-        return self
-
-    async def __anext__(self) -> bytes:
-        if self._first is not None:
-            chunk, self._first = self._first, None
-            return chunk
-        if self._closed:
-            raise StopAsyncIteration
-        try:
-            chunk = await self._chunks.__anext__()
-        except StopAsyncIteration:
-            await self.aclose()
-            raise
-        except BaseException as exc:
-            await self.aclose()
-            if isinstance(exc, Exception) and not isinstance(exc, MediaGenError):
-                raise translate_elevenlabs_error(exc, secret=self._secret) from None
-            raise
-        self.received += len(chunk)
-        return chunk
-
-    async def aclose(self) -> None:
-        """Release the connection; idempotent."""
-        self._first = None
-        if self._closed:
-            return
-        self._closed = True
-        await _close(self._chunks)
 
 
 async def anext_or_none(chunks: AsyncIterator[bytes]) -> bytes | None:

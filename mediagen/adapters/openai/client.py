@@ -20,8 +20,9 @@ from mediagen.adapters.calls import translated_call
 from mediagen.adapters.extras import ExtraReader
 from mediagen.adapters.openai.errors import BACKEND, timeout_error, translate_openai_error
 from mediagen.adapters.openai.spec import API_BASE_URL, Api
+from mediagen.adapters.streams import ChunkStream
 from mediagen.application.deadline import Deadline
-from mediagen.domain.errors import MediaGenError, TransientBackendError
+from mediagen.domain.errors import TransientBackendError
 from mediagen.domain.secret import Secret
 from mediagen.ports.generator import BackendOptions
 
@@ -168,21 +169,16 @@ async def vendor_call(awaitable: Awaitable[T], *, deadline: Deadline, secret: Se
     )
 
 
-class BodyStream:
-    """A streamed HTTP body as an async iterator of chunks, in constant memory.
-
-    Holds the SDK's response open until the body is consumed, fails, or `aclose` is called (the service
-    closes every stream it is handed, so a body nobody reads is still released). Transport errors in the
-    middle of the body become TransientBackendError, so a cut-short download is retried, never written.
+class BodyStream(ChunkStream):
+    """A streamed HTTP body of an SDK call, in constant memory (see ChunkStream): it holds the SDK's response open
+    until the body is consumed, fails, or is closed. Transport errors in the middle of the body become
+    TransientBackendError, so a cut-short download is retried, never written.
     """
 
     def __init__(self, manager: Any, response: Any, secret: Secret) -> None:
+        super().__init__(response.iter_bytes(), lambda exc: translate_openai_error(exc, BACKEND, secret=secret))
         self._manager = manager
         self._response = response
-        self._chunks: Any = response.iter_bytes()
-        self._secret = secret
-        self._closed = False
-        self.received = 0
 
     @classmethod
     async def open(
@@ -213,31 +209,8 @@ class BodyStream:
         raw = self.headers.get("content-length")
         return int(raw) if raw is not None and raw.isdigit() else None
 
-    def __aiter__(self) -> BodyStream:
-        return self
-
-    async def __anext__(self) -> bytes:
-        if self._closed:
-            raise StopAsyncIteration
+    async def _release(self) -> None:
         try:
-            chunk: bytes = await self._chunks.__anext__()
-        except StopAsyncIteration:
-            await self.aclose()
-            raise
-        except BaseException as exc:
-            await self.aclose()
-            if isinstance(exc, Exception) and not isinstance(exc, MediaGenError):
-                raise translate_openai_error(exc, BACKEND, secret=self._secret) from None
-            raise
-        self.received += len(chunk)
-        return chunk
-
-    async def aclose(self) -> None:
-        """Release the connection; idempotent."""
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            await self._chunks.aclose()
+            await super()._release()
         finally:
             await self._manager.__aexit__(None, None, None)

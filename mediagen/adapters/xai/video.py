@@ -12,12 +12,13 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from mediagen.adapters.streams import ChunkStream
 from mediagen.adapters.xai.client import XAIClients, XAISettings, vendor_call
 from mediagen.adapters.xai.errors import BACKEND, timeout_error, translate_xai_error, video_expired, video_failed
 from mediagen.adapters.xai.image import read_as_data_uri, usage_of
 from mediagen.adapters.xai.mapping import VideoPlan
 from mediagen.application.deadline import Deadline
-from mediagen.domain.errors import BackendError, ContentRejected, InvalidRequest, MediaGenError, TransientBackendError
+from mediagen.domain.errors import BackendError, ContentRejected, InvalidRequest, TransientBackendError
 from mediagen.domain.secret import Secret
 from mediagen.ports.continuation import VENDOR_ID_KIND, ContinuationState
 from mediagen.ports.generator import GeneratedMedia, GenerationContext
@@ -56,41 +57,22 @@ def extended_request_id(state: ContinuationState) -> str:
     return vendor_id.strip()
 
 
-class UrlStream:
-    """A video's body as an async iterator of chunks, in constant memory; `aclose` releases the connection."""
+class UrlStream(ChunkStream):
+    """A video's body as an async iterator of chunks, in constant memory (see ChunkStream); closing it releases the
+    connection."""
 
     def __init__(self, response: aiohttp.ClientResponse, secret: Secret) -> None:
+        super().__init__(
+            response.content.iter_chunked(_CHUNK).__aiter__(), lambda exc: translate_xai_error(exc, secret=secret)
+        )
         self._response = response
-        self._chunks = response.content.iter_chunked(_CHUNK).__aiter__()
-        self._secret = secret
-        self._closed = False
 
     @property
     def content_length(self) -> int | None:
         return self._response.content_length
 
-    def __aiter__(self) -> UrlStream:
-        return self
-
-    async def __anext__(self) -> bytes:
-        if self._closed:
-            raise StopAsyncIteration
-        try:
-            chunk: bytes = await self._chunks.__anext__()
-        except StopAsyncIteration:
-            await self.aclose()
-            raise
-        except BaseException as exc:
-            await self.aclose()
-            if isinstance(exc, Exception) and not isinstance(exc, MediaGenError):
-                raise translate_xai_error(exc, secret=self._secret) from None
-            raise
-        return chunk
-
-    async def aclose(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._response.release()
+    async def _release(self) -> None:
+        self._response.release()
 
 
 class VideoRunner:
