@@ -1,4 +1,5 @@
-"""Snapping a requested shape to what a model takes: the nearest allowed aspect ratio, the size tier that covers it.
+"""Snapping what a request asks to what a model takes: the nearest allowed aspect ratio, the size tier that covers
+the size, a named choice spelled as the vendor spells it.
 
 Shared by the adapters whose models take an aspect ratio and a size tier (1K, 2K, ...) instead of pixels.
 """
@@ -9,15 +10,16 @@ import math
 from collections.abc import Sequence
 from typing import Final
 
-from mediagen.domain.request import Size
+from mediagen.domain.request import MediaRequest, Size
 
 #: Nominal long side of each image size tier.
 TIER_PIXELS: Final = {"0.5K": 512, "1K": 1024, "2K": 2048, "4K": 4096}
 
 
 def ratio_value(text: str) -> float:
+    """The width / height of a W:H spelling, fractions included ("19.5:9")."""
     width, _, height = text.partition(":")
-    return int(width) / int(height)
+    return float(width) / float(height)
 
 
 def nearest_ratio(ratio: float, allowed: Sequence[str]) -> str:
@@ -32,3 +34,28 @@ def tier_for(size: Size, allowed: Sequence[str]) -> str:
         return "1K"
     long_side = max(size.width, size.height)
     return next((t for t in ranked if TIER_PIXELS[t] >= long_side), ranked[-1])
+
+
+def aspect_for(request: MediaRequest, allowed: Sequence[str], model: str) -> tuple[str | None, list[str]]:
+    """The aspect ratio to send (from aspect_ratio, else from size): the nearest of `allowed` (with none listed, the
+    one asked, as asked), and why it differs from an asked aspect_ratio (a size has no ratio of its own to keep)."""
+    ratio: float | None = None
+    asked: str | None = None
+    if request.parsed_aspect_ratio is not None:
+        ratio, asked = request.parsed_aspect_ratio.value, str(request.parsed_aspect_ratio)
+    elif request.parsed_size is not None:
+        ratio = request.parsed_size.ratio
+    if ratio is None:
+        return None, []
+    if not allowed or (asked is not None and asked in allowed):
+        return asked, []
+    chosen = nearest_ratio(ratio, allowed)
+    if asked is None or math.isclose(ratio_value(chosen), ratio):
+        return chosen, []
+    return chosen, [f"{model} takes aspect ratios {', '.join(allowed)}"]
+
+
+def canonical(value: str, allowed: Sequence[str]) -> str | None:
+    """`value` spelled as in `allowed`, compared without case or surrounding blanks; None when it is not among them."""
+    lowered = value.strip().lower()
+    return next((a for a in allowed if a.lower() == lowered), None)

@@ -32,11 +32,11 @@ from mediagen.adapters.google.mapping import (
     map_speech,
     map_veo,
     nearest_duration,
-    nearest_ratio,
     tier_for,
 )
 from mediagen.adapters.google.spec import GEMINI_VOICES, SPEC, VEO_RULES
 from mediagen.adapters.google.wav import PcmFormat, parse_pcm_mime, pcm_to_wav
+from mediagen.adapters.ratios import nearest_ratio
 from mediagen.domain.errors import InvalidRequest, UnsupportedParameter
 from mediagen.domain.media import Capability, MediaType
 from mediagen.domain.request import InputImage, MediaRequest, Size

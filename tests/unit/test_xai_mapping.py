@@ -14,10 +14,11 @@ from xai_sdk import image as sdk_image
 from xai_sdk import video as sdk_video
 from xai_sdk.proto import image_pb2, video_pb2
 
+from mediagen.adapters.ratios import nearest_ratio
 from mediagen.adapters.xai.client import parse_endpoint
 from mediagen.adapters.xai.errors import field_named, retry_delay
 from mediagen.adapters.xai.image import IMAGE_KIND, decode_answer, previous_image
-from mediagen.adapters.xai.mapping import map_image, map_video, nearest_ratio, whole_seconds
+from mediagen.adapters.xai.mapping import map_image, map_video, whole_seconds
 from mediagen.adapters.xai.spec import (
     EXTENSION_SECONDS,
     IMAGE_ASPECT_RATIOS,

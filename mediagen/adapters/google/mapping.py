@@ -7,7 +7,6 @@ paths); image.py, video.py and speech.py turn them into calls. Property-tested i
 from __future__ import annotations
 
 import enum
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -15,7 +14,7 @@ import attrs
 
 from mediagen.adapters.calls import check_images_per_call
 from mediagen.adapters.google.spec import DEFAULT_VOICE, SPEECH_FORMATS, VEO_RULES, VeoRules
-from mediagen.adapters.ratios import nearest_ratio, ratio_value, tier_for
+from mediagen.adapters.ratios import aspect_for, canonical, tier_for
 from mediagen.domain.backend import Constraints, ModelSpec
 from mediagen.domain.errors import InvalidRequest
 from mediagen.domain.media import Capability, MediaType
@@ -73,30 +72,6 @@ def nearest_duration(seconds: float, allowed: Sequence[float]) -> float:
     return min(allowed, key=lambda value: (abs(value - seconds), -value))
 
 
-def _canonical(value: str, allowed: Sequence[str]) -> str | None:
-    """`value` spelled as in `allowed`, compared without case; None when it is not among them."""
-    lowered = value.strip().lower()
-    return next((a for a in allowed if a.lower() == lowered), None)
-
-
-def _aspect(request: MediaRequest, allowed: Sequence[str], model: str) -> tuple[str | None, list[str]]:
-    """The aspect ratio to send (from aspect_ratio, else size) and why it differs from an asked aspect_ratio."""
-    ratio: float | None = None
-    asked: str | None = None
-    if request.parsed_aspect_ratio is not None:
-        ratio, asked = request.parsed_aspect_ratio.value, str(request.parsed_aspect_ratio)
-    elif request.parsed_size is not None:
-        ratio = request.parsed_size.ratio
-    if ratio is None:
-        return None, []
-    if not allowed:
-        return asked, []
-    chosen = nearest_ratio(ratio, allowed)
-    if asked is None or math.isclose(ratio_value(chosen), ratio):
-        return chosen, []
-    return chosen, [f"{model} takes aspect ratios {', '.join(allowed)}"]
-
-
 def _check_input_count(request: MediaRequest, constraints: Constraints, model: str, what: str) -> None:
     limit = constraints.max_input_images
     if limit is not None and len(request.input_images) > limit:
@@ -146,13 +121,13 @@ def map_gemini_image(
     report.apply("input_images", len(request.input_images))
 
     image_config: dict[str, Any] = {}
-    aspect, aspect_reasons = _aspect(request, constraints.aspect_ratios, model_name)
+    aspect, aspect_reasons = aspect_for(request, constraints.aspect_ratios, model_name)
     if aspect is not None:
         image_config["aspect_ratio"] = aspect
     tiers = constraints.resolutions
     tier: str | None = None
     if request.quality is not None:
-        tier = _canonical(request.quality, tiers or tuple(_TIERS))
+        tier = canonical(request.quality, tiers or tuple(_TIERS))
         if tier is None:
             report.ignore(
                 "quality", f"{model_name} sets detail by image size, one of {', '.join(tiers)}; give one of those"
@@ -239,14 +214,14 @@ def map_imagen_generate(
     report = _report_for(request, model_name)
     constraints = _constraints(model)
     config = _imagen_common(request, report, model_name, model)
-    aspect, reasons = _aspect(request, constraints.aspect_ratios, model_name)
+    aspect, reasons = aspect_for(request, constraints.aspect_ratios, model_name)
     if aspect is not None:
         config["aspect_ratio"] = aspect
     report.settle("aspect_ratio", aspect, reasons)
     tiers = constraints.resolutions
     tier: str | None = None
     if request.quality is not None:
-        tier = _canonical(request.quality, tiers) if tiers else None
+        tier = canonical(request.quality, tiers) if tiers else None
         if tier is None:
             report.ignore("quality", f"{model_name} sets detail by image size: {', '.join(tiers) or 'not settable'}")
         else:
@@ -335,7 +310,7 @@ def _video_resolution(request: MediaRequest, allowed: Sequence[str]) -> tuple[st
     """The resolution asked for by quality (720p/1080p) or size (by its short side), snapped to `allowed`."""
     choices = [r for r in allowed if r in _RESOLUTIONS] or list(_RESOLUTIONS)
     if request.quality is not None:
-        named = _canonical(request.quality, choices)
+        named = canonical(request.quality, choices)
         if named is not None:
             return named, []
     size = request.parsed_size
@@ -393,7 +368,7 @@ def map_veo(
     references = tuple(images) if as_references else ()
 
     aspect_choices = constraints.aspect_ratios or ("16:9", "9:16")
-    aspect, aspect_reasons = _aspect(request, aspect_choices, model_name)
+    aspect, aspect_reasons = aspect_for(request, aspect_choices, model_name)
     if aspect is None and first_frame is not None and first_frame_size is not None:
         width, height = first_frame_size
         shaped = "9:16" if height > width else "16:9"
@@ -441,7 +416,7 @@ def map_veo(
     report.settle("aspect_ratio", aspect, aspect_reasons)
     report.settle("duration", duration, duration_reasons)
     if request.quality is not None:
-        if _canonical(request.quality, tuple(_RESOLUTIONS)) is None:
+        if canonical(request.quality, tuple(_RESOLUTIONS)) is None:
             report.ignore("quality", f"{model_name} takes a resolution as quality: 720p or 1080p")
         else:
             report.settle("quality", resolution, resolution_reasons)
@@ -500,7 +475,7 @@ def map_speech(request: MediaRequest, model_name: str, model: ModelSpec | None, 
     voice = DEFAULT_VOICE
     if request.voice is not None:
         voices = constraints.voices
-        named = _canonical(request.voice, voices) if voices else request.voice.strip()
+        named = canonical(request.voice, voices) if voices else request.voice.strip()
         if named is None:
             raise InvalidRequest(
                 f"{request.voice!r} is not a {model_name} voice; choose one of: {', '.join(voices)}", field="voice"

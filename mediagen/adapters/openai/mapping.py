@@ -36,6 +36,7 @@ from mediagen.adapters.openai.spec import (
     SPEED_RANGE,
     is_legacy_speech,
 )
+from mediagen.adapters.ratios import canonical
 from mediagen.domain.backend import Constraints, ModelSpec
 from mediagen.domain.errors import InvalidRequest
 from mediagen.domain.media import AudioKind, MediaType
@@ -82,11 +83,6 @@ def _constraints(model: ModelSpec | None) -> Constraints:
     return model.constraints if model is not None else Constraints()
 
 
-def _canonical(value: str, allowed: Sequence[str]) -> str | None:
-    lowered = value.strip().lower()
-    return next((a for a in allowed if a.lower() == lowered), None)
-
-
 def _check_prompt(request: MediaRequest, limit: int | None, model_name: str) -> None:
     if limit is not None and len(request.prompt) > limit:
         raise InvalidRequest(
@@ -101,7 +97,7 @@ def _size_from_request(
     """The allowed size for the request's size or aspect ratio (None when neither is set), and whether it was set."""
     if request.size is not None:
         asked = Size.parse(request.size)
-        exact = _canonical(str(asked), allowed)
+        exact = canonical(str(asked), allowed)
         if exact is not None:
             report.apply("size", exact)
             return exact, True
@@ -137,7 +133,7 @@ def _choice_extra(request: MediaRequest, name: str, allowed: Sequence[str]) -> s
     value = request.extra.get(name)
     if value is None:
         return None
-    chosen = _canonical(str(value), allowed) if isinstance(value, str) else None
+    chosen = canonical(str(value), allowed) if isinstance(value, str) else None
     if chosen is None:
         raise InvalidRequest(f"{value!r} is not one of: {', '.join(allowed)}", field=f"extra.{name}")
     return chosen
@@ -166,7 +162,7 @@ def _image_options(
 
     if request.quality is not None:
         qualities = constraints.qualities or IMAGE_QUALITIES
-        quality = _canonical(request.quality, qualities)
+        quality = canonical(request.quality, qualities)
         alias = _QUALITY_ALIASES.get(request.quality.strip().lower())
         if quality is not None:
             options["quality"] = quality
@@ -181,12 +177,12 @@ def _image_options(
     fmt: str | None = None
     if request.output_format is not None:
         wanted = request.output_format.strip().lower()
-        fmt = _canonical("jpeg" if wanted == "jpg" else wanted, formats)
+        fmt = canonical("jpeg" if wanted == "jpg" else wanted, formats)
         if fmt is None:
             report.ignore("output_format", f"{model_name} makes {', '.join(formats)}; png was made")
 
     if request.background is not None:
-        background = _canonical(request.background, BACKGROUNDS)
+        background = canonical(request.background, BACKGROUNDS)
         if background is None:
             report.ignore("background", f"background is one of {', '.join(BACKGROUNDS)}; auto was used")
         else:
@@ -495,7 +491,7 @@ def map_speech(request: MediaRequest, model_name: str, model: ModelSpec | None, 
         voice = {"id": request.voice.strip()}
         report.apply("voice", request.voice.strip())
     else:
-        found = _canonical(request.voice, voices)
+        found = canonical(request.voice, voices)
         if found is None:
             raise InvalidRequest(
                 f"{request.voice!r} is not a voice of {model_name}; choose one of: {', '.join(voices)} "

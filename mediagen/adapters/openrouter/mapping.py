@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import math
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
@@ -22,7 +21,7 @@ from mediagen.adapters.openrouter.spec import (
     IMAGE_SIZES,
     modalities_for,
 )
-from mediagen.adapters.ratios import nearest_ratio, ratio_value, tier_for
+from mediagen.adapters.ratios import aspect_for, canonical, tier_for
 from mediagen.adapters.turns import TrimmedHistory, trim_history
 from mediagen.domain.backend import Constraints, ModelSpec
 from mediagen.domain.errors import InvalidRequest
@@ -70,29 +69,6 @@ class ImagePlan:
         return body
 
 
-def _canonical(value: str, allowed: Sequence[str]) -> str | None:
-    lowered = value.strip().lower()
-    return next((a for a in allowed if a.lower() == lowered), None)
-
-
-def _aspect(request: MediaRequest, allowed: Sequence[str], model: str) -> tuple[str | None, list[str]]:
-    """The aspect ratio to send (from aspect_ratio, else from size) and why it differs from the one asked."""
-    ratio: float | None = None
-    asked: str | None = None
-    if request.parsed_aspect_ratio is not None:
-        ratio, asked = request.parsed_aspect_ratio.value, str(request.parsed_aspect_ratio)
-    elif request.parsed_size is not None:
-        ratio = request.parsed_size.ratio
-    if ratio is None:
-        return None, []
-    if asked is not None and asked in allowed:
-        return asked, []
-    chosen = nearest_ratio(ratio, allowed)
-    if asked is None or math.isclose(ratio_value(chosen), ratio):
-        return chosen, []
-    return chosen, [f"{model} takes aspect ratios {', '.join(allowed)}"]
-
-
 def map_image(request: MediaRequest, model_name: str, model: ModelSpec | None, *, strict: bool = False) -> ImagePlan:
     """The plan for `request` on `model_name`; `model` is its spec entry (None for a model mediagen does not list,
     which is sent as named: its aspect ratio snaps to OpenRouter's common ones, its size tier to the documented
@@ -118,7 +94,7 @@ def map_image(request: MediaRequest, model_name: str, model: ModelSpec | None, *
     ratios = constraints.aspect_ratios if listed else COMMON_ASPECT_RATIOS
     aspect: str | None = None
     if ratios:
-        aspect, aspect_reasons = _aspect(request, ratios, model_name)
+        aspect, aspect_reasons = aspect_for(request, ratios, model_name)
         if aspect is not None:
             image_config["aspect_ratio"] = aspect
         report.settle("aspect_ratio", aspect, aspect_reasons)
@@ -128,7 +104,7 @@ def map_image(request: MediaRequest, model_name: str, model: ModelSpec | None, *
     tiers = constraints.resolutions if listed else IMAGE_SIZES
     tier: str | None = None
     if request.quality is not None:
-        tier = _canonical(request.quality, tiers) if tiers else None
+        tier = canonical(request.quality, tiers) if tiers else None
         if tier is None:
             said = f"one of {', '.join(tiers)}" if tiers else "none: it takes no image_size"
             report.ignore("quality", f"{model_name} sets detail by image_size, {said}")

@@ -14,6 +14,7 @@ from typing import Any
 import attrs
 
 from mediagen.adapters.calls import check_images_per_call
+from mediagen.adapters.ratios import aspect_for
 from mediagen.adapters.xai.spec import (
     DEFAULT_EXTENSION_SECONDS,
     DEFAULT_VIDEO_SECONDS,
@@ -42,17 +43,6 @@ _VIDEO_QUALITY_WORDS = {"low": "480p", "sd": "480p", "medium": "720p", "hd": "72
 _JPEG_NAMES = ("jpeg", "jpg")
 
 
-def ratio_value(text: str) -> float:
-    """The width / height of an SDK ratio spelling such as "19.5:9"."""
-    width, _, height = text.partition(":")
-    return float(width) / float(height)
-
-
-def nearest_ratio(ratio: float, allowed: Sequence[str]) -> str:
-    """The allowed W:H closest to `ratio` on a log scale (2:1 and 1:2 are as far from 1:1); ties: the first."""
-    return min(allowed, key=lambda text: abs(math.log(ratio / ratio_value(text))))
-
-
 def nearest_image_resolution(size: Size) -> str:
     """The image resolution whose pixel count is closest to `size`'s, on a log scale (ties: the larger)."""
     megapixels = size.width * size.height / 1_000_000
@@ -75,19 +65,6 @@ def whole_seconds(seconds: float, allowed: Sequence[int]) -> int:
 
 def _report_for(request: MediaRequest, model: str) -> ReportBuilder:
     return ReportBuilder(request, model, backend=BACKEND, vendor="xAI")
-
-
-def _aspect(request: MediaRequest, allowed: Sequence[str], model: str) -> tuple[str | None, list[str]]:
-    """The ratio to send (from aspect_ratio, else from size) and why it differs from an asked aspect_ratio."""
-    if request.parsed_aspect_ratio is not None:
-        ratio = request.parsed_aspect_ratio.value
-        chosen = nearest_ratio(ratio, allowed)
-        if math.isclose(ratio_value(chosen), ratio):
-            return chosen, []
-        return chosen, [f"{model} takes aspect ratios {', '.join(allowed)}"]
-    if request.parsed_size is not None:
-        return nearest_ratio(request.parsed_size.ratio, allowed), []
-    return None, []
 
 
 def _refuse_mask(request: MediaRequest) -> None:
@@ -126,7 +103,7 @@ def map_image(
     check_images_per_call(request, model.constraints.images_per_call if model is not None else 1, model_name)
     report = _report_for(request, model_name)
     kwargs: dict[str, Any] = {"image_format": "base64"}
-    aspect, aspect_reasons = _aspect(request, IMAGE_ASPECT_RATIOS, model_name)
+    aspect, aspect_reasons = aspect_for(request, IMAGE_ASPECT_RATIOS, model_name)
     if aspect is not None:
         kwargs["aspect_ratio"] = aspect
     resolution: str | None = None
@@ -239,7 +216,7 @@ def map_video(
         seconds = _duration(request, report, VIDEO_SECONDS, DEFAULT_VIDEO_SECONDS, model_name)
         if seconds is not None:
             kwargs["duration"] = seconds
-        aspect, aspect_reasons = _aspect(request, VIDEO_ASPECT_RATIOS, model_name)
+        aspect, aspect_reasons = aspect_for(request, VIDEO_ASPECT_RATIOS, model_name)
         if aspect is not None:
             kwargs["aspect_ratio"] = aspect
         resolution: str | None = None
