@@ -9,7 +9,7 @@ from typing import TypeVar
 
 from mediagen.application.deadline import Deadline, within
 from mediagen.domain.backend import BackendSpec, ModelSpec
-from mediagen.domain.errors import InvalidRequest, MediaGenError
+from mediagen.domain.errors import GenerationTimeout, InvalidRequest, MediaGenError
 from mediagen.domain.request import MediaRequest
 
 T = TypeVar("T")
@@ -47,6 +47,19 @@ async def _translated(awaitable: Awaitable[T], translate: Callable[[Exception], 
         raise
     except Exception as exc:  # SDKs and their transports raise many types; each becomes one typed error here
         raise translate(exc) from None
+
+
+def generation_timeout(
+    vendor: str, seconds: float, *, backend: str, job: str = "job", job_id: str | None = None
+) -> GenerationTimeout:
+    """The overall timeout passed with no result from `vendor`; a vendor job (`job` names its kind, e.g. "Sora
+    video") keeps running, and the message says it can be resumed by its id."""
+    tail = f"; {job} {job_id} keeps running and can be resumed" if job_id else ""
+    return GenerationTimeout(
+        f"{vendor} produced no result within {seconds:.1f} s{tail}; raise the timeout for long jobs",
+        backend=backend,
+        job_id=job_id,
+    )
 
 
 def model_for(spec: BackendSpec, request: MediaRequest, name: str) -> ModelSpec | None:

@@ -15,6 +15,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, Final
 
+from mediagen.adapters.calls import generation_timeout
 from mediagen.adapters.elevenlabs.spec import BACKEND
 from mediagen.adapters.retry_after import retry_after_seconds
 from mediagen.adapters.scrubbing import KeyScrubber
@@ -150,9 +151,4 @@ def translate_elevenlabs_error(exc: BaseException, *, secret: Secret | None = No
 
 def timeout_error(seconds: float, *, job_id: str | None = None) -> GenerationTimeout:
     """The overall timeout passed; a dubbing job keeps running and can be resumed by its id."""
-    tail = f"; dubbing {job_id} keeps running and can be resumed" if job_id else ""
-    return GenerationTimeout(
-        f"ElevenLabs produced no result within {seconds:.1f} s{tail}; raise the timeout for long jobs",
-        backend=BACKEND,
-        job_id=job_id,
-    )
+    return generation_timeout("ElevenLabs", seconds, backend=BACKEND, job="dubbing", job_id=job_id)

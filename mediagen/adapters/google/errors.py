@@ -6,11 +6,13 @@ import asyncio
 import json
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 import aiohttp
 from google.genai import errors as genai_errors
 
+from mediagen.adapters.calls import generation_timeout
+from mediagen.adapters.scrubbing import KeyScrubber
 from mediagen.domain.errors import (
     AuthenticationFailed,
     BackendError,
@@ -29,14 +31,8 @@ _POLICY_WORDS = re.compile(
     r"safety|responsible ai|\brai\b|sensitive words|prohibited|violat|usage guidelines|blocked", re.IGNORECASE
 )
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
-_API_KEY_IN_TEXT = re.compile(r"(key=)[A-Za-z0-9_\-]{8,}")
-
-
-def redact(text: str, secret: Secret | None) -> str:
-    """`text` without the key (and without anything that looks like a `key=` query value)."""
-    if secret is not None:
-        text = text.replace(secret.reveal(), "**********")
-    return _API_KEY_IN_TEXT.sub(r"\1**********", text)
+#: `text` without the key, and without anything that looks like a `key=` query value.
+redact: Final = KeyScrubber(r"(?<=key=)[A-Za-z0-9_\-]{8,}")
 
 
 def _retry_after(exc: genai_errors.APIError) -> float | None:
@@ -111,9 +107,4 @@ def translate_google_error(exc: BaseException, *, secret: Secret | None = None) 
 
 def timeout_error(seconds: float, *, job_id: str | None = None) -> GenerationTimeout:
     """The overall timeout passed; a Veo operation keeps running and can be resumed by its name."""
-    tail = f"; Veo operation {job_id} keeps running and can be resumed" if job_id else ""
-    return GenerationTimeout(
-        f"Google produced no result within {seconds:.1f} s{tail}; raise the timeout for long jobs",
-        backend=BACKEND,
-        job_id=job_id,
-    )
+    return generation_timeout("Google", seconds, backend=BACKEND, job="Veo operation", job_id=job_id)

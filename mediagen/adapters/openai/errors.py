@@ -8,6 +8,7 @@ from typing import Any, Final
 
 import openai
 
+from mediagen.adapters.calls import generation_timeout
 from mediagen.adapters.openai.spec import SORA_SHUTDOWN
 from mediagen.adapters.openai_sdk_errors import translate_transport_failure
 from mediagen.adapters.retry_after import retry_after_seconds
@@ -108,12 +109,7 @@ def sora_retired_error(
 
 def timeout_error(seconds: float, *, job_id: str | None = None, backend: str = BACKEND) -> GenerationTimeout:
     """The overall timeout passed; a Sora job keeps running and can be resumed by its id."""
-    tail = f"; Sora video {job_id} keeps running and can be resumed" if job_id else ""
-    return GenerationTimeout(
-        f"OpenAI produced no result within {seconds:.1f} s{tail}; raise the timeout for long jobs",
-        backend=backend,
-        job_id=job_id,
-    )
+    return generation_timeout("OpenAI", seconds, backend=backend, job="Sora video", job_id=job_id)
 
 
 def job_error(video_id: str, error: Any, backend: str = BACKEND, *, secret: Secret | None = None) -> MediaGenError:

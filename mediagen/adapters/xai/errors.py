@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 from typing import Any, Final
 
+from mediagen.adapters.calls import generation_timeout
 from mediagen.adapters.scrubbing import KeyScrubber
 from mediagen.domain.errors import (
     AuthenticationFailed,
@@ -169,12 +170,7 @@ def translate_xai_error(exc: BaseException, *, secret: Secret | None = None) -> 
 
 def timeout_error(seconds: float, *, job_id: str | None = None) -> GenerationTimeout:
     """The overall timeout passed; a video request keeps running and can be resumed by its id."""
-    tail = f"; xAI video request {job_id} keeps running and can be resumed" if job_id else ""
-    return GenerationTimeout(
-        f"xAI produced no result within {seconds:.1f} s{tail}; raise the timeout for long jobs",
-        backend=BACKEND,
-        job_id=job_id,
-    )
+    return generation_timeout("xAI", seconds, backend=BACKEND, job="xAI video request", job_id=job_id)
 
 
 def video_failed(request_id: str, code: str, message: str, *, secret: Secret | None = None) -> MediaGenError:
