@@ -10,7 +10,6 @@ import asyncio
 import base64
 import binascii
 import contextlib
-import difflib
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -59,6 +58,8 @@ def resolve_voice(wanted: str, voices: Sequence[VoiceEntry], *, field: str = "vo
             raise InvalidRequest(f"{text!r} names more than one voice: {ids}; give the voice id", field=field)
     if _VOICE_ID.fullmatch(text):
         return text
+    import difflib  # only for a voice name nobody has
+
     names = sorted({v.name for v in voices} | {v.short_name for v in voices})
     close = difflib.get_close_matches(text, names, n=5, cutoff=0.5) or difflib.get_close_matches(
         text.lower(), [n.lower() for n in names], n=5, cutoff=0.5
