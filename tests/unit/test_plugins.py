@@ -3,8 +3,6 @@ importlib.metadata only when an installed distribution may declare one."""
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -82,26 +80,6 @@ def test_an_installed_third_party_backend_is_found_and_loaded(tmp_path: Path, mo
     assert [p.spec.name for p in entry_point_plugins()] == ["acme"]
     names = [p.spec.name for p in discover_plugins()]
     assert names == [module.rsplit(".", 1)[1] for module in BUILTIN_MODULES] + ["acme"]
-
-
-def test_a_fresh_service_without_third_party_backends_does_not_load_importlib_metadata(tmp_path: Path) -> None:
-    code = (
-        "import asyncio, json, sys\n"
-        "from mediagen import open_service\n"
-        "async def main():\n"
-        "    async with open_service() as service:\n"
-        "        return len(service.selector.specs)\n"
-        "specs = asyncio.run(main())\n"
-        "print(json.dumps([specs, 'importlib.metadata' in sys.modules]))\n"
-    )
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data")}
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    specs, metadata_loaded = json.loads(done.stdout)
-    assert specs == len(BUILTIN_MODULES)
-    assert not metadata_loaded, "no installed distribution declares mediagen.backends"
 
 
 def test_every_group_importlib_metadata_finds_here_is_seen() -> None:
