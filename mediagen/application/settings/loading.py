@@ -31,12 +31,13 @@ def _build(layers: _Layers) -> Settings:
     from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 
     from mediagen.application.settings.converter import _converter
-    from mediagen.application.settings.errors import _configuration_error
 
     _anchor_relative_paths(layers)
     try:
         return _converter.structure(layers.tree, Settings)
     except (ClassValidationError, IterableValidationError, ForbiddenExtraKeysError) as exc:
+        from mediagen.application.settings.errors import _configuration_error  # the wording of a bad setting
+
         raise _configuration_error(exc, layers) from None
 
 
