@@ -16,9 +16,10 @@ from mediagen.domain.errors import InvalidRequest
 from mediagen.domain.media import AudioKind, Capability, MediaType
 from mediagen.domain.sniff import SNIFF_BYTES, media_type_of, sniff
 
-_RATIO = re.compile(r"^\s*(\d+)\s*:\s*(\d+)\s*$")
-_SIZE = re.compile(r"^\s*(\d+)\s*[xX×]\s*(\d+)\s*$")
-_FORMAT = re.compile(r"^[a-z0-9_]{2,16}$")
+#: Patterns compiled on first use (by `re`'s cache): a request may give no ratio, size or format.
+_RATIO = r"^\s*(\d+)\s*:\s*(\d+)\s*$"
+_SIZE = r"^\s*(\d+)\s*[xX×]\s*(\d+)\s*$"
+_FORMAT = r"^[a-z0-9_]{2,16}$"
 #: Longest file or directory name most filesystems take (NAME_MAX), in bytes of its UTF-8 form.
 MAX_NAME_BYTES: Final = 255
 #: Longest path the request takes (PATH_MAX on Linux), in bytes of its UTF-8 form.
@@ -101,7 +102,7 @@ class AspectRatio:
 
     @classmethod
     def parse(cls, text: str, *, field: str = "aspect_ratio") -> AspectRatio:
-        match = _RATIO.match(text)
+        match = re.match(_RATIO, text)
         if not match or 0 in (int(match[1]), int(match[2])):
             raise InvalidRequest(f"{text!r} is not W:H with positive integers, e.g. 16:9", field=field)
         return cls(int(match[1]), int(match[2]))
@@ -123,7 +124,7 @@ class Size:
 
     @classmethod
     def parse(cls, text: str, *, field: str = "size") -> Size:
-        match = _SIZE.match(text)
+        match = re.match(_SIZE, text)
         if not match or 0 in (int(match[1]), int(match[2])):
             raise InvalidRequest(f"{text!r} is not WxH with positive integers, e.g. 1024x1024", field=field)
         return cls(int(match[1]), int(match[2]))
@@ -487,7 +488,7 @@ def _validate(request: MediaRequest) -> None:
         raise InvalidRequest("audio requests take no input images", field="input_images")
     for name in ("audio_format", "output_format"):
         value = getattr(request, name)
-        if value is not None and not _FORMAT.match(value):
+        if value is not None and not re.match(_FORMAT, value):
             raise InvalidRequest(f"{value!r} is not a format name such as png or mp3", field=name)
     if request.audio_format is not None and request.media_type is not MediaType.AUDIO:
         raise InvalidRequest("audio_format is only for audio requests; use output_format", field="audio_format")

@@ -302,7 +302,7 @@ def _refine(
     for field, attribute in (("output_format", "output_formats"), ("audio_format", "audio_formats")):
         if name == field:
             listed = _listed(models, attribute)
-            schema = {"type": "string", "enum": listed} if listed else {"type": "string", "pattern": _FORMAT.pattern}
+            schema = {"type": "string", "enum": listed} if listed else {"type": "string", "pattern": _FORMAT}
     if name == "quality":
         listed = _listed(models, "qualities")
         if listed:

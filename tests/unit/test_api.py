@@ -164,6 +164,28 @@ def test_open_service_without_a_container_does_not_load_dependency_injector(clea
     assert not injector_loaded and not container_loaded
 
 
+#: What a fresh default service (no settings source, no third-party backend) does not load before it is needed.
+LOADED_ON_FIRST_USE = ("cattrs", "importlib.metadata", "email", "zipfile")
+
+
+def test_a_fresh_default_service_loads_no_converter_or_distribution_metadata(clean: Path) -> None:
+    """cattrs structures settings some source sets (a file, a MEDIAGEN_* variable); importlib.metadata reads
+    third-party backends' entry points when an installed distribution declares some."""
+    code = (
+        "import asyncio, json, sys\n"
+        "from mediagen import open_service\n"
+        "async def main():\n"
+        "    async with open_service() as service:\n"
+        "        await service._reach_store()\n"
+        "        return len(service.selector.specs)\n"
+        "specs = asyncio.run(main())\n"
+        f"early = {LOADED_ON_FIRST_USE!r}\n"
+        "print(json.dumps([specs, sorted(m for m in sys.modules if m.split('.')[0] in early or m in early)]))\n"
+    )
+    specs, loaded = json.loads(run_python(code))
+    assert specs == 5 and loaded == []
+
+
 async def test_open_service_with_settings_uses_them_and_stops_its_sandbox(clean: Path) -> None:
     import threading
 

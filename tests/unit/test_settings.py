@@ -811,3 +811,18 @@ def test_the_defaults_layer_holds_the_defaults_as_settings_to_dict_gives_them() 
     from mediagen.application.settings.loading import _plain_defaults
 
     assert _plain_defaults() == settings_to_dict(Settings(), redact_secrets=False)
+
+
+def test_the_defaults_alone_are_what_the_converter_builds_from_them(project: Path, home: Path) -> None:
+    """With no file, MEDIAGEN_* variable or override, loading returns `Settings()` without the converter (cattrs
+    loads when a source sets a key): the converter builds the same settings from the defaults layer."""
+    from mediagen.application.settings.converter import _converter
+    from mediagen.application.settings.loading import _plain_defaults
+
+    built = _converter.structure(_plain_defaults(), Settings)
+    assert built == Settings() and repr(built) == repr(Settings())
+    loaded = load_settings_with_sources(env={}, cwd=project, config_dir=home)
+    assert loaded.settings == built and repr(loaded.settings) == repr(built)
+    assert set(loaded.sources.values()) == {"defaults"}
+    write(project / "mediagen.toml", "")  # an empty file is a source: it goes through the converter
+    assert load(project, home) == built

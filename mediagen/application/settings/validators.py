@@ -101,12 +101,12 @@ def _url(schemes: tuple[str, ...], example: str) -> _Validator:
 _URL_EXPECTED = "a URL starting with http:// or https:// (e.g. http://127.0.0.1:8080/v1)"
 #: Backends whose base_url is the host:port of a gRPC API rather than an http(s) URL.
 HOST_PORT_BACKENDS: frozenset[str] = frozenset({"xai"})
-_HOST_PORT = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.\-]*):(\d{1,5})$")
+_HOST_PORT = r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.\-]*):(\d{1,5})$"  # compiled when a host:port is given
 _HOST_PORT_EXPECTED = "host:port of a gRPC API, not a URL (e.g. api.x.ai:443, or 127.0.0.1:50051 for a sandbox)"
 
 
 def _is_host_port(value: object) -> bool:
-    match = _HOST_PORT.match(value) if isinstance(value, str) else None
+    match = re.match(_HOST_PORT, value) if isinstance(value, str) else None
     return match is not None and 0 < int(match[2]) < 65536
 
 

@@ -27,10 +27,11 @@ class _InvalidSetting(ConfigurationError):
 
 # --- showing values -----------------------------------------------------------------------------------------------
 
-_PASSWORD_IN_URL = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@\s]*:[^/@\s]*@", re.IGNORECASE)
+#: Compiled on first use (by `re`'s cache), as the URLs they mask are shown: in a display or an error.
+_PASSWORD_IN_URL = r"(?i)^[a-z][a-z0-9+.-]*://[^/@\s]*:[^/@\s]*@"
 
 
-_SECRET_QUERY_NAME = re.compile(r"key|token|secret|password|passwd|sig|auth", re.IGNORECASE)
+_SECRET_QUERY_NAME = r"(?i)key|token|secret|password|passwd|sig|auth"
 
 
 def _redact(text: str) -> str:
@@ -39,12 +40,12 @@ def _redact(text: str) -> str:
     if "://" not in text:
         return text
     parts = original = urlsplit(text)
-    if _PASSWORD_IN_URL.match(text):
+    if re.match(_PASSWORD_IN_URL, text):
         host = parts.netloc.rsplit("@", 1)[1]
         parts = parts._replace(netloc=f"{parts.username or ''}:***@{host}")
     if parts.query:
         pairs = parse_qsl(parts.query, keep_blank_values=True)
-        masked = [(name, "***" if _SECRET_QUERY_NAME.search(name) else value) for name, value in pairs]
+        masked = [(name, "***" if re.search(_SECRET_QUERY_NAME, name) else value) for name, value in pairs]
         if masked != pairs:
             parts = parts._replace(query=urlencode(masked, safe="*"))
     return text if parts == original else urlunsplit(parts)
