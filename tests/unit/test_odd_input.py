@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -141,10 +142,16 @@ async def test_a_prompt_that_is_no_string_is_refused_not_stringified(prompt: Any
 
 @pytest.mark.parametrize("depth", [100_000, 5_000])
 def test_a_deeply_nested_batch_file_is_refused_without_a_recursion_error(tmp_path: Path, depth: int) -> None:
+    """Under Python's default recursion limit (set here: another test's library may have raised the process's)."""
     path = tmp_path / "deep.json"
     path.write_text('[{"prompt": "a fox", "extra": {"x": ' + "[" * depth + "]" * depth + "}}]")
-    with pytest.raises(InvalidRequest, match="nested") as caught:
-        read_batch_file(path, IMAGE)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(1000)
+    try:
+        with pytest.raises(InvalidRequest, match="nested") as caught:
+            read_batch_file(path, IMAGE)
+    finally:
+        sys.setrecursionlimit(limit)
     assert caught.value.field == "file"
 
 
