@@ -181,6 +181,21 @@ def test_a_pyproject_without_a_mediagen_table_changes_nothing(project: Path, hom
     assert load(project, home) == Settings()
 
 
+def test_a_pyproject_that_never_names_mediagen_is_not_parsed(project: Path, home: Path) -> None:
+    """Not mediagen's file to judge: even broken TOML there does not stop mediagen."""
+    write(project / "pyproject.toml", "[project]\nname = 'x\n[tool.other\n")
+
+    assert load(project, home) == Settings()
+
+
+def test_a_broken_pyproject_that_names_mediagen_is_an_error_naming_the_file(project: Path, home: Path) -> None:
+    path = write(project / "pyproject.toml", "[project]\nname = 'x'\n[tool.mediagen\nstrict = true\n")
+
+    with pytest.raises(ConfigurationError, match="not valid TOML") as caught:
+        load(project, home)
+    assert caught.value.source == str(path)
+
+
 def test_mediagen_toml_in_the_working_directory_is_read(project: Path, home: Path) -> None:
     write(project / "mediagen.toml", "[priorities]\nimage = ['openai', 'google']\n")
 

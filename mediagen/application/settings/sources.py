@@ -90,28 +90,39 @@ class _Layers:
         return True, node
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read settings file {path}: {exc.strerror or exc}", source=str(path)) from None
+
+
+def _read_toml(path: Path, data: bytes | None = None) -> dict[str, Any]:
+    """The TOML file at `path` (its bytes `data`, when read already) as a table."""
     if sys.version_info >= (3, 11):  # loaded only when a settings file exists
         import tomllib
     else:  # pragma: no cover - exercised on Python 3.10 only
         import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
     try:
-        with path.open("rb") as fp:
-            table: dict[str, Any] = tomllib.load(fp)
+        table: dict[str, Any] = tomllib.loads((data if data is not None else _read_bytes(path)).decode("utf-8"))
         return table
     except tomllib.TOMLDecodeError as exc:
         raise ConfigurationError(
             f"{path} is not valid TOML: {exc}; fix the syntax at that line", source=str(path)
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise ConfigurationError(f"cannot read settings file {path}: {reason}", source=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigurationError(f"cannot read settings file {path}: {exc}", source=str(path)) from None
 
 
 def _pyproject_table(path: Path) -> tuple[str, dict[str, Any] | None]:
-    """The `[tool.mediagen]` table of a pyproject.toml (None when it has none), with its source label."""
+    """The `[tool.mediagen]` table of a pyproject.toml (None when it has none), with its source label. A file that
+    never says "mediagen" has no such table and is not parsed: a project's pyproject.toml is not mediagen's to
+    judge, and parsing it (tomllib's import included) is most of what reading settings costs a fresh process."""
     label = f"{path} [tool.mediagen]"
-    tool = _read_toml(path).get("tool")
+    data = _read_bytes(path)
+    if b"mediagen" not in data:
+        return label, None
+    tool = _read_toml(path, data).get("tool")
     table = tool.get("mediagen") if isinstance(tool, dict) else None
     if table is not None and not isinstance(table, dict):
         raise ConfigurationError(f"{label} must be a table of settings, not {_show(table)}", source=label)
