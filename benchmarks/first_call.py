@@ -94,8 +94,15 @@ def child(mode: str, args: list[str], env: dict[str, str]) -> dict[str, Any]:
     """Run this file as a fresh process in `mode` and return the JSON it prints."""
     with tempfile.TemporaryDirectory(prefix="mediagen-first-call-", dir=env.get("TMPDIR")) as home:
         full = {**env, "HOME": home, "XDG_DATA_HOME": f"{home}/data", "MEDIAGEN_OUTPUT_DIR": f"{home}/out"}
+        # Each child runs in its own home, as an app runs in its project's folder: run from this repository, mediagen
+        # would read the repository's own pyproject.toml (which names mediagen) for settings.
         done = subprocess.run(
-            [sys.executable, __file__, "--child", mode, *args], env=full, capture_output=True, text=True, timeout=300
+            [sys.executable, str(HERE / Path(__file__).name), "--child", mode, *args],
+            env=full,
+            cwd=home,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
     if done.returncode != 0:
         raise RuntimeError(f"child {mode} {args} failed:\n{done.stdout}\n{done.stderr}")
