@@ -55,8 +55,8 @@ async def retry_after(
     raise AssertionError("stamina re-raises the last error")  # pragma: no cover
 
 
-def _backoff(wait_max: float) -> Callable[[Exception], bool | float]:
-    def decide(error: Exception) -> bool | float:
+def _backoff(wait_max: float) -> Callable[[BaseException], bool | float]:
+    def decide(error: BaseException) -> bool | float:
         if isinstance(error, RateLimited) and error.retry_after is not None:
             return float(min(error.retry_after, max(wait_max, 0.0)))
         return isinstance(error, MediaGenError) and error.retryable
