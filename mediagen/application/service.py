@@ -348,7 +348,8 @@ class MediaService(JobDesk):
         fallbacks: list[Fallback] = []
         for position, candidate in enumerate(candidates):
             emit = _with_item(listener, item, candidate.backend)
-            emit(Selected(model=candidate.model, explicit=candidate.explicit))
+            if emit is not ignore_progress:
+                emit(Selected(model=candidate.model, explicit=candidate.explicit))
             try:
                 return await self._attempt(
                     request, candidate, state, job, _Call(emit, listener, started, timeout, tuple(fallbacks), share)
@@ -372,6 +373,8 @@ class MediaService(JobDesk):
     ) -> list[Outcome]:
         job.backend, job.model = candidate.backend, candidate.model
         generator = await self._registry.ready(candidate.backend, candidate.credentials)
+        if request.n == 1:  # one image, video or clip: one call
+            return await self._call(request, candidate, state, job, call, generator)
         per_call = 1
         if request.n > 1 and isinstance(generator, ImageBatchGenerator):
             per_call = images_per_call(self._registry.spec(candidate.backend), candidate.model)
