@@ -51,10 +51,10 @@ def media_length(source: Path | bytes | bytearray, mime_type: str) -> float | No
 
 def _length(data: BinaryIO, mime_type: str) -> object:
     """What the format's reader (else mutagen's scoring of every reader) says the stream's length is."""
-    import mutagen  # pure Python, imported on first use (off the loop, where this runs)
-
     if mime_type == "audio/mpeg":
         return _mpeg_length(data)
+    import mutagen  # pure Python, imported on first use (off the loop, where this runs)
+
     found: Any = None
     reader = READERS.get(mime_type)
     if reader is not None:

@@ -42,15 +42,14 @@ class LocalLimits:
         try:
             rate = limit.requests_per_minute
             if rate is not None:
-                if key not in self._rates:
-                    await asyncio.to_thread(importlib.import_module, "aiolimiter")
                 limiter = self._rates.get(key)
                 if limiter is None:
-                    from aiolimiter import AsyncLimiter  # loaded above
+                    await asyncio.to_thread(importlib.import_module, "aiolimiter")  # off the loop, the first time
+                    from aiolimiter import AsyncLimiter
 
                     # A bucket of `rate` calls refilled over a minute (bursts up to `rate`); below one a minute,
-                    # one call per 60 / rate seconds.
-                    limiter = self._rates[key] = AsyncLimiter(max(rate, 1.0), 60.0 / min(rate, 1.0))
+                    # one call per 60 / rate seconds. Two first calls may both get here: the first bucket stays.
+                    limiter = self._rates.setdefault(key, AsyncLimiter(max(rate, 1.0), 60.0 / min(rate, 1.0)))
                 if not limiter.has_capacity():
                     on_wait(limiter.time_period / limiter.max_rate)
                 await limiter.acquire()

@@ -97,14 +97,14 @@ def _read_bytes(path: Path) -> bytes:
         raise ConfigurationError(f"cannot read settings file {path}: {exc.strerror or exc}", source=str(path)) from None
 
 
-def _read_toml(path: Path, data: bytes | None = None) -> dict[str, Any]:
-    """The TOML file at `path` (its bytes `data`, when read already) as a table."""
+def _read_toml(path: Path, data: bytes) -> dict[str, Any]:
+    """The TOML file at `path`, whose bytes are `data`, as a table."""
     if sys.version_info >= (3, 11):  # loaded only when a settings file exists
         import tomllib
     else:  # pragma: no cover - exercised on Python 3.10 only
         import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
     try:
-        table: dict[str, Any] = tomllib.loads((data if data is not None else _read_bytes(path)).decode("utf-8"))
+        table: dict[str, Any] = tomllib.loads(data.decode("utf-8"))
         return table
     except tomllib.TOMLDecodeError as exc:
         raise ConfigurationError(
@@ -132,7 +132,7 @@ def _pyproject_table(path: Path) -> tuple[str, dict[str, Any] | None]:
 def _settings_file(path: Path) -> tuple[str, dict[str, Any] | None]:
     if path.name == "pyproject.toml":
         return _pyproject_table(path)
-    return str(path), _read_toml(path)
+    return str(path), _read_toml(path, _read_bytes(path))
 
 
 def _file_layers(
