@@ -634,7 +634,7 @@ def test_a_password_in_a_url_never_appears_in_an_error(project: Path, home: Path
 
 def is_valid_attempt_count(text: str) -> bool:
     try:
-        return int(text, 10) >= 1
+        return int(text.strip(), 10) >= 1  # the hook strips what str.strip does (e.g. "1\x1f" is 1), int() less
     except ValueError:
         return False
 
@@ -839,5 +839,93 @@ def test_the_defaults_alone_are_what_the_converter_builds_from_them(project: Pat
     loaded = load_settings_with_sources(env={}, cwd=project, config_dir=home)
     assert loaded.settings == built and repr(loaded.settings) == repr(built)
     assert set(loaded.sources.values()) == {"defaults"}
-    write(project / "mediagen.toml", "")  # an empty file is a source: it goes through the converter
+    write(project / "mediagen.toml", "")  # an empty file is a source: it goes through the builders
     assert load(project, home) == built
+
+
+def both_builders(env: Mapping[str, str], cwd: Path) -> tuple[Settings | None, Settings | ConfigurationError]:
+    """What the builder without cattrs makes of these MEDIAGEN_* variables (None: it leaves them to the converter),
+    and what loading makes of them through the converter: the settings, or the error it words."""
+    from mediagen.application.settings.converter import _converter
+    from mediagen.application.settings.loading import _defaults, _plain_defaults
+    from mediagen.application.settings.plain import build_plain
+    from mediagen.application.settings.sources import _anchor_relative_paths, _env_layers
+
+    layers = _defaults()
+    for name, table in _env_layers(env):
+        layers.add(table, name, cwd)
+    _anchor_relative_paths(layers)
+    plain = build_plain(layers.tree, _plain_defaults())
+    try:
+        converted: Settings | ConfigurationError = _converter.structure(layers.tree, Settings)
+    except Exception:  # the converter's own errors, worded by loading
+        with pytest.raises(ConfigurationError) as caught:
+            load_settings(env=dict(env), cwd=cwd, config_dir=cwd)
+        converted = caught.value
+    return plain, converted
+
+
+ENV_VALUES = {
+    "MEDIAGEN_BACKENDS__XAI__BASE_URL": st.sampled_from(["127.0.0.1:50051", "api.x.ai", "http://x/v1", "none", ""]),
+    "MEDIAGEN_BACKENDS__OPENAI__BASE_URL": st.sampled_from(["http://127.0.0.1:8080/v1", "127.0.0.1:1", " NONE "]),
+    "MEDIAGEN_BACKENDS__ELEVENLABS__EXTRA__POLL_INTERVAL": st.sampled_from(["0.1", "x", ""]),
+    "MEDIAGEN_BACKENDS__GOOGLE__ENABLED": st.sampled_from(["true", "Off", "1", "maybe"]),
+    "MEDIAGEN_BACKENDS__GOOGLE__REQUESTS_PER_MINUTE": st.sampled_from(["60", "0", "-1", "none", "1e400"]),
+    "MEDIAGEN_BACKENDS__OPENAI__DEFAULT_MODELS__IMAGE": st.sampled_from(["gpt-image-1", ""]),
+    "MEDIAGEN_OUTPUT_DIR": st.sampled_from(["/tmp/out", "out", "~/renders", "s3://bucket/p", "", "none"]),
+    "MEDIAGEN_STORE__KIND": st.sampled_from(["memory", "SQLite", "redis", "disk"]),
+    "MEDIAGEN_STORE__URL": st.sampled_from(["redis://127.0.0.1:6379/0", "http://x", "none"]),
+    "MEDIAGEN_STORE__MAX_ITEMS": st.sampled_from(["10", " 3 ", "0", "2.5", "many"]),
+    "MEDIAGEN_STORE__TTL_SECONDS": st.sampled_from(["60", "none", "-5", "inf"]),
+    "MEDIAGEN_TIMEOUTS__IMAGE": st.sampled_from(["30", "0.5", "0", "nan"]),
+    "MEDIAGEN_RETRY__ATTEMPTS": st.sampled_from(["1", "5", "0", "two"]),
+    "MEDIAGEN_STRICT": st.sampled_from(["yes", "no", "2"]),
+    "MEDIAGEN_MAX_CONCURRENT": st.sampled_from(["8", "-1"]),
+    "MEDIAGEN_ALLOWED_ROOTS": st.sampled_from(["/a,/b", "rel"]),
+    "MEDIAGEN_PRIORITIES__VIDEO": st.sampled_from(["google,xai", "xai,xai"]),
+    "MEDIAGEN_SANDBOX_OPTIONS__LATENCY": st.sampled_from(["0.25"]),
+    "MEDIAGEN_UNKNOWN_KEY": st.sampled_from(["1"]),
+}
+
+
+@settings(max_examples=300, deadline=None)
+@given(env=st.dictionaries(st.sampled_from(sorted(ENV_VALUES)), st.none(), max_size=6).flatmap(
+    lambda names: st.fixed_dictionaries({name: ENV_VALUES[name] for name in names})
+))  # fmt: skip
+def test_settings_built_without_cattrs_are_the_converters_or_left_to_it(empty_dir: Path, env: dict[str, str]) -> None:
+    """Variables whose values need only the leaf hooks are built without loading cattrs; whatever the converter
+    would refuse (or builds from lists and the priorities) is left to it, so its errors keep their wording."""
+    plain, converted = both_builders(env, empty_dir)
+    if isinstance(converted, ConfigurationError):
+        assert plain is None, converted
+    elif plain is not None:
+        assert plain == converted and repr(plain) == repr(converted)
+
+
+def test_the_usual_variables_load_without_cattrs(empty_dir: Path) -> None:
+    """An endpoint, an output directory, a store kind, a number and a vendor extra: no list or priorities among them."""
+    env = {
+        "MEDIAGEN_BACKENDS__XAI__BASE_URL": "127.0.0.1:50051",
+        "MEDIAGEN_BACKENDS__XAI__EXTRA__POLL_INTERVAL": "0.1",
+        "MEDIAGEN_OUTPUT_DIR": "renders",
+        "MEDIAGEN_STORE__KIND": "memory",
+        "MEDIAGEN_RETRY__ATTEMPTS": "5",
+        "MEDIAGEN_STRICT": "yes",
+    }
+    plain, converted = both_builders(env, empty_dir)
+    assert plain is not None and plain == converted
+    assert plain.output_dir == empty_dir / "renders" and plain.retry.attempts == 5 and plain.strict is True
+    assert plain.backend("xai").options() == BackendOptions(base_url="127.0.0.1:50051", extra={"poll_interval": "0.1"})
+
+
+def test_a_settings_file_of_text_and_numbers_builds_as_the_converter_does(project: Path, home: Path) -> None:
+    write(
+        project / "mediagen.toml",
+        "max_concurrent = 6\noutput_dir = 'out'\n[store]\nkind = 'memory'\nttl_seconds = 60\n"
+        "[backends.openai]\nbase_url = 'http://127.0.0.1:9/v1'\nextra = { poll_interval = 0.5, tags = ['a'] }\n",
+    )
+    settings = load(project, home)
+    assert settings.max_concurrent == 6 and settings.output_dir == project / "out"
+    assert settings.store.kind == "memory" and settings.store.ttl_seconds == 60.0
+    assert isinstance(settings.store.ttl_seconds, float)  # the converter's float hook, by either builder
+    assert settings.backend("openai").extra == {"poll_interval": 0.5, "tags": ["a"]}

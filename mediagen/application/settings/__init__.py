@@ -1,10 +1,12 @@
-"""Settings: frozen attrs values structured by cattrs from defaults, TOML files, MEDIAGEN_* env vars and overrides.
+"""Settings: frozen attrs values structured from defaults, TOML files, MEDIAGEN_* env vars and overrides.
 
 `load_settings` merges the sources key by key (later wins), remembers where every value came from, and turns
 any bad value into a `ConfigurationError` naming the dotted key, the value, what was expected and its source.
 
-The package is split by what it holds: `model` (the attrs classes), `validators`, `converter` (the cattrs hooks),
-`sources` (files, env vars, the key-by-key merge), `errors` and `wording` (messages), and `loading` (entry points).
+The package is split by what it holds: `model` (the attrs classes), `validators`, `values` (the leaf hooks),
+`converter` (cattrs with those hooks), `plain` (text, numbers and tables built by the hooks alone, without
+cattrs), `sources` (files, env vars, the key-by-key merge), `errors` and `wording` (messages), and `loading`
+(entry points).
 """
 
 from __future__ import annotations

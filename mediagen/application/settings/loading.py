@@ -12,6 +12,7 @@ import attr
 import attrs
 
 from mediagen.application.settings.model import Settings
+from mediagen.application.settings.plain import build_plain
 from mediagen.application.settings.sources import (
     _DEFAULTS,
     _OVERRIDES,
@@ -28,11 +29,14 @@ def _build(layers: _Layers) -> Settings:
         # Only the defaults (no settings file, MEDIAGEN_* variable or override): the converter would build
         # `Settings()` from them (a test holds the two equal), so a default run loads no cattrs.
         return Settings()
+    _anchor_relative_paths(layers)
+    plain = build_plain(layers.tree, _plain_defaults())
+    if plain is not None:  # text, numbers and tables of them: no cattrs needed
+        return plain
     from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 
     from mediagen.application.settings.converter import _converter
 
-    _anchor_relative_paths(layers)
     try:
         return _converter.structure(layers.tree, Settings)
     except (ClassValidationError, IterableValidationError, ForbiddenExtraKeysError) as exc:

@@ -16,6 +16,7 @@ import attrs
 import platformdirs
 
 from mediagen.application.settings.model import Settings
+from mediagen.application.settings.values import _NONE_WORDS, _split_list
 from mediagen.application.settings.wording import _is_dict, _is_variadic_tuple, _show, _without_none
 from mediagen.domain.errors import ConfigurationError
 
@@ -233,8 +234,6 @@ _PLACE_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:/")
 
 def _anchor(value: Any, base: Path) -> Any:
     """`value` as an absolute path when it is a relative one; anything else is left for the hooks to judge."""
-    from mediagen.application.settings.converter import _NONE_WORDS
-
     if isinstance(value, (str, os.PathLike)) and _PLACE_URL.match(os.fspath(value)):
         return value  # an object-store place such as s3://bucket/prefix (as a Path, s3:/bucket/prefix): not relative
     if isinstance(value, os.PathLike) or (isinstance(value, str) and value.strip().lower() not in _NONE_WORDS):
@@ -248,8 +247,6 @@ def _anchor(value: Any, base: Path) -> Any:
 
 def _anchor_relative_paths(layers: _Layers) -> None:
     """Relative paths count from the directory of the file that set them; env and overrides from the cwd."""
-    from mediagen.application.settings.converter import _split_list  # with cattrs: a source set some key
-
     for pattern, is_list in _path_fields(Settings):
         for path in _expand(layers.tree, pattern):
             base = layers.bases.get(layers.source_of(path))
