@@ -154,11 +154,13 @@ class MediaService(JobDesk):
         for name in names:
             self._registry.spec(name)  # an unknown name fails before anything starts
         sink_warm_up = getattr(self._sink, "warm_up", None)  # optional in the port: see ArtifactSink
+        store_warm_up = getattr(self._store, "warm_up", None)  # optional in the port: see ContinuationStore
         media_types = {media for name in names for media in self._registry.spec(name).media_types}
         await asyncio.gather(
             *(self._warm_up(name) for name in names),
             self._reach_store(),  # the store's optional `open`, once: the first request does not reach it again
             *([sink_warm_up(media_types)] if sink_warm_up else []),
+            *([store_warm_up()] if store_warm_up else []),
             *([self._warm_up_codec()] if names and self._encode is not None else []),
         )
         return tuple(names)

@@ -37,8 +37,10 @@ class ContinuationRecord:
 
 class ContinuationStore(Protocol):
     """Continuation records. A store may also offer:
-    - `async def open(self) -> None`, which connects ahead of the first use; `MediaService.warm_up` and the first
-      generation call it when present;
+    - `async def open(self) -> None`, which connects ahead of the first use (what a save needs); `MediaService.warm_up`
+      and the first generation call it when present;
+    - `async def warm_up(self) -> None`, which also readies what a load or a listing needs; `MediaService.warm_up`
+      calls it when present;
     - `def save_blocking(self, backend: str, state: ContinuationState) -> str`, what `save` does, blocking, for a
       worker thread once the store is open: with a sink that offers `write_and_keep`, the service saves the
       continuation in the worker-thread job that writes the file, so the two cost one thread hop."""

@@ -164,26 +164,50 @@ def test_open_service_without_a_container_does_not_load_dependency_injector(clea
     assert not injector_loaded and not container_loaded
 
 
-#: What a fresh default service (no settings source, no third-party backend) does not load before it is needed.
-LOADED_ON_FIRST_USE = ("cattrs", "importlib.metadata", "email", "zipfile")
+#: What a fresh service (no list or priorities among its settings, no third-party backend) does not load before
+#: it is needed.
+LOADED_ON_FIRST_USE = ("cattrs", "importlib.metadata", "email", "zipfile", "aiosqlite")
 
 
-def test_a_fresh_default_service_loads_no_converter_or_distribution_metadata(clean: Path) -> None:
-    """cattrs structures settings some source sets (a file, a MEDIAGEN_* variable); importlib.metadata reads
-    third-party backends' entry points when an installed distribution declares some."""
+@pytest.mark.parametrize(
+    "variables",
+    [
+        {},
+        {
+            "MEDIAGEN_OUTPUT_DIR": "renders",
+            "MEDIAGEN_BACKENDS__XAI__BASE_URL": "127.0.0.1:50051",
+            "MEDIAGEN_BACKENDS__XAI__EXTRA__POLL_INTERVAL": "0.1",
+            "MEDIAGEN_RETRY__ATTEMPTS": "5",
+        },
+    ],
+    ids=["defaults", "usual-variables"],
+)
+def test_a_fresh_service_loads_no_converter_distribution_metadata_or_async_sqlite(
+    clean: Path, monkeypatch: pytest.MonkeyPatch, variables: dict[str, str]
+) -> None:
+    """cattrs structures lists and the priorities, and words a bad setting; importlib.metadata reads third-party
+    backends' entry points when an installed distribution declares some; aiosqlite serves the store's async methods,
+    which a generation keeping its continuation in the file's job does not use."""
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
     code = (
         "import asyncio, json, sys\n"
         "from mediagen import open_service\n"
+        "from mediagen.ports.continuation import ContinuationState\n"
         "async def main():\n"
         "    async with open_service() as service:\n"
         "        await service._reach_store()\n"
-        "        return len(service.selector.specs)\n"
-        "specs = asyncio.run(main())\n"
-        f"early = {LOADED_ON_FIRST_USE!r}\n"
-        "print(json.dumps([specs, sorted(m for m in sys.modules if m.split('.')[0] in early or m in early)]))\n"
+        "        store = service._store\n"
+        "        kept = await asyncio.to_thread(store.save_blocking, 'xai', ContinuationState(kind='k', data={}))\n"
+        "        early = sorted(m for m in sys.modules if m.split('.')[0] in names or m in names)\n"
+        "        found = await store.load(kept)\n"
+        "        return [len(service.selector.specs), early, found is not None, 'aiosqlite' in sys.modules]\n"
+        f"names = {LOADED_ON_FIRST_USE!r}\n"
+        "print(json.dumps(asyncio.run(main())))\n"
     )
-    specs, loaded = json.loads(run_python(code))
+    specs, loaded, found, async_loaded = json.loads(run_python(code))
     assert specs == 5 and loaded == []
+    assert found and async_loaded  # the async connection opens on its first use
 
 
 async def test_open_service_with_settings_uses_them_and_stops_its_sandbox(clean: Path) -> None:

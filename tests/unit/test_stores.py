@@ -161,6 +161,27 @@ async def test_sqlite_store_creates_its_directory_and_a_wal_database_on_first_us
     assert json.loads(str(data)) == {"ü": [1, 2]}
 
 
+async def test_opening_the_sqlite_store_readies_its_file_and_the_async_connection_waits_for_its_first_use(
+    tmp_path: Path,
+) -> None:
+    """`open` (the first generation's) makes the file ready through save_blocking's connection; aiosqlite's
+    connection and thread wait for a load, a listing or `warm_up`, which a generation keeping its continuation in
+    its file's job never needs."""
+    path = tmp_path / "s.sqlite3"
+    store = SqliteStore(path)
+    await store.open()
+    with closing(sqlite3.connect(path)) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert db.execute("PRAGMA user_version").fetchone() == (1,)
+    kept = await asyncio.to_thread(store.save_blocking, "alpha", CHAT)
+    assert store._connection is None  # no aiosqlite connection, so no thread of its own
+    await store.warm_up()
+    assert store._connection is not None
+    found = await store.load(kept)
+    assert found is not None and found.state == CHAT
+    await store.aclose()
+
+
 async def test_sqlite_store_reopens_after_aclose(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "s.sqlite3")
     first = await store.save("alpha", CHAT)

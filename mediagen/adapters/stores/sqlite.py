@@ -9,15 +9,17 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiosqlite
 import platformdirs
 
 from mediagen.adapters.stores.codec import decode_data, encode_data
 from mediagen.adapters.stores.ids import new_continuation_id
 from mediagen.domain.errors import ConfigurationError
 from mediagen.ports.continuation import ContinuationRecord, ContinuationState
+
+if TYPE_CHECKING:
+    import aiosqlite
 
 _THIRTY_DAYS = 30 * 24 * 3600.0
 #: How long a writer waits for another process's write lock before giving up.
@@ -45,6 +47,8 @@ _SETUP = ("PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL")
 _COLUMNS = "id, backend, kind, data, blob, created_at, expires_at"
 _INSERT = f"INSERT INTO continuations ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
 _LIVE = "(expires_at IS NULL OR expires_at > ?)"
+#: Delete expired rows, including those another process saved with its own TTL.
+_PURGE = "DELETE FROM continuations WHERE expires_at IS NOT NULL AND expires_at <= ?"
 
 
 def default_sqlite_path() -> Path:
@@ -53,15 +57,16 @@ def default_sqlite_path() -> Path:
 
 
 class SqliteStore:
-    """Continuation records in one SQLite file; the connection opens on first use and is reused.
+    """Continuation records in one SQLite file; the connections open on first use and are reused.
 
     WAL journaling plus a busy timeout let two processes write at once; each statement commits on its own.
     Records expire `ttl_seconds` after they were saved (None: never) and expired rows are purged on open and save:
     on save by a trigger of the INSERT itself, so a save is one statement and one hop to the connection's thread.
 
     `save_blocking` saves from a worker thread another job already runs in (the filesystem sink's, which writes the
-    generation's file): it uses a second connection of its own, opened in that thread on first use, so a file and
-    its continuation cost one thread hop together.
+    generation's file): it uses a connection of its own (sqlite3's, which also makes the file ready: WAL, schema,
+    purge), opened in that thread on first use, so a file and its continuation cost one thread hop together. The
+    async methods share an aiosqlite connection, whose module and thread load only when one of them is first used.
     A file that cannot hold the store (a directory, a file that is no SQLite database, a missing directory when
     `create_parent` is False) is a ConfigurationError naming `store.path`.
     """
@@ -107,12 +112,11 @@ class SqliteStore:
     def save_blocking(self, backend: str, state: ContinuationState) -> str:
         """`save`, blocking: call it from a worker thread, never on the event loop."""
         with self._blocking_lock:
-            if self._blocking is None:
-                self._blocking = self._connect_blocking()
+            connection = self._prepared_connection()
             while True:
                 continuation_id, row = self._row(backend, state)
                 try:
-                    self._blocking.execute(_INSERT, row)
+                    connection.execute(_INSERT, row)
                 except sqlite3.IntegrityError:  # pragma: no cover - 48 random bits collided
                     continue
                 return continuation_id
@@ -126,9 +130,16 @@ class SqliteStore:
         blob = None if state.blob is None else bytes(state.blob)
         return continuation_id, (continuation_id, backend, state.kind, encode_data(state.data), blob, now, expires_at)
 
+    def _prepared_connection(self) -> sqlite3.Connection:
+        """save_blocking's connection (the caller holds `_blocking_lock`), opened on first use: it is the one that
+        prepares the file, see `_connect_blocking`."""
+        if self._blocking is None:
+            self._blocking = self._connect_blocking()
+        return self._blocking
+
     def _connect_blocking(self) -> sqlite3.Connection:
-        """save_blocking's connection, alike to the async one: autocommit, the busy timeout, synchronous=NORMAL (a
-        per-connection setting), and the file in WAL with the schema (already so once the store was opened)."""
+        """A connection alike to the async one (autocommit, the busy timeout, synchronous=NORMAL, a per-connection
+        setting) to the file made ready: its place checked, WAL on, the schema made, the expired rows purged."""
         self._check_place()
         try:
             connection = sqlite3.connect(
@@ -137,9 +148,8 @@ class SqliteStore:
         except sqlite3.Error as error:
             raise self._unusable(str(error)) from None
         try:
-            for statement in _SETUP:
-                connection.execute(statement)
-            connection.executescript(_SCHEMA)
+            _prepare(connection)
+            connection.execute(_PURGE, (self._clock(),))
         except BaseException as error:
             connection.close()
             if isinstance(error, sqlite3.DatabaseError) and not _is_contention(error):
@@ -174,8 +184,25 @@ class SqliteStore:
         return [_record(row) for row in rows]
 
     async def open(self) -> None:
-        """Connect now (the file, schema and purge of expired rows) rather than on the first use."""
+        """Make the file ready now (its place, WAL, the schema, the purge of expired rows) rather than on the first
+        use, through save_blocking's connection in a worker thread. The async connection (aiosqlite, its module and
+        its thread) waits for a first load, save, delete or listing: a generation whose file job keeps its
+        continuation (`save_blocking`) needs none."""
+        await asyncio.to_thread(self._prepare_file)
+
+    async def warm_up(self) -> None:
+        """Open the async connection now too (aiosqlite's module and thread), as `MediaService.warm_up` asks: a host
+        that warms up pays for it at start, not at its first load or listing."""
         await self._db()
+
+    def _prepare_file(self) -> None:
+        with self._blocking_lock:
+            self._prepared_connection()
+
+    def _ready_for_async(self) -> None:
+        """Blocking: the file made ready (once, whichever connection comes first) and aiosqlite's module loaded."""
+        self._prepare_file()
+        import aiosqlite  # noqa: F401
 
     async def aclose(self) -> None:
         """Close the connection, after an open in progress has finished; a later call opens a new one."""
@@ -206,7 +233,9 @@ class SqliteStore:
             return self._connection
 
     async def _open(self) -> aiosqlite.Connection:
-        await asyncio.to_thread(self._check_place)
+        await asyncio.to_thread(self._ready_for_async)
+        import aiosqlite  # loaded by now
+
         # isolation_level=None: autocommit, so concurrent coroutines on the shared connection never
         # interleave inside one transaction, and each write holds the file lock only for itself.
         pending = aiosqlite.connect(self._path, timeout=_BUSY_TIMEOUT_SECONDS, isolation_level=None)
@@ -221,12 +250,9 @@ class SqliteStore:
             raise self._unusable(str(error)) from None
         try:
             await db.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_SECONDS * 1000)}")
-            await _prepare(db)
-            await self._purge(db, self._clock())
-        except BaseException as error:
+            await db.execute(_SETUP[1])  # synchronous = NORMAL is the connection's own; WAL is the file's, set
+        except BaseException:
             await db.close()
-            if isinstance(error, sqlite3.DatabaseError) and not _is_contention(error):
-                raise self._unusable(str(error)) from None  # e.g. "file is not a database"
             raise
         return db
 
@@ -253,12 +279,8 @@ class SqliteStore:
             key="store.path",
         )
 
-    async def _purge(self, db: aiosqlite.Connection, now: float) -> None:
-        """Delete expired rows, including those another process saved with its own TTL."""
-        await db.execute("DELETE FROM continuations WHERE expires_at IS NOT NULL AND expires_at <= ?", (now,))
 
-
-async def _prepare(db: aiosqlite.Connection) -> None:
+def _prepare(connection: sqlite3.Connection) -> None:
     """Switch to WAL and create the schema, waiting out another process doing the same.
 
     Switching the journal mode needs the file to itself, and SQLite answers SQLITE_BUSY at once, without calling the
@@ -269,17 +291,16 @@ async def _prepare(db: aiosqlite.Connection) -> None:
     while True:
         try:
             for statement in _SETUP:
-                await db.execute(statement)
-            await db.executescript(_SCHEMA)
-            async with db.execute("PRAGMA user_version") as cursor:
-                version = await cursor.fetchone()
-            if version is not None and version[0] == 0:
-                await db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+                connection.execute(statement)
+            connection.executescript(_SCHEMA)
+            (version,) = connection.execute("PRAGMA user_version").fetchone()
+            if version == 0:
+                connection.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
             return
         except sqlite3.OperationalError as error:
-            if ("locked" not in str(error) and "busy" not in str(error)) or time.monotonic() > deadline:
+            if not _is_contention(error) or time.monotonic() > deadline:
                 raise
-            await asyncio.sleep(delay)
+            time.sleep(delay)  # a worker thread's wait, never the event loop's
             delay = min(delay * 2, 0.25)
 
 
