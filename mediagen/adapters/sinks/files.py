@@ -14,7 +14,7 @@ import secrets
 import socket
 import stat
 import zlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
@@ -333,16 +333,17 @@ class _TempFile:
             raise _unusable(directory.path, error) from None
         return cls(directory, name, fd)
 
-    def write(self, data: bytes | bytearray, digest: Hash | None = None) -> None:
-        """Append `data`, first hashing it into `digest` when given."""
+    def write(self, chunks: Sequence[bytes], digest: Hash | None = None) -> None:
+        """Append the chunks, first hashing each into `digest` when given."""
         if self._fd is None:
             raise ValueError(f"{self.name} is already closed")
-        if digest is not None:
-            digest.update(data)
-        view = memoryview(data)
         try:
-            while view:
-                view = view[os.write(self._fd, view) :]
+            for chunk in chunks:
+                if digest is not None:
+                    digest.update(chunk)
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(self._fd, view) :]
         except OSError as error:  # a full disk, a quota
             raise _unusable(self.directory.path, error) from None
 
@@ -400,31 +401,32 @@ def _unplace(placed: _Placed) -> None:
         placed.directory.close()
 
 
-async def _gather(stream: AsyncIterator[bytes], tally: _Tally, into: bytearray, *, limit: int) -> bool:
-    """Append chunks to `into` until it holds `limit` bytes (False) or the stream ends (True)."""
-    while len(into) < limit:
+async def _gather(stream: AsyncIterator[bytes], tally: _Tally, into: list[bytes], *, limit: int) -> bool:
+    """Append chunks to `into`, as they came (never copied), until they hold `limit` bytes (False) or the stream
+    ends (True)."""
+    held = sum(len(chunk) for chunk in into)
+    while held < limit:
         try:
             chunk = await stream.__anext__()
         except StopAsyncIteration:
             return True
         if chunk:
             tally.add(chunk)
-            into += chunk
+            into.append(chunk)
+            held += len(chunk)
     return False
 
 
-async def _read_head(stream: AsyncIterator[bytes], tally: _Tally) -> bytes:
-    """At least SNIFF_BYTES leading bytes (fewer only if the stream is that short), for sniffing."""
-    head = bytearray()
-    while len(head) < SNIFF_BYTES:
-        try:
-            chunk = await stream.__anext__()
-        except StopAsyncIteration:
-            break
-        if chunk:
-            tally.add(chunk)
-            head += chunk
-    return bytes(head)
+async def _read_head(stream: AsyncIterator[bytes], tally: _Tally) -> list[bytes]:
+    """The leading chunks, as they came, holding at least SNIFF_BYTES (fewer only if the stream is that short)."""
+    head: list[bytes] = []
+    await _gather(stream, tally, head, limit=SNIFF_BYTES)
+    return head
+
+
+def _joined(chunks: list[bytes]) -> bytes:
+    """The chunks as one bytes object: the chunk itself when there is one (the usual head), else a copy."""
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _accept(head: bytes, target: ArtifactTarget, claimed: str) -> str:

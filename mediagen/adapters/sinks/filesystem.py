@@ -30,6 +30,7 @@ from mediagen.adapters.sinks.files import (
     _Directory,
     _file_exists,
     _gather,
+    _joined,
     _Placed,
     _read_head,
     _Tally,
@@ -130,12 +131,12 @@ class FilesystemSink:
         keep: Callable[[], object] | None,
     ) -> tuple[Artifact, object]:
         tally = _Tally(self._max_bytes, target.backend, on_bytes)
-        head = await _read_head(stream, tally)
-        mime = _accept(head, target, mime_type)
+        # The chunks are kept as the stream gave them, never copied on the loop: the worker-thread job writes each.
+        pending = await _read_head(stream, tally)
+        mime = _accept(_joined(pending), target, mime_type)
         ext = extension_for(mime)
         name = self._first_name(target, ext)
-        pending = bytearray(head)
-        ended = await _gather(stream, tally, pending, limit=len(pending) + 1)  # one more chunk: was that all?
+        ended = await _gather(stream, tally, pending, limit=tally.size + 1)  # one more chunk: was that all?
         if ended:  # the whole artifact is in hand: one hop creates, fsyncs and places it
             placed = await _to_the_end(
                 self._write_whole, target, name, ext, pending, tally.sha256, mime, keep, undo=_unplace
@@ -144,7 +145,7 @@ class FilesystemSink:
             temp = await _to_the_end(self._open_temp, target, name, pending, tally.sha256, undo=_TempFile.discard)
             try:
                 while not ended:
-                    pending = bytearray()
+                    pending = []
                     ended = await _gather(stream, tally, pending, limit=WRITE_BATCH)
                     if pending:
                         await _to_the_end(temp.write, pending, tally.sha256)
@@ -167,23 +168,23 @@ class FilesystemSink:
         target: ArtifactTarget,
         name: str,
         ext: str,
-        data: bytes | bytearray,
+        chunks: Sequence[bytes],
         digest: Hash,
         mime: str,
         keep: Callable[[], object] | None,
     ) -> _Placed:
-        """Blocking: open the directory, write `data` to a temp file (hashing it into `digest`), fsync it, call
-        `keep` and link the file into place."""
-        temp = self._open_temp(target, name, data, digest)
+        """Blocking: open the directory, write the whole artifact's `chunks` to a temp file (hashing them into
+        `digest`), fsync it, call `keep` and link the file into place."""
+        temp = self._open_temp(target, name, chunks, digest)
         try:
-            return self._seal_and_place(temp, name, target, ext, mime, keep, data)
+            return self._seal_and_place(temp, name, target, ext, mime, keep, chunks)
         except BaseException:
             temp.discard()
             raise
 
-    def _open_temp(self, target: ArtifactTarget, name: str, data: bytes | bytearray, digest: Hash) -> _TempFile:
+    def _open_temp(self, target: ArtifactTarget, name: str, chunks: Sequence[bytes], digest: Hash) -> _TempFile:
         """Blocking: open (creating it if needed) the output directory, then create a temp file there holding
-        `data` (hashed into `digest`); the temp file keeps the directory open until it is placed or discarded."""
+        `chunks` (hashed into `digest`); the temp file keeps the directory open until it is placed or discarded."""
         directory = self._open_directory(target.output_dir)
         try:
             self._sweep_once(directory)
@@ -192,7 +193,7 @@ class FilesystemSink:
             directory.close()
             raise
         try:
-            temp.write(data, digest)
+            temp.write(chunks, digest)
         except BaseException:
             temp.discard()
             raise
@@ -206,16 +207,18 @@ class FilesystemSink:
         ext: str,
         mime: str,
         keep: Callable[[], object] | None,
-        data: bytes | bytearray = b"",
+        chunks: Sequence[bytes] = (),
     ) -> _Placed:
         """Blocking: fsync and close the temp file, call `keep` (when it raises, the temp file is the caller's to
         discard), then give the file its final name (see `_place`) and, for audio and video, read how long it plays
-        (in this same worker-thread job: no second hop; from `data`, the whole file when still in hand, else from
+        (in this same worker-thread job: no second hop; from `chunks`, the whole file when still in hand, else from
         the file). The placement holds the directory open from here; closing it is the caller's."""
         temp.seal()
         kept = keep() if keep is not None else None
         directory, final, replaced = self._place(temp, name, target, ext)
-        length = None if media_type_of(mime) is MediaType.IMAGE else media_length(data or directory.path / final, mime)
+        length = None
+        if media_type_of(mime) is not MediaType.IMAGE:
+            length = media_length(b"".join(chunks) if chunks else directory.path / final, mime)
         return _Placed(directory, final, replaced, length=length, kept=kept)
 
     async def warm_up(self, media_types: Iterable[MediaType]) -> None:

@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import PurePath
 from typing import Any, Final
 
-from mediagen.adapters.sinks.files import TWO_GIB, _accept, _gather, _read_head, _Tally, new_short_id
+from mediagen.adapters.sinks.files import TWO_GIB, _accept, _gather, _joined, _read_head, _Tally, new_short_id
 from mediagen.adapters.sinks.naming import artifact_name, names_for_stem, safe_filename
 from mediagen.domain.errors import BackendError, ConfigurationError, FileExists, PathNotAllowed
 from mediagen.domain.media import MediaType
@@ -111,15 +111,14 @@ class S3Sink:
     ) -> Artifact:
         bucket, prefix = _place_or_fail(target.output_dir)
         tally = _Tally(self._max_bytes, target.backend, on_bytes)
-        head = await _read_head(stream, tally)
-        mime = _accept(head, target, mime_type)
+        pending = await _read_head(stream, tally)
+        mime = _accept(_joined(pending), target, mime_type)
         ext = extension_for(mime)
         name = safe_filename(target.filename, ext) if target.filename is not None else self._new_name(target, ext)
-        pending = bytearray(head)
         ended = await _gather(stream, tally, pending, limit=self._part_bytes)
         client = await self._s3()
         if ended:
-            data = bytes(pending)
+            data = _joined(pending)
             await asyncio.to_thread(tally.sha256.update, data)  # the filesystem sink hashes in its write's thread too
             key = await self._put_whole(client, bucket, prefix, name, target, ext, data, mime)
         else:
@@ -170,7 +169,7 @@ class S3Sink:
         ext: str,
         stream: AsyncIterator[bytes],
         tally: _Tally,
-        pending: bytearray,
+        pending: list[bytes],
         mime: str,
     ) -> str:
         key = await self._free_key(client, bucket, prefix, name, target, ext)
@@ -182,7 +181,7 @@ class S3Sink:
             ended = False
             while True:
                 number = len(parts) + 1
-                body = bytes(pending)
+                body = _joined(pending)
                 await asyncio.to_thread(tally.sha256.update, body)
                 sent = await _call(
                     client.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=body),
@@ -192,7 +191,7 @@ class S3Sink:
                 parts.append({"ETag": sent["ETag"], "PartNumber": number})
                 if ended:
                     break
-                pending = bytearray()
+                pending = []
                 ended = await _gather(stream, tally, pending, limit=self._part_bytes)  # the vendor's errors pass as is
                 if ended and not pending:
                     break
