@@ -112,21 +112,20 @@ class BackendSelector:
         raise self._none_available(request, verdicts)
 
     def _auto(self, request: MediaRequest) -> tuple[list[Candidate], list[Verdict]]:
-        verdicts = [self._judge(spec, request, explicit=False) for spec in self.order(request.media_type)]
+        judged = [(spec, *self._judged(spec, request, explicit=False)) for spec in self.order(request.media_type)]
         chosen = [
-            Candidate(self._specs[v.backend], v.model, False, key)
-            for v in verdicts
-            if v.usable and v.model is not None and (key := self._credentials.get(self._specs[v.backend])) is not None
+            Candidate(spec, verdict.model, False, key)
+            for spec, verdict, key in judged
+            if verdict.usable and verdict.model is not None and key is not None
         ]
-        return chosen, verdicts
+        return chosen, [verdict for _, verdict, _ in judged]
 
     def _explicit(self, name: str, request: MediaRequest) -> Candidate:
         spec = self._check_known(name)
-        verdict = self._judge(spec, request, explicit=True)
+        verdict, key = self._judged(spec, request, explicit=True)
         if verdict.needs_key_only:
             alternatives = [c.backend for c in self._auto(request)[0] if c.backend != name]
             raise MissingCredentials(name, spec.env_vars, alternatives=alternatives)
-        key = self._credentials.get(spec)
         if not verdict.usable or verdict.model is None or key is None:
             raise NoBackendAvailable(
                 f"backend {name!r} cannot serve this {request.media_type.value} request: {verdict.reason}",
@@ -146,21 +145,26 @@ class BackendSelector:
         return serving + sorted((s for s in self._specs.values() if s not in serving), key=lambda s: s.name)
 
     def _judge(self, spec: BackendSpec, request: MediaRequest, *, explicit: bool) -> Verdict:
+        return self._judged(spec, request, explicit=explicit)[0]
+
+    def _judged(self, spec: BackendSpec, request: MediaRequest, *, explicit: bool) -> tuple[Verdict, Secret | None]:
+        """The verdict, and the key it found when it got as far as asking for one (read once per judgement)."""
         media = request.media_type
         if media not in spec.media_types:
-            return Verdict(spec.name, False, f"does not generate {media.value}")
+            return Verdict(spec.name, False, f"does not generate {media.value}"), None
         if spec.name in self._disabled:
-            return Verdict(spec.name, False, "disabled in settings (backends.<name>.enabled = false)")
+            return Verdict(spec.name, False, "disabled in settings (backends.<name>.enabled = false)"), None
         required = request.required_capabilities()
         if self._strict:
             required |= request.optional_capabilities()
         model, problem = self._pick_model(spec, request, required, explicit=explicit)
         if model is None:
-            return Verdict(spec.name, False, problem)
-        if self._credentials.get(spec) is None:
+            return Verdict(spec.name, False, problem), None
+        key = self._credentials.get(spec)
+        if key is None:
             names = " or ".join(spec.env_vars) or "credentials"
-            return Verdict(spec.name, False, f"no API key: set {names}", model, needs_key_only=True)
-        return Verdict(spec.name, True, problem or "can serve the request", model)
+            return Verdict(spec.name, False, f"no API key: set {names}", model, needs_key_only=True), None
+        return Verdict(spec.name, True, problem or "can serve the request", model), key
 
     def _pick_model(
         self, spec: BackendSpec, request: MediaRequest, required: frozenset[Capability], *, explicit: bool

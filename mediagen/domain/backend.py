@@ -144,9 +144,16 @@ class BackendSpec:
 
     def models_for(self, media_type: MediaType) -> tuple[ModelSpec, ...]:
         """Models of a media type, the default first, then in declaration order."""
-        default = self.default_models.get(media_type)
-        found = [m for m in self.models if m.media_type is media_type]
-        return tuple(sorted(found, key=lambda m: m.name != default))
+        return self._models_by_media.get(media_type, ())
+
+    @functools.cached_property  # asked on every request the selector judges; the models never change
+    def _models_by_media(self) -> dict[MediaType, tuple[ModelSpec, ...]]:
+        ordered: dict[MediaType, tuple[ModelSpec, ...]] = {}
+        for media_type in self.media_types:
+            default = self.default_models.get(media_type)
+            found = [m for m in self.models if m.media_type is media_type]
+            ordered[media_type] = tuple(sorted(found, key=lambda m: m.name != default))
+        return ordered
 
     def model_for(self, media_type: MediaType, required: frozenset[Capability]) -> ModelSpec | None:
         """The default model if it serves `required`, else the first model that does."""
