@@ -166,7 +166,7 @@ def test_open_service_without_a_container_does_not_load_dependency_injector(clea
 
 #: What a fresh service (no list or priorities among its settings, no third-party backend) does not load before
 #: it is needed.
-LOADED_ON_FIRST_USE = ("cattrs", "importlib.metadata", "email", "zipfile", "aiosqlite")
+LOADED_ON_FIRST_USE = ("cattrs", "importlib.metadata", "email", "zipfile")
 
 
 @pytest.mark.parametrize(
@@ -182,12 +182,12 @@ LOADED_ON_FIRST_USE = ("cattrs", "importlib.metadata", "email", "zipfile", "aios
     ],
     ids=["defaults", "usual-variables"],
 )
-def test_a_fresh_service_loads_no_converter_distribution_metadata_or_async_sqlite(
+def test_a_fresh_service_loads_no_converter_or_distribution_metadata_and_opens_no_async_sqlite_connection(
     clean: Path, monkeypatch: pytest.MonkeyPatch, variables: dict[str, str]
 ) -> None:
     """cattrs structures lists and the priorities, and words a bad setting; importlib.metadata reads third-party
-    backends' entry points when an installed distribution declares some; aiosqlite serves the store's async methods,
-    which a generation keeping its continuation in the file's job does not use."""
+    backends' entry points when an installed distribution declares some; aiosqlite's connection (and its thread)
+    serves the store's async methods, which a generation keeping its continuation in the file's job does not use."""
     for name, value in variables.items():
         monkeypatch.setenv(name, value)
     code = (
@@ -200,14 +200,16 @@ def test_a_fresh_service_loads_no_converter_distribution_metadata_or_async_sqlit
         "        store = service._store\n"
         "        kept = await asyncio.to_thread(store.save_blocking, 'xai', ContinuationState(kind='k', data={}))\n"
         "        early = sorted(m for m in sys.modules if m.split('.')[0] in names or m in names)\n"
+        "        unopened = store._connection is None\n"
         "        found = await store.load(kept)\n"
-        "        return [len(service.selector.specs), early, found is not None, 'aiosqlite' in sys.modules]\n"
+        "        opened = store._connection is not None\n"
+        "        return [len(service.selector.specs), early, unopened, found is not None, opened]\n"
         f"names = {LOADED_ON_FIRST_USE!r}\n"
         "print(json.dumps(asyncio.run(main())))\n"
     )
-    specs, loaded, found, async_loaded = json.loads(run_python(code))
+    specs, loaded, unopened, found, opened = json.loads(run_python(code))
     assert specs == 5 and loaded == []
-    assert found and async_loaded  # the async connection opens on its first use
+    assert unopened and found and opened  # the async connection opens on its first use
 
 
 async def test_open_service_with_settings_uses_them_and_stops_its_sandbox(clean: Path) -> None:

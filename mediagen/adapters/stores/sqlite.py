@@ -185,23 +185,21 @@ class SqliteStore:
 
     async def open(self) -> None:
         """Make the file ready now (its place, WAL, the schema, the purge of expired rows) rather than on the first
-        use, through save_blocking's connection in a worker thread. The async connection (aiosqlite, its module and
-        its thread) waits for a first load, save, delete or listing: a generation whose file job keeps its
-        continuation (`save_blocking`) needs none."""
-        await asyncio.to_thread(self._prepare_file)
+        use, through save_blocking's connection, and load aiosqlite's module, in a worker thread: the first generation
+        does this while its SDK loads, so no module loads later, while it is being answered. The async connection
+        (aiosqlite's, and its thread) waits for a first load, save, delete or listing: a generation whose file job
+        keeps its continuation (`save_blocking`) needs none."""
+        await asyncio.to_thread(self._ready_for_async)
 
     async def warm_up(self) -> None:
-        """Open the async connection now too (aiosqlite's module and thread), as `MediaService.warm_up` asks: a host
-        that warms up pays for it at start, not at its first load or listing."""
+        """Open the async connection now too (and its thread), as `MediaService.warm_up` asks: a host that warms up
+        pays for it at start, not at its first load or listing."""
         await self._db()
-
-    def _prepare_file(self) -> None:
-        with self._blocking_lock:
-            self._prepared_connection()
 
     def _ready_for_async(self) -> None:
         """Blocking: the file made ready (once, whichever connection comes first) and aiosqlite's module loaded."""
-        self._prepare_file()
+        with self._blocking_lock:
+            self._prepared_connection()
         import aiosqlite  # noqa: F401
 
     async def aclose(self) -> None:
