@@ -67,11 +67,14 @@ class PillowImports:
 
 def main() -> None:
     # asyncio's debug mode records where every future was made: a stack walk that stats each frame's source file
-    # (linecache.checkcache), dropping the GIL for each stat. While a worker thread runs Python code (an SDK loading,
-    # a model building), every one of those takes the GIL back only after a switch interval (5 ms), so the debug
-    # bookkeeping alone can make a step look 100 ms long. The stat only looks for edited source files, which this
-    # process never has: it is skipped, so the slow callbacks found are the service's own steps.
+    # (linecache.checkcache) and reads the source lines of every frame whose file it has not read yet (getline),
+    # dropping the GIL for each stat and each read. While another thread runs Python code (an SDK loading, a model
+    # building, the in-process sandbox making its answer), every one of those takes the GIL back only after a switch
+    # interval (5 ms), so the debug bookkeeping alone can make a step look 100 ms long. Neither the stat (it looks
+    # for edited source files, which this process never has) nor the lines (only a traceback shows them) are the
+    # service's work: both are skipped, so the slow callbacks found are the service's own steps.
     linecache.checkcache = lambda filename=None: None
+    linecache.getline = lambda filename, lineno, module_globals=None: ""
     warm_up = sys.argv[1] == "--warm-up"
     args = sys.argv[2:] if warm_up else sys.argv[1:]
     backend, media_types = args[0], [MediaType(name) for name in args[1:]]
