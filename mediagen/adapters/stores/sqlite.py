@@ -66,7 +66,8 @@ class SqliteStore:
     `save_blocking` saves from a worker thread another job already runs in (the filesystem sink's, which writes the
     generation's file): it uses a connection of its own (sqlite3's, which also makes the file ready: WAL, schema,
     purge), opened in that thread on first use, so a file and its continuation cost one thread hop together. The
-    async methods share an aiosqlite connection, whose module and thread load only when one of them is first used.
+    async methods share an aiosqlite connection, which (with its thread) opens when one of them is first used;
+    its module loads at `open`.
     A file that cannot hold the store (a directory, a file that is no SQLite database, a missing directory when
     `create_parent` is False) is a ConfigurationError naming `store.path`.
     """
