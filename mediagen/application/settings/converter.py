@@ -11,17 +11,7 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, mapping_structure_factory
 
-from mediagen.application.settings.values import (
-    _NONE_WORDS,
-    _split_list,
-    _structure_bool,
-    _structure_float,
-    _structure_int,
-    _structure_literal,
-    _structure_media_type,
-    _structure_path,
-    _structure_str,
-)
+from mediagen.application.settings.values import _NONE_WORDS, LEAF_HOOKS, _split_list, _structure_literal
 from mediagen.application.settings.wording import (
     _describe,
     _InvalidSetting,
@@ -31,18 +21,13 @@ from mediagen.application.settings.wording import (
     _is_variadic_tuple,
     _without_none,
 )
-from mediagen.domain.media import MediaType
 
 
 def _make_converter() -> cattrs.Converter:
     """The converter for settings: strict about unknown keys, lenient about env strings, JSON-ready output."""
     converter = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
-    converter.register_structure_hook(bool, _structure_bool)
-    converter.register_structure_hook(int, _structure_int)
-    converter.register_structure_hook(float, _structure_float)
-    converter.register_structure_hook(str, _structure_str)
-    converter.register_structure_hook(Path, _structure_path)
-    converter.register_structure_hook(MediaType, _structure_media_type)
+    for leaf, hook in LEAF_HOOKS.items():
+        converter.register_structure_hook(leaf, hook)
     converter.register_structure_hook_func(_is_literal, _structure_literal)
 
     def optional_hook(tp: Any) -> Callable[[Any, Any], Any]:

@@ -10,35 +10,15 @@ A test holds the two builders equal on generated settings.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from functools import cache
-from pathlib import Path
 from typing import Any, get_args
 
 import attrs
 
 from mediagen.application.settings.model import Settings
-from mediagen.application.settings.values import (
-    _NONE_WORDS,
-    _structure_bool,
-    _structure_float,
-    _structure_int,
-    _structure_literal,
-    _structure_media_type,
-    _structure_path,
-    _structure_str,
-)
+from mediagen.application.settings.values import _NONE_WORDS, LEAF_HOOKS, _structure_literal, _structure_str
 from mediagen.application.settings.wording import _InvalidSetting, _is_dict, _is_literal, _is_optional, _without_none
-from mediagen.domain.media import MediaType
-
-_LEAVES: Mapping[Any, Callable[[Any, Any], Any]] = {
-    bool: _structure_bool,
-    int: _structure_int,
-    float: _structure_float,
-    str: _structure_str,
-    Path: _structure_path,
-    MediaType: _structure_media_type,
-}
 
 
 class _NotPlain(Exception):
@@ -81,7 +61,7 @@ def _structure(value: Any, tp: Any, defaults: Mapping[str, Any]) -> Any:
         if value is None or (isinstance(value, str) and value.strip().lower() in _NONE_WORDS):
             return None
         tp = _without_none(tp)
-    leaf = _LEAVES.get(tp)
+    leaf = LEAF_HOOKS.get(tp)
     if leaf is not None:
         return leaf(value, tp)
     if _is_literal(tp):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, get_args
 
@@ -90,3 +91,14 @@ def _structure_literal(value: Any, tp: Any) -> Any:
     if isinstance(value, str) and value.strip().lower() in allowed:
         return value.strip().lower()
     raise _InvalidSetting(_describe(tp), value)
+
+
+#: The hook of each leaf type, by type: the converter registers these, and `plain` calls them.
+LEAF_HOOKS: Mapping[Any, Callable[[Any, Any], Any]] = {
+    bool: _structure_bool,
+    int: _structure_int,
+    float: _structure_float,
+    str: _structure_str,
+    Path: _structure_path,
+    MediaType: _structure_media_type,
+}
