@@ -424,7 +424,7 @@ async def _read_head(stream: AsyncIterator[bytes], tally: _Tally) -> list[bytes]
     return head
 
 
-def _joined(chunks: list[bytes]) -> bytes:
+def _joined(chunks: Sequence[bytes]) -> bytes:
     """The chunks as one bytes object: the chunk itself when there is one (the usual head), else a copy."""
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 

@@ -218,7 +218,7 @@ class FilesystemSink:
         directory, final, replaced = self._place(temp, name, target, ext)
         length = None
         if media_type_of(mime) is not MediaType.IMAGE:
-            length = media_length(b"".join(chunks) if chunks else directory.path / final, mime)
+            length = media_length(_joined(chunks) if chunks else directory.path / final, mime)
         return _Placed(directory, final, replaced, length=length, kept=kept)
 
     async def warm_up(self, media_types: Iterable[MediaType]) -> None:
