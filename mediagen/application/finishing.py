@@ -17,6 +17,7 @@ from mediagen.application.outcome import _account, _close, _output_media_type, _
 from mediagen.application.selector import Candidate
 from mediagen.application.settings import Settings
 from mediagen.application.several import Share
+from mediagen.application.turns import Turn
 from mediagen.domain.errors import BackendError, MediaGenError, UnsupportedParameter
 from mediagen.domain.request import MediaRequest
 from mediagen.domain.result import Artifact, Fallback, GenerationResult, ParameterReport
@@ -38,8 +39,9 @@ async def _settled(tasks: Sequence[asyncio.Future[Any]]) -> None:
 
 @attrs.frozen
 class _Call:
-    """What one attempt's calls share: where progress goes, the clock, the backends that failed first, and the part
-    of a request for n images it makes (None for one generation)."""
+    """What one attempt's calls share: where progress goes, the clock, the backends that failed first, the part
+    of a request for n images it makes (None for one generation), and in a batch the item's turn among its vendor
+    calls (None elsewhere)."""
 
     emit: ProgressListener
     listener: ProgressListener
@@ -47,9 +49,11 @@ class _Call:
     timeout: float
     fallbacks: tuple[Fallback, ...]
     share: Share | None
+    turn: Turn | None = None
 
     def part(self, share: Share) -> _Call:
-        return attrs.evolve(self, share=share)
+        """One of several calls made at once for a share: they run under the item's turn, held until all end."""
+        return attrs.evolve(self, share=share, turn=None)
 
 
 class Finisher:

@@ -31,6 +31,7 @@ from mediagen.application.retrying import retry_after
 from mediagen.application.selector import BackendSelector, Candidate, Verdict
 from mediagen.application.settings import Settings
 from mediagen.application.several import Share, images_per_call, shares, split_calls
+from mediagen.application.turns import Turn
 from mediagen.domain.backend import ModelSpec
 from mediagen.domain.errors import (
     BackendError,
@@ -211,9 +212,10 @@ class MediaService(JobDesk):
         resume: JobInfo | None,
         share: Share | None,
         slot: BatchSlot | None = None,
+        turn: Turn | None = None,
     ) -> list[Outcome]:
         """One generation, or (with a `share`) one vendor call's part of a request for n images: its outcome per
-        image. A failure of the whole call raises."""
+        image. A failure of the whole call raises. In a batch, each vendor call waits for the item's `turn`."""
         if share is not None:
             item = share.first
         started = time.monotonic()
@@ -236,7 +238,7 @@ class MediaService(JobDesk):
         try:
             outcomes = await within(
                 timeout,
-                self._run_candidates(request, candidates, state, job, listener, item, started, timeout, share),
+                self._run_candidates(request, candidates, state, job, listener, item, started, timeout, share, turn),
             )
         except asyncio.TimeoutError:
             error = _timed_out(timeout, job)
@@ -346,6 +348,7 @@ class MediaService(JobDesk):
         started: float,
         timeout: float,
         share: Share | None,
+        turn: Turn | None,
     ) -> list[Outcome]:
         fallbacks: list[Fallback] = []
         for position, candidate in enumerate(candidates):
@@ -354,7 +357,11 @@ class MediaService(JobDesk):
                 emit(Selected(model=candidate.model, explicit=candidate.explicit))
             try:
                 return await self._attempt(
-                    request, candidate, state, job, _Call(emit, listener, started, timeout, tuple(fallbacks), share)
+                    request,
+                    candidate,
+                    state,
+                    job,
+                    _Call(emit, listener, started, timeout, tuple(fallbacks), share, turn),
                 )
             except MediaGenError as error:
                 following = candidates[position + 1] if position + 1 < len(candidates) else None
@@ -430,6 +437,8 @@ class MediaService(JobDesk):
             emit(Throttled(wait_seconds=seconds))
 
         async def once() -> list[Outcome]:
+            if call.turn is not None:  # a batch item: its turn first (again, when a retry follows a received answer)
+                await call.turn.take()
             if limit.unlimited:  # no slot to hold: the call and its file, without entering the limits
                 return await call_and_finish()
             # The slot is held until the file is written; a worker that dies frees it after the timeout (+1 min).
@@ -460,6 +469,8 @@ class MediaService(JobDesk):
                     with contextlib.suppress(Exception):
                         await job.finished()
                 raise
+            if call.turn is not None:  # the next item's vendor call need not wait for these files
+                made = call.turn.given_back_after(made)
             return await self._finisher.finish_all(request, candidate, made, job, call)
 
         try:
@@ -479,9 +490,10 @@ class MediaService(JobDesk):
         engine: BatchEngine | None = None,
     ) -> BatchResult:
         """Bounded concurrency (at most `max_concurrent` vendor calls at a time), request order kept, each failure
-        captured in its own item. A request with n > 1 stands for n items in a row, each its own file and result:
-        they come from as few calls as the chosen model makes them in (its `images_per_call`: one call of n where
-        the vendor takes `n`, else n parallel calls), and each result reports how `n` was served.
+        captured in its own item. An item's turn passes to the next once its vendor call's media has been received:
+        its file is written while the next call runs. A request with n > 1 stands for n items in a row, each its own
+        file and result: they come from as few calls as the chosen model makes them in (its `images_per_call`: one
+        call of n where the vendor takes `n`, else n parallel calls), and each result reports how `n` was served.
 
         With an `engine` (e.g. `mediagen.entrypoints.ray_engine.RayEngine`), each item runs there instead, with
         this service's settings; the engine's own capacity bounds the concurrency, and n images are n calls.
@@ -509,13 +521,16 @@ class MediaService(JobDesk):
         async def run(request: MediaRequest, share: Share | None, first: int) -> list[BatchItem]:
             items = share.items if share is not None else (first,)
             outcomes: list[Outcome]
-            async with gate:
-                try:
-                    outcomes = await self._run(request, listener, item=first, resume=None, share=share)
-                except MediaGenError as error:
-                    outcomes = [error] * len(items)
-                except Exception as error:  # a bug must not lose the other items' results
-                    outcomes = [InternalError.unexpected(error)] * len(items)
+            turn = Turn(gate)
+            await turn.take()  # the item's checks run in its turn too: no more than `limit` items start at once
+            try:
+                outcomes = await self._run(request, listener, item=first, resume=None, share=share, turn=turn)
+            except MediaGenError as error:
+                outcomes = [error] * len(items)
+            except Exception as error:  # a bug must not lose the other items' results
+                outcomes = [InternalError.unexpected(error)] * len(items)
+            finally:
+                turn.give_back()
             return [
                 BatchItem(i, result=o) if isinstance(o, GenerationResult) else BatchItem(i, error=o)
                 for i, o in zip(items, outcomes, strict=True)

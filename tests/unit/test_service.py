@@ -689,6 +689,82 @@ async def test_a_generous_requests_per_minute_lets_a_batch_through_without_waiti
     assert batch.succeeded == 8 and listener.of_type(Throttled) == [] and len(generator.calls) == 8
 
 
+class _Uploading(MemorySink):
+    """A sink whose files take long to place once their bytes are in (an upload to an object store): each waits
+    for `go` after reading its stream; `all_waiting` is set once `expected` writes wait."""
+
+    def __init__(self, expected: int) -> None:
+        super().__init__()
+        self.expected = expected
+        self.waiting = 0
+        self.go = asyncio.Event()
+        self.all_waiting = asyncio.Event()
+
+    async def write(self, stream: Any, target: Any, *, mime_type: str, on_bytes: Any = None) -> Any:
+        chunks = [chunk async for chunk in stream]
+        self.waiting += 1
+        if self.waiting == self.expected:
+            self.all_waiting.set()
+        await self.go.wait()
+
+        async def again() -> Any:
+            for chunk in chunks:
+                yield chunk
+
+        return await super().write(again(), target, mime_type=mime_type, on_bytes=on_bytes)
+
+
+async def test_a_batch_items_turn_passes_on_once_its_media_is_received_not_once_its_file_is_placed() -> None:
+    alpha, generator = plugin("alpha")
+    sink = _Uploading(expected=3)
+    service, _ = build([alpha], sink=sink)
+    batch = asyncio.ensure_future(service.generate_batch([image(f"fox {i}") for i in range(3)], max_concurrent=1))
+    await asyncio.wait_for(sink.all_waiting.wait(), 10)
+    assert len(generator.calls) == 3 and sink.written == {}  # every call made while the first file still uploads
+    sink.go.set()
+    result = await batch
+    assert result.succeeded == 3 and len(sink.written) == 3
+
+
+async def test_a_retry_after_a_received_answer_waits_for_a_turn_again() -> None:
+    """An item whose download fails after its answer came retries only when a turn is free: the batch never has
+    more vendor calls (answers still being received) at once than its concurrency."""
+    spec = fake_spec("alpha")
+    inner = FakeGenerator(spec)
+    gauge = _Gauge()
+    failed: set[str] = set()
+
+    class FlakyDownloads:
+        spec = inner.spec
+
+        async def generate(self, request: MediaRequest, ctx: GenerationContext) -> GeneratedMedia:
+            gauge.now += 1
+            gauge.peak = max(gauge.peak, gauge.now)
+            media = await inner.generate(request, ctx)
+            flaky = request.prompt.endswith("0") and request.prompt not in failed
+            failed.add(request.prompt)
+
+            async def download() -> Any:
+                try:
+                    async for chunk in media.stream:
+                        for _ in range(3):
+                            await asyncio.sleep(0)  # the other items run meanwhile
+                        if flaky:
+                            raise TransientBackendError("the download broke off", backend="alpha")
+                        yield chunk
+                finally:
+                    gauge.now -= 1
+
+            return attrs.evolve(media, stream=download())
+
+        async def aclose(self) -> None:
+            return None
+
+    service, _ = build([BackendPlugin(spec, lambda options: FlakyDownloads())])
+    batch = await service.generate_batch([image(f"fox {i}") for i in range(12)], max_concurrent=2)
+    assert batch.succeeded == 12 and len(inner.calls) == 14 and gauge.peak == 2
+
+
 async def test_max_concurrent_keeps_a_backends_calls_at_once_below_the_batch_concurrency() -> None:
     running = peak = 0
 
