@@ -229,7 +229,12 @@ async def raw_openai() -> AsyncIterator[Make]:
     client = AsyncOpenAI(api_key=os.environ["OPENAI_API_KEY"], base_url=os.environ["OPENAI_BASE_URL"], max_retries=0)
 
     async def make(path: Path) -> None:
-        response = await client.responses.create(model="gpt-5.4", input=PROMPT, tools=[{"type": "image_generation"}])
+        response = await client.responses.create(
+            model="gpt-5.4",
+            input=PROMPT,
+            tools=[{"type": "image_generation"}],
+            tool_choice={"type": "image_generation"},
+        )
         image = next(item.result for item in response.output if item.type == "image_generation_call")
         await asyncio.to_thread(path.with_suffix(".png").write_bytes, base64.b64decode(image or ""))
 
@@ -253,7 +258,7 @@ async def raw_google() -> AsyncIterator[Make]:
         response = await client.aio.models.generate_content(
             model="gemini-3.1-flash-image-preview",
             contents=PROMPT,
-            config=types.GenerateContentConfig(response_modalities=["IMAGE"]),
+            config=types.GenerateContentConfig(response_modalities=["TEXT", "IMAGE"]),
         )
         candidates = response.candidates
         parts = candidates[0].content.parts if candidates and candidates[0].content else []

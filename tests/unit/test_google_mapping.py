@@ -617,3 +617,27 @@ def test_the_backend_page_shows_what_the_spec_and_mode_table_say() -> None:
     assert docs.PAGE.rewrite(text) == text, "run: python -m mediagen.adapters.google.docs"
     for model in SPEC.models:
         assert f"`{model.name}`" in text
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        types.Content(role="model", parts=[]),
+        types.Content(role="model"),
+        types.Content(role="model", parts=[types.Part()]),
+        types.Content(role="model", parts=[types.Part.from_text(text="here"), types.Part()]),
+        types.Content(role="model", parts=[types.Part.from_text(text="")]),
+        types.Content(
+            role="model",
+            parts=[types.Part.from_text(text="here"), types.Part.from_bytes(data=b"\x89PNG", mime_type="image/png")],
+        ),
+    ],
+)
+def test_a_gemini_answer_joins_the_saved_history_exactly_when_google_genais_chat_would_keep_it(
+    content: types.Content,
+) -> None:
+    from google.genai import chats
+
+    from mediagen.adapters.google.image import _valid_turn
+
+    assert _valid_turn(content) == chats._validate_content(content)

@@ -1,4 +1,4 @@
-"""Images: Gemini image models through a chat (so any image can be edited further), Imagen generate and edit."""
+"""Images: Gemini image models as a chat (so any image can be edited further), Imagen generate and edit."""
 
 from __future__ import annotations
 
@@ -100,18 +100,27 @@ async def generate_gemini_image(
     ctx: GenerationContext,
     deadline: Deadline,
 ) -> GeneratedMedia:
-    """One chat turn: restore the saved history (if continuing), send text + every input image, keep the answer."""
+    """One chat turn: restore the saved history (if continuing), send it with text + every input image, keep the
+    answer.
+
+    The turn is the request google-genai's chat sends (`chats.AsyncChat.send_message`: the history and the new
+    user Content to `models.generate_content`), made directly: the chat object adds nothing to the body, and its
+    bookkeeping (a deep copy of the config per turn, a per-request header override) doubled the SDK's own CPU for
+    each call. The history kept is the chat's curated one: the turn joins it only when the answer is valid."""
     restored = history_from_state(ctx.continuation) if ctx.continuation is not None else None
     parts = [types.Part.from_text(text=plan.text), *[await read_image(image) for image in plan.images]]
+    # Saved turns read back as the SDK's own Content (camelCase as saved, or snake_case as older states were).
+    earlier = [types.Content.model_validate(dict(c)) for c in restored.contents] if restored is not None else []
+    turn = types.Content(role="user", parts=parts)
     aio = await clients.for_call("models.generate_content", ctx.credentials)
-    chat = aio.chats.create(
-        model=plan.model,
-        config=types.GenerateContentConfig.model_validate(dict(plan.config)),
-        # Saved turns read back as the SDK's own Content (camelCase as saved, or snake_case as older states were).
-        history=[types.Content.model_validate(dict(c)) for c in restored.contents] if restored is not None else None,
-    )
     response: types.GenerateContentResponse = await vendor_call(
-        chat.send_message(parts), deadline=deadline, secret=ctx.credentials
+        aio.models.generate_content(
+            model=plan.model,
+            contents=[*earlier, turn],
+            config=types.GenerateContentConfig.model_validate(dict(plan.config)),
+        ),
+        deadline=deadline,
+        secret=ctx.credentials,
     )
     answer, reason, message = answer_parts(response, "image")
     texts = [p.text for p in answer if p.text]
@@ -122,7 +131,9 @@ async def generate_gemini_image(
     image = images[-1]
     assert image.data is not None
     # Kept in Google's JSON field names (camelCase), as the API documents its Content.
-    contents = [c.model_dump(mode="json", exclude_none=True, by_alias=True) for c in chat.get_history(curated=True)]
+    answered = response.candidates[0].content if response.candidates else None
+    history = [*earlier, turn, answered] if answered is not None and _valid_turn(answered) else earlier
+    contents = [c.model_dump(mode="json", exclude_none=True, by_alias=True) for c in history]
     trimmed = trim_history(contents, max_turns=settings.max_history_turns, max_bytes=settings.max_history_bytes)
     dropped_before = restored.dropped_turns if restored is not None else 0
     metadata: dict[str, Any] = {
@@ -148,6 +159,11 @@ async def generate_gemini_image(
         continuation=history_state(plan.model, trimmed, dropped_before=dropped_before),
         parameters=plan.parameters,
     )
+
+
+def _valid_turn(content: types.Content) -> bool:
+    """Whether a chat keeps this answer in its curated history (google-genai's rule: some parts, none empty)."""
+    return bool(content.parts) and all(part != types.Part() for part in content.parts or [])
 
 
 def _quietly(make: Callable[[], Awaitable[T]]) -> Awaitable[T]:

@@ -30,7 +30,9 @@ class ModeRow:
 #: call -> the mode it needs, the request it makes, and what mediagen uses it for.
 MODE_TABLE: Mapping[str, ModeRow] = {
     "models.generate_content": ModeRow(
-        Mode.GEMINI, "POST /v1/models/{model}:generateContent", "Gemini images (also chats), Gemini speech"
+        Mode.GEMINI,
+        "POST /v1/models/{model}:generateContent",
+        "Gemini images (each turn with its saved history), Gemini speech",
     ),
     "models.generate_images": ModeRow(
         Mode.VERTEX, "POST /v1beta1/publishers/google/models/{model}:predict", "Imagen text to image"
