@@ -314,38 +314,52 @@ async def per_call(
 
 
 class BatchRun:
-    """Wall seconds of one batch, and the CPU seconds the client and the sandbox spent on it."""
+    """Wall seconds of one batch, the CPU seconds the client and the sandbox spent on it, and how long each call
+    took from its turn under the concurrency limit to its file written (None when the side does not say)."""
 
-    def __init__(self, wall: float, client_cpu: float, sandbox_cpu: float | None) -> None:
+    def __init__(
+        self, wall: float, client_cpu: float, sandbox_cpu: float | None, calls: Sequence[float] | None = None
+    ) -> None:
         self.wall = wall
         self.client_cpu = client_cpu
         self.sandbox_cpu = sandbox_cpu
+        self.calls = calls
 
     def describe(self, ideal: float, n: int) -> str:
         sandbox = f"{self.sandbox_cpu / n * 1e3:.1f} ms" if self.sandbox_cpu is not None else "?"
+        calls = ""
+        if self.calls:
+            calls = (f"; a call {statistics.median(self.calls) * 1e3:.0f} ms (median), slowest "
+                     f"{max(self.calls) * 1e3:.0f} ms")  # fmt: skip
         return (
             f"{self.wall:.3f} s, ideal/measured {ideal / self.wall:.3f}; CPU per image: client "
-            f"{self.client_cpu / n * 1e3:.1f} ms, sandbox {sandbox}"
+            f"{self.client_cpu / n * 1e3:.1f} ms, sandbox {sandbox}{calls}"
         )
 
 
-async def timed(sandbox: SandboxProcess, work: Awaitable[Any]) -> BatchRun:
+async def timed(sandbox: SandboxProcess, work: Awaitable[Sequence[float] | None]) -> BatchRun:
+    """Time `work`, which may answer each call's seconds."""
     sandbox_cpu, cpu, start = sandbox.cpu_seconds(), time.process_time(), time.perf_counter()
-    await work
+    calls = await work
     wall, used = time.perf_counter() - start, time.process_time() - cpu
     after = sandbox.cpu_seconds()
-    return BatchRun(wall, used, None if after is None or sandbox_cpu is None else after - sandbox_cpu)
+    return BatchRun(wall, used, None if after is None or sandbox_cpu is None else after - sandbox_cpu, calls)
 
 
-async def gathered(call: Callable[[], Awaitable[Any]], n: int, concurrency: int) -> None:
-    """`n` calls at most `concurrency` at a time (semaphore + gather), as an app batches by hand."""
+async def gathered(call: Callable[[], Awaitable[Any]], n: int, concurrency: int) -> list[float]:
+    """`n` calls at most `concurrency` at a time (semaphore + gather), as an app batches by hand; each call's
+    seconds from its turn to its end."""
     gate = asyncio.Semaphore(concurrency)
+    seconds: list[float] = []
 
     async def one() -> None:
         async with gate:
+            start = time.perf_counter()
             await call()
+            seconds.append(time.perf_counter() - start)
 
     await asyncio.gather(*(one() for _ in range(n)))
+    return seconds
 
 
 async def batch(
@@ -358,10 +372,11 @@ async def batch(
         try:
             await asyncio.gather(raw.generate(), service.generate(request))  # connect and warm both
 
-            async def ours_batch() -> None:
+            async def ours_batch() -> list[float]:
                 result = await service.generate_batch([request] * n, max_concurrent=concurrency)
                 if result.succeeded != n:
                     raise RuntimeError(f"mediagen's batch failed {result.failed} of {n} items: {result.items[0]}")
+                return [item.result.elapsed_seconds for item in result.items if item.result is not None]
 
             if raw_first:
                 raw_run = await timed(sandbox, gathered(raw.generate, n, concurrency))
