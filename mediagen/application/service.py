@@ -392,6 +392,8 @@ class MediaService(JobDesk):
             return await self._call(request, candidate, state, job, call, generator)
         # This backend makes fewer images per call than the plan's (one fallen back to): the share, split again.
         assert call.share is not None, "a request for n images comes as a share"
+        if call.turn is not None:  # the parts run under the item's turn (taken again if an earlier answer gave it)
+            await call.turn.take()
         parts: list[tuple[MediaRequest, _Call]] = []
         start = 0
         for count in counts:
