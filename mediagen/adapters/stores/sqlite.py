@@ -186,21 +186,25 @@ class SqliteStore:
 
     async def open(self) -> None:
         """Make the file ready now (its place, WAL, the schema, the purge of expired rows) rather than on the first
-        use, through save_blocking's connection, and load aiosqlite's module, in a worker thread: the first generation
-        does this while its SDK loads, so no module loads later, while it is being answered. The async connection
-        (aiosqlite's, and its thread) waits for a first load, save, delete or listing: a generation whose file job
-        keeps its continuation (`save_blocking`) needs none."""
-        await asyncio.to_thread(self._ready_for_async)
+        use, through save_blocking's connection, in a worker thread. aiosqlite's module and connection (with its
+        thread) wait for a first load, save, delete or listing, which loads them in a worker thread too: a
+        generation whose file job keeps its continuation (`save_blocking`) needs neither, and its first call does
+        not pay for them (about 2,000 long-lived objects, which count towards the host's garbage collections)."""
+        await asyncio.to_thread(self._ready_blocking)
 
     async def warm_up(self) -> None:
         """Open the async connection now too (and its thread), as `MediaService.warm_up` asks: a host that warms up
         pays for it at start, not at its first load or listing."""
         await self._db()
 
-    def _ready_for_async(self) -> None:
-        """Blocking: the file made ready (once, whichever connection comes first) and aiosqlite's module loaded."""
+    def _ready_blocking(self) -> None:
+        """Blocking: the file made ready, once, whichever connection comes first."""
         with self._blocking_lock:
             self._prepared_connection()
+
+    def _ready_for_async(self) -> None:
+        """Blocking: the file made ready and aiosqlite's module loaded."""
+        self._ready_blocking()
         import aiosqlite  # noqa: F401
 
     async def aclose(self) -> None:
