@@ -3,9 +3,10 @@
 Loading a vendor SDK makes 100,000-150,000 objects that live as long as the process: modules, classes, pydantic
 schemas. With the collector running, they set off about two hundred young collections, a dozen middle ones and, in
 a fresh process, one or two full collections of the whole heap (50-80 ms each on 2 cores), which find next to no
-garbage. So the generator's factory (which imports the SDK) runs with the collector paused, and once it returns, the
-same worker thread collects the young generations once: the new objects become old without the loop's next
-allocation setting off that collection on the loop.
+garbage. So the registry builds a generator (its factory) and prepares it for a key (its client, where some adapters
+import their SDK) with the collector paused; when that is over, a worker thread collects the young generations
+once, then turns the collector back on: the new objects become old without the next allocation on the event loop
+setting off that collection there.
 
 The pause is process-wide, as the collector is: several loads at once pause it once, until the last one ends, and a
 host that turned the collector off keeps it off (nothing is paused or collected then).
@@ -13,13 +14,11 @@ host that turned the collector off keeps it off (nothing is paused or collected 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import threading
-from collections.abc import Callable
-from typing import ParamSpec, TypeVar
-
-P = ParamSpec("P")
-T = TypeVar("T")
+from collections.abc import AsyncIterator
 
 
 class _Pause:
@@ -37,25 +36,36 @@ class _Pause:
                 gc.disable()
             self._loads += 1
 
-    def end(self) -> bool:
-        """True when this was the last load and the collector was on before the first: it is on again now."""
+    def end(self) -> None:
+        """Blocking (the collection takes 20-80 ms after an SDK's import): when this was the last load and the
+        collector was on before the first, collect the young generations, then turn the collector on. In that
+        order, so no allocation elsewhere can start that collection in its own thread meanwhile."""
         with self._lock:
             self._loads -= 1
-            resumed = self._loads == 0 and self._resume
-            if resumed:
+            if self._loads == 0 and self._resume:
+                gc.collect(1)
                 gc.enable()
-            return resumed
 
 
 _PAUSE = _Pause()
 
 
-def loaded_with_collector_paused(load: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    """Blocking, for a worker thread: `load(*args, **kwargs)` with the collector paused; when it was the last load
-    under way, the collector runs again and collects the young generations (what the loads made) in this thread."""
+@contextlib.asynccontextmanager
+async def collector_paused() -> AsyncIterator[None]:
+    """The body runs with the collector paused (its blocking loads in worker threads); on the way out, however it
+    ends, a worker thread collects what the loads made and resumes the collector, even when the caller is cancelled
+    meanwhile."""
     _PAUSE.begin()
     try:
-        return load(*args, **kwargs)
+        yield
     finally:
-        if _PAUSE.end():
-            gc.collect(1)
+        ending = asyncio.get_running_loop().run_in_executor(None, _PAUSE.end)
+        cancelled = False
+        while not ending.done():  # through repeated cancels: the collector must not stay paused
+            try:
+                await asyncio.shield(ending)
+            except asyncio.CancelledError:
+                cancelled = True
+        ending.result()
+        if cancelled:  # a cancel that came while it ended is the caller's still
+            raise asyncio.CancelledError

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
-from mediagen.application.collector import loaded_with_collector_paused
+from mediagen.application.collector import collector_paused
 from mediagen.domain.backend import BackendSpec
 from mediagen.domain.errors import InvalidRequest
 from mediagen.domain.secret import Secret
@@ -15,9 +15,9 @@ from mediagen.ports.generator import BackendOptions, BackendPlugin, MediaGenerat
 class BackendRegistry:
     """Holds plugins; builds each generator lazily (its SDK loads then) and reuses it for every call.
 
-    From async code (`ready`), a plugin's factory runs in a worker thread, with the garbage collector paused while it
-    loads its SDK (`collector.py`), and a generator's `prepare` hook is awaited once per key, so a vendor SDK's
-    import and client construction never hold the event loop; concurrent first calls wait for the same build.
+    From async code (`ready`), a plugin's factory runs in a worker thread and a generator's `prepare` hook is awaited
+    once per key, so a vendor SDK's import and client construction never hold the event loop; concurrent first calls
+    wait for the same build. Both run with the garbage collector paused, as they load an SDK (`collector.py`).
     """
 
     def __init__(
@@ -84,12 +84,13 @@ class BackendRegistry:
 
     async def _build(self, name: str, plugin: BackendPlugin) -> None:
         if name not in self._generators:
-            factory, options = plugin.factory, self._options(name)
-            self._generators[name] = await asyncio.to_thread(loaded_with_collector_paused, factory, options)
+            async with collector_paused():
+                self._generators[name] = await asyncio.to_thread(plugin.factory, self._options(name))
 
     async def _prepare(self, name: str, credentials: Secret, prepare: Callable[[Secret], Awaitable[None]]) -> None:
         if (name, credentials) not in self._prepared:
-            await prepare(credentials)
+            async with collector_paused():
+                await prepare(credentials)
             self._prepared.add((name, credentials))
 
     async def _once(self, key: object, work: Callable[[], Awaitable[None]]) -> None:

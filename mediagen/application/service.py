@@ -11,6 +11,7 @@ from typing import Any
 
 import attrs
 
+from mediagen.application.collector import collector_paused
 from mediagen.application.deadline import within
 from mediagen.application.finishing import Finisher, Outcome, _Call
 from mediagen.application.job_desk import JobDesk
@@ -157,13 +158,14 @@ class MediaService(JobDesk):
         sink_warm_up = getattr(self._sink, "warm_up", None)  # optional in the port: see ArtifactSink
         store_warm_up = getattr(self._store, "warm_up", None)  # optional in the port: see ContinuationStore
         media_types = {media for name in names for media in self._registry.spec(name).media_types}
-        await asyncio.gather(
-            *(self._warm_up(name) for name in names),
-            self._reach_store(),  # the store's optional `open`, once: the first request does not reach it again
-            *([sink_warm_up(media_types)] if sink_warm_up else []),
-            *([store_warm_up()] if store_warm_up else []),
-            *([self._warm_up_codec()] if names and self._encode is not None else []),
-        )
+        async with collector_paused():  # all of it loads modules and builds what lives as long as the process
+            await asyncio.gather(
+                *(self._warm_up(name) for name in names),
+                self._reach_store(),  # the store's optional `open`, once: the first request does not reach it again
+                *([sink_warm_up(media_types)] if sink_warm_up else []),
+                *([store_warm_up()] if store_warm_up else []),
+                *([self._warm_up_codec()] if names and self._encode is not None else []),
+            )
         return tuple(names)
 
     async def _warm_up_codec(self) -> None:

@@ -1,8 +1,9 @@
-"""A backend's SDK loads with the garbage collector paused: nothing is collected while it loads, its new objects are
-collected once afterwards in the loading thread, and the host's own collector setting is kept."""
+"""A backend's SDK loads with the garbage collector paused: nothing is collected while it loads, what it made is
+collected once afterwards in a worker thread, and the host's own collector setting is kept."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import threading
 from collections.abc import Iterator
@@ -10,31 +11,35 @@ from typing import Any
 
 import pytest
 
-from mediagen.application.collector import loaded_with_collector_paused
+from mediagen.adapters.stores.memory import MemoryStore
+from mediagen.application.collector import collector_paused
 from mediagen.application.registry import BackendRegistry
+from mediagen.application.selector import BackendSelector
+from mediagen.application.service import MediaService
+from mediagen.application.settings import Settings
 from mediagen.domain.backend import BackendSpec
+from mediagen.domain.secret import Secret
 from mediagen.ports.generator import BackendOptions, BackendPlugin, MediaGenerator
-from mediagen.testing import FakeGenerator, fake_spec
+from mediagen.testing import FakeGenerator, MemorySink, StaticCredentials, fake_spec
 
 
 class Collections:
-    """Every collection that starts while recording: its generation and the thread it runs in."""
+    """Every collection that starts while recording: its generation and whether it ran in the main thread."""
 
     def __init__(self) -> None:
-        self.seen: list[tuple[int, str]] = []
+        self.seen: list[tuple[int, bool]] = []
 
     def __call__(self, phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
-            self.seen.append((info["generation"], threading.current_thread().name))
-
-    def clear(self) -> None:
-        self.seen.clear()
+            self.seen.append((info["generation"], threading.current_thread() is threading.main_thread()))
 
 
 @pytest.fixture
 def collections() -> Iterator[Collections]:
+    """Records the collections from here on, with the collector on; its setting comes back afterwards."""
     enabled = gc.isenabled()
     gc.enable()
+    gc.collect()
     recorder = Collections()
     gc.callbacks.append(recorder)
     try:
@@ -50,84 +55,129 @@ def allocate_a_lot() -> list[list[int]]:
     return [[n] for n in range(50 * gc.get_threshold()[0])]
 
 
-def test_a_load_runs_with_the_collector_paused_then_collects_the_young_generations_once_in_its_thread(
+class Loader:
+    """A blocking load that records whether the collector ran while it made its objects."""
+
+    def __init__(self) -> None:
+        self.enabled: list[bool] = []
+        self.made: list[list[list[int]]] = []
+
+    def __call__(self) -> None:
+        self.enabled.append(gc.isenabled())
+        self.made.append(allocate_a_lot())
+        self.enabled.append(gc.isenabled())
+
+
+async def test_a_load_runs_with_the_collector_paused_then_one_collection_off_the_loop_resumes_it(
     collections: Collections,
 ) -> None:
-    during: list[bool] = []
-
-    def load() -> int:
-        during.append(gc.isenabled())
-        made = allocate_a_lot()
-        during.append(gc.isenabled())
-        return len(made)
-
-    def in_worker() -> None:
-        assert loaded_with_collector_paused(load) == 50 * gc.get_threshold()[0]
-
-    worker = threading.Thread(target=in_worker, name="loader")
-    collections.clear()
-    worker.start()
-    worker.join()
-    assert during == [False, False]
+    load = Loader()
+    async with collector_paused():
+        await asyncio.to_thread(load)
+        during = list(collections.seen)
+    assert load.enabled == [False, False]
+    assert during == []  # nothing collected while it loaded, however much it made
     assert gc.isenabled()
-    # No collection while it loaded: one, of the young generations, when it was done, in the loading thread.
-    assert [seen for seen in collections.seen if seen[1] == "loader"] == [(1, "loader")]
+    assert collections.seen[0] == (1, False)  # then the young generations, once, in a worker thread
 
 
-def test_a_load_that_fails_still_resumes_the_collector_and_raises() -> None:
-    def load() -> None:
-        raise RuntimeError("the SDK is missing")
-
+async def test_a_load_that_fails_or_is_cancelled_still_resumes_the_collector() -> None:
     with pytest.raises(RuntimeError, match="the SDK is missing"):
-        loaded_with_collector_paused(load)
+        async with collector_paused():
+            raise RuntimeError("the SDK is missing")
+    assert gc.isenabled()
+
+    entered = asyncio.Event()
+
+    async def load() -> None:
+        async with collector_paused():
+            entered.set()
+            await asyncio.sleep(10)
+
+    task = asyncio.ensure_future(load())
+    await entered.wait()
+    assert not gc.isenabled()
+    task.cancel()
+    await asyncio.sleep(0)
+    task.cancel()  # a second cancel while the collector is being resumed
+    with pytest.raises(asyncio.CancelledError):
+        await task
     assert gc.isenabled()
 
 
-def test_a_host_that_turned_the_collector_off_keeps_it_off_and_nothing_is_collected(
+async def test_a_host_that_turned_the_collector_off_keeps_it_off_and_nothing_is_collected(
     collections: Collections,
 ) -> None:
     gc.disable()
-    collections.clear()
-    assert loaded_with_collector_paused(lambda: len(allocate_a_lot())) > 0
+    async with collector_paused():
+        await asyncio.to_thread(Loader())
     assert not gc.isenabled()
     assert collections.seen == []
 
 
-def test_loads_at_once_keep_the_collector_paused_until_the_last_ends(collections: Collections) -> None:
-    first_in, second_in, first_may_end = threading.Event(), threading.Event(), threading.Event()
+async def test_loads_at_once_keep_the_collector_paused_until_the_last_ends(collections: Collections) -> None:
+    first_done = asyncio.Event()
     seen_after_first: list[bool] = []
 
-    def first() -> None:
-        first_in.set()
-        assert first_may_end.wait(10)
+    async def first() -> None:
+        async with collector_paused():
+            await asyncio.to_thread(Loader())
+        first_done.set()
 
-    def second() -> None:
-        second_in.set()
-        assert first_in.wait(10)
-        first_may_end.set()
-        one.join(10)  # the first load is over: the collector stays paused while this one still loads
-        seen_after_first.append(gc.isenabled())
+    async def second() -> None:
+        async with collector_paused():
+            await first_done.wait()
+            seen_after_first.append(gc.isenabled())
 
-    one = threading.Thread(target=loaded_with_collector_paused, args=(first,))
-    two = threading.Thread(target=loaded_with_collector_paused, args=(second,))
-    one.start()
-    assert first_in.wait(10)
-    two.start()
-    two.join(10)
+    await asyncio.gather(first(), second())
     assert seen_after_first == [False]
     assert gc.isenabled()
+    assert [seen for seen in collections.seen if seen[0] == 1] == [(1, False)]
 
 
-async def test_the_registry_builds_a_generator_with_the_collector_paused(collections: Collections) -> None:
-    spec: BackendSpec = fake_spec("alpha")
-    seen: list[bool] = []
+class PreparingFake(FakeGenerator):
+    """Records whether the collector ran while it was prepared and warmed up."""
+
+    def __init__(self, spec: BackendSpec) -> None:
+        super().__init__(spec)
+        self.enabled: list[bool] = []
+
+    async def prepare(self, credentials: Secret) -> None:
+        self.enabled.append(gc.isenabled())
+
+    async def warm_up(self, credentials: Secret | None) -> None:
+        self.enabled.append(gc.isenabled())
+
+
+async def test_the_registry_builds_and_prepares_a_generator_with_the_collector_paused(
+    collections: Collections,
+) -> None:
+    spec = fake_spec("alpha")
+    generator = PreparingFake(spec)
+    built: list[bool] = []
 
     def factory(options: BackendOptions) -> MediaGenerator:
-        seen.append(gc.isenabled())
-        return FakeGenerator(spec)
+        built.append(gc.isenabled())
+        return generator
 
     registry = BackendRegistry([BackendPlugin(spec, factory)])
-    generator = await registry.ready("alpha")
-    assert isinstance(generator, FakeGenerator)
-    assert seen == [False]
+    assert await registry.ready("alpha", Secret("k")) is generator
+    assert built == [False] and generator.enabled == [False]
     assert gc.isenabled()
+
+
+async def test_warm_up_runs_with_the_collector_paused(collections: Collections) -> None:
+    spec = fake_spec("alpha")
+    generator = PreparingFake(spec)
+    registry = BackendRegistry([BackendPlugin(spec, lambda options: generator)])
+    service = MediaService(
+        registry=registry,
+        selector=BackendSelector(registry.specs, StaticCredentials({"alpha": "k"})),
+        store=MemoryStore(),
+        sink=MemorySink(),
+        settings=Settings(),
+    )
+    assert await service.warm_up(["alpha"]) == ("alpha",)
+    assert generator.enabled == [False, False]  # prepared, then warmed up
+    assert gc.isenabled()
+    await service.aclose()
