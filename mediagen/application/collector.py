@@ -1,15 +1,17 @@
-"""A backend's SDK loaded with the cyclic garbage collector held back, then its new objects collected once.
+"""A backend's SDK loaded with the cyclic garbage collector held back; what it made then made old at once.
 
 Loading a vendor SDK makes 100,000-150,000 objects that live as long as the process: modules, classes, pydantic
 schemas. With the collector running, they set off about two hundred young collections, a dozen middle ones and, in
-a fresh process, one or two full collections of the whole heap (50-80 ms each on 2 cores), which find next to no
-garbage. So the registry builds a generator (its factory) and prepares it for a key (its client, where some adapters
-import their SDK) with the collector paused; when that is over, a worker thread collects the young generations
-once, then turns the collector back on: the new objects become old without the next allocation on the event loop
-setting off that collection there.
+a fresh process, one or two full collections of the whole heap (50-80 ms each on 2 cores, holding the GIL), which
+find next to no garbage. So the registry builds a generator (its factory) and prepares it for a key (its client,
+where some adapters import their SDK), and the service warms backends up, with the collector paused; when that is
+over, every object moves to the oldest generation without being looked at, and the collector is turned back on.
+The new objects are then looked at only by a full collection, as old objects are, and no young collection of them
+ever starts, on the event loop or elsewhere.
 
-The pause is process-wide, as the collector is: several loads at once pause it once, until the last one ends, and a
-host that turned the collector off keeps it off (nothing is paused or collected then).
+The pause is process-wide, as the collector is: several loads at once pause it once, until the last one ends; a
+host that turned the collector off keeps it off (nothing is paused or moved then); a host that keeps objects
+frozen (for its forked workers) keeps them so.
 """
 
 from __future__ import annotations
@@ -37,13 +39,23 @@ class _Pause:
             self._loads += 1
 
     def end(self) -> None:
-        """Blocking (the collection takes 20-80 ms after an SDK's import): when this was the last load and the
-        collector was on before the first, collect the young generations, then turn the collector on. In that
-        order, so no allocation elsewhere can start that collection in its own thread meanwhile."""
+        """When this was the last load and the collector was on before the first: every object the loads made
+        becomes old, then the collector is turned on. In that order, so no allocation elsewhere can start a
+        collection of them as young ones in its own thread meanwhile.
+
+        `gc.freeze()` then `gc.unfreeze()` moves every tracked object to the oldest generation (the documented
+        meaning of the two) without looking at any: a pause of microseconds, where collecting the young
+        generations takes 20-80 ms after an SDK's import, holding the GIL. The little garbage an import leaves is
+        collected with the oldest generation. A host that keeps objects frozen (for its forked workers) keeps them
+        so: then the young generations are collected instead (blocking: call this in a worker thread)."""
         with self._lock:
             self._loads -= 1
             if self._loads == 0 and self._resume:
-                gc.collect(1)
+                if gc.get_freeze_count() == 0:
+                    gc.freeze()
+                    gc.unfreeze()
+                else:
+                    gc.collect(1)
                 gc.enable()
 
 
@@ -53,8 +65,8 @@ _PAUSE = _Pause()
 @contextlib.asynccontextmanager
 async def collector_paused() -> AsyncIterator[None]:
     """The body runs with the collector paused (its blocking loads in worker threads); on the way out, however it
-    ends, a worker thread collects what the loads made and resumes the collector, even when the caller is cancelled
-    meanwhile."""
+    ends, a worker thread makes what the loads made old and resumes the collector (`_Pause.end`), even when the
+    caller is cancelled meanwhile."""
     _PAUSE.begin()
     try:
         yield
