@@ -71,13 +71,23 @@ async def collector_paused() -> AsyncIterator[None]:
     try:
         yield
     finally:
-        ending = asyncio.get_running_loop().run_in_executor(None, _PAUSE.end)
+        ending = _end_in_a_worker_thread()
         cancelled = False
-        while not ending.done():  # through repeated cancels: the collector must not stay paused
+        while ending is not None and not ending.done():  # through repeated cancels: the collector must not stay off
             try:
                 await asyncio.shield(ending)
             except asyncio.CancelledError:
                 cancelled = True
-        ending.result()
+        if ending is not None:
+            ending.result()
         if cancelled:  # a cancel that came while it ended is the caller's still
             raise asyncio.CancelledError
+
+
+def _end_in_a_worker_thread() -> asyncio.Future[None] | None:
+    """`_PAUSE.end` started in a worker thread, or run here and None when the loop's executor is shut down."""
+    try:
+        return asyncio.get_running_loop().run_in_executor(None, _PAUSE.end)
+    except RuntimeError:  # the loop is closing: nothing is left to wait for
+        _PAUSE.end()
+        return None

@@ -122,6 +122,19 @@ async def test_a_load_that_fails_or_is_cancelled_still_resumes_the_collector() -
     assert gc.isenabled()
 
 
+async def test_a_load_ending_when_the_loops_executor_is_shut_down_still_resumes_the_collector(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    loop = asyncio.get_running_loop()
+
+    def shut(executor: object, work: object, *args: object) -> None:
+        raise RuntimeError("cannot schedule new futures after shutdown")
+
+    async with collector_paused():
+        monkeypatch.setattr(loop, "run_in_executor", shut)
+    assert gc.isenabled()
+
+
 async def test_a_host_that_turned_the_collector_off_keeps_it_off_and_nothing_is_collected(
     collections: Collections,
 ) -> None:
