@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -105,6 +106,35 @@ def test_every_listed_model_gets_only_values_it_takes_and_every_parameter_is_acc
     assert json.loads(json.dumps(body)) == body
     assert body["modalities"] == list(IMAGE_MODELS[name].modalities)
     assert body["model"] == name and body["messages"][-1]["role"] == "user"
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+@given(
+    data=st.data(),
+    name=st.sampled_from([*LISTED, "someone/unlisted-image-model"]),
+    earlier=st.lists(st.tuples(st.text(max_size=20), st.text(max_size=20)), max_size=3),
+    inputs=st.integers(0, 2),
+)
+def test_the_sdk_would_send_every_chat_body_unchanged(
+    data: st.DataObject, images: list[Path], name: str, earlier: list[tuple[str, str]], inputs: int
+) -> None:
+    """The adapter posts the plan's body itself (`client.post`); chat.completions.create's pass over it against the
+    SDK's TypedDicts would change nothing, earlier turns and input images included."""
+    from openai._utils import maybe_transform
+    from openai.types.chat.completion_create_params import CompletionCreateParamsNonStreaming
+
+    request = attrs.evolve(data.draw(valid_requests((MediaType.IMAGE,), tmp_images=images)), mask=None, input_images=())
+    plan = map_image(request, name, SPEC.model(name))
+    previous = None
+    for asked, said in earlier:
+        sent = turn_messages(previous, asked, [])
+        previous, _ = after_turn(
+            previous, sent, said, "data:image/png;base64,TEFTVA==", model=name, max_turns=10, max_bytes=10**6
+        )
+    body = plan.body(turn_messages(previous, plan.prompt, ["data:image/png;base64,SU5QVVQ="] * inputs))
+    assert maybe_transform(body, CompletionCreateParamsNonStreaming) == body
 
 
 @given(aspect=st.one_of(st.none(), ratios), size=st.one_of(st.none(), sizes), quality=st.one_of(st.none(), qualities))

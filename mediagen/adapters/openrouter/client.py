@@ -149,9 +149,10 @@ class OpenRouterClients:
         client.admin_api_key = None
         client.webhook_secret = None
         client._custom_headers = headers
-        # The SDK imports an API's module on its first use (client.chat: ~40 ms), and its transport imports anyio's
-        # asyncio backend on the first request: both here, in this worker thread, not in the first call, on the loop.
-        _ = client.chat.completions, client.models
+        # The SDK imports an API's module on its first use (the model list's here; an image turn posts through
+        # `client.post` and needs no API module), and its transport imports anyio's asyncio backend on the first
+        # request: both here, in this worker thread, not in the first call, on the loop.
+        _ = client.models
         importlib.import_module("anyio._backends._asyncio")
         return client
 

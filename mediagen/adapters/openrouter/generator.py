@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from mediagen.adapters.openrouter.client import OpenRouterClients, OpenRouterSettings, vendor_call
-from mediagen.adapters.openrouter.image import INLINE_DECODE_CHARS, generate_image, parse_sample_completion
+from mediagen.adapters.openrouter.image import INLINE_DECODE_CHARS, generate_image
 from mediagen.adapters.openrouter.mapping import (
     Conversation,
     conversation_from_state,
@@ -16,7 +16,6 @@ from mediagen.adapters.openrouter.mapping import (
     map_image,
 )
 from mediagen.adapters.openrouter.spec import SPEC
-from mediagen.adapters.sdk_models import built, once_off_loop
 from mediagen.application.deadline import Deadline
 from mediagen.domain.backend import BackendSpec, ModelSpec
 from mediagen.domain.errors import InvalidRequest
@@ -54,13 +53,8 @@ class OpenRouterGenerator:
         """Build the AsyncOpenAI for this key off the event loop (the registry calls this before the first call)."""
         await self._clients.get(credentials)
 
-    async def warm_up(self, credentials: Secret | None) -> None:
-        """For MediaService.warm_up: the SDK models an answer is parsed into, and a sample answer, off the loop."""
-        await _models_ready()
-
     async def generate(self, request: MediaRequest, ctx: GenerationContext) -> GeneratedMedia:
         deadline = Deadline.start(self._clock, ctx.timeout)
-        await _models_ready()
         if request.media_type is not MediaType.IMAGE:
             raise InvalidRequest(
                 f"OpenRouter makes images here, not {request.media_type.value}; use another backend",
@@ -84,17 +78,6 @@ class OpenRouterGenerator:
 
     async def aclose(self) -> None:
         await self._clients.aclose()
-
-
-async def _models_ready() -> None:
-    """The chat-completion models the SDK builds on first use, and their first parse, paid in a worker thread.
-    (openai is loaded by then: `prepare` built the client, importing it in a worker thread.)"""
-    from openai.types import CompletionUsage
-    from openai.types.chat import ChatCompletion, ChatCompletionMessage
-    from openai.types.chat.chat_completion import Choice
-
-    await built(ChatCompletion, Choice, ChatCompletionMessage, CompletionUsage)
-    await once_off_loop(parse_sample_completion)
 
 
 async def _conversation(state: ContinuationState) -> Conversation:

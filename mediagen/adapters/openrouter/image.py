@@ -50,45 +50,21 @@ def _input_urls(images: Sequence[InputImage]) -> list[str]:
     return [data_url(image.mime_type or "image/png", image.read_bytes()) for image in images]
 
 
-#: A typical answer (an image as a data URL, usage), parsed once off the loop before the first call.
-_SAMPLE_COMPLETION: dict[str, Any] = {
-    "id": "gen-0",
-    "object": "chat.completion",
-    "created": 0,
-    "model": "google/gemini-3.1-flash-image-preview",
-    "provider": "Google",
-    "choices": [
-        {
-            "index": 0,
-            "finish_reason": "stop",
-            "native_finish_reason": "STOP",
-            "message": {
-                "role": "assistant",
-                "content": "",
-                "images": [{"type": "image_url", "image_url": {"url": "data:image/png;base64,"}}],
-            },
-        }
-    ],
-    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-}
-
-
-def parse_sample_completion() -> None:
-    """Parse and dump a typical answer as every call does (`construct`, then `model_dump`), in a worker thread:
-    the first time builds pydantic validators and serializers, which would otherwise hold the event loop."""
-    from openai.types.chat import ChatCompletion
-
-    ChatCompletion.construct(**_SAMPLE_COMPLETION).model_dump(mode="json", exclude_unset=True)
-
-
 async def _complete(client: AsyncOpenAI, body: dict[str, Any]) -> dict[str, Any]:
-    """POST /chat/completions through the SDK; the answer as plain JSON data (OpenRouter's fields included)."""
-    extra = {"image_config": body["image_config"]} if "image_config" in body else None
-    completion = await client.chat.completions.create(
-        model=body["model"], messages=body["messages"], modalities=body["modalities"], extra_body=extra
-    )
-    dumped: dict[str, Any] = completion.model_dump(mode="json", exclude_unset=True)
-    return dumped
+    """POST /chat/completions through the SDK; the answer as the JSON it came in (OpenRouter's fields included).
+
+    The SDK's own POST, as `chat.completions.create` makes it, minus two passes that change nothing here: create's
+    pass over the body against its TypedDicts (which leaves every body a plan builds unchanged, as
+    tests/unit/test_openrouter_mapping.py checks against the installed SDK), and the answer parsed into a
+    ChatCompletion only to be dumped back to JSON. Together about 0.3 ms of the event loop's CPU a call, and on the
+    first call the TypedDicts' type hints, resolved on the loop (about 35 ms)."""
+    answer = await client.post("/chat/completions", body=body, cast_to=object)
+    if not isinstance(answer, dict):  # the SDK gives a body that is not JSON as its text
+        raise BackendError(
+            f"OpenRouter answered with {type(answer).__name__} data, not a JSON object; generate again",
+            backend=BACKEND,
+        )
+    return answer
 
 
 def _wants_image_only(plan: ImagePlan, error: BackendError) -> bool:
