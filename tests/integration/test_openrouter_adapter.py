@@ -345,3 +345,38 @@ async def test_a_listed_model_asked_wrongly_is_not_asked_again(
         await generator.generate(MediaRequest(media_type="image", prompt="x"), ctx("openai/gpt-4o-mini"))
     assert caught.value.status == 404 and "output modalities" in str(caught.value)
     assert len(fake(sandbox).requests) == 2  # unlisted, so asked again with ["image"]: it makes no images at all
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [("[1, 2]", "application/json"), ('"an image"', "application/json"), ("<html>busy</html>", "text/html")],
+)
+async def test_an_answer_that_is_not_a_json_object_is_a_backend_error_without_the_key(
+    body: str, content_type: str
+) -> None:
+    """A 200 whose body is JSON but not an object, or not JSON at all (a proxy's page), from a loopback server
+    speaking HTTP to the real AsyncOpenAI: one BackendError, never a crash inside the answer's reading."""
+    from aiohttp import web
+    from openai import AsyncOpenAI
+
+    from mediagen.adapters.openrouter.image import _complete
+
+    async def answer(request: web.Request) -> web.Response:
+        return web.Response(status=200, text=body, content_type=content_type)
+
+    app = web.Application()
+    app.router.add_post("/api/v1/chat/completions", answer)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    client = AsyncOpenAI(api_key=KEY, base_url=f"http://127.0.0.1:{port}/api/v1", max_retries=0)
+    try:
+        with pytest.raises(BackendError) as caught:
+            await _complete(client, {"model": GEMINI, "messages": [{"role": "user", "content": "a cat"}]})
+    finally:
+        await client.close()
+        await runner.cleanup()
+    assert type(caught.value) is BackendError and "not a JSON object" in str(caught.value)
+    assert KEY not in str(caught.value)
