@@ -166,9 +166,13 @@ async def generate_gemini_image(
     )
 
 
+#: A part with nothing set: an answer holding one is not kept (see `_valid_turn`); built once, not per part.
+_EMPTY_PART = types.Part()
+
+
 def _valid_turn(content: types.Content) -> bool:
     """Whether a chat keeps this answer in its curated history (google-genai's rule: some parts, none empty)."""
-    return bool(content.parts) and all(part != types.Part() for part in content.parts or [])
+    return bool(content.parts) and all(part != _EMPTY_PART for part in content.parts or [])
 
 
 def _quietly(make: Callable[[], Awaitable[T]]) -> Awaitable[T]:
