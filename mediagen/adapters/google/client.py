@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import aiohttp
 import attrs
 from google import genai
 from google.genai import types
 
 from mediagen.adapters.extras import ExtraReader
 from mediagen.adapters.google.modes import MODE_TABLE, Mode
+from mediagen.adapters.google.session import LoopSessions
 from mediagen.domain.secret import Secret
 from mediagen.ports.generator import BackendOptions
 
@@ -64,40 +66,54 @@ class GoogleClients:
     """Builds one genai.Client per (mode, key) on first use and hands out its async side (`client.aio`).
 
     A genai.Client loads certificates three times over (~100 ms), so it is built in a worker thread, never on the
-    event loop, and once: concurrent first calls wait for the same build.
+    event loop, and once: concurrent first calls wait for the same build. The Gemini API client sends through a
+    session of mediagen's (session.py), which belongs to one event loop: that client is built once per loop.
     """
 
     def __init__(self, settings: GoogleSettings) -> None:
         self._settings = settings
-        self._clients: dict[tuple[Mode, Secret], genai.Client] = {}
-        self._building = asyncio.Lock()
+        self._vertex: dict[Secret, genai.Client] = {}
+        self._gemini: dict[tuple[asyncio.AbstractEventLoop, Secret], genai.Client] = {}
+        self._sessions = LoopSessions(settings.base_url or GEMINI_API_URL)
+        self._building: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
 
     async def for_call(self, call: str, key: Secret) -> Any:
         """`client.aio` of the mode MODE_TABLE names for `call` (an AsyncClient; typed Any as the SDK's is loose)."""
         return (await self.prepare(MODE_TABLE[call].mode, key)).aio
 
     async def prepare(self, mode: Mode, key: Secret) -> genai.Client:
-        """The client for `mode` and `key`, built in a worker thread the first time."""
-        found = self._clients.get((mode, key))
-        if found is None:
-            async with self._building:
-                found = self._clients.get((mode, key))
+        """The client for `mode` and `key`, built in a worker thread the first time (on this loop, for Gemini)."""
+        loop = asyncio.get_running_loop()
+        found = self._gemini.get((loop, key)) if mode is Mode.GEMINI else self._vertex.get(key)
+        if found is not None:
+            return found
+        async with self._lock(loop):
+            if mode is Mode.VERTEX:
+                found = self._vertex.get(key)
                 if found is None:
-                    found = self._clients[(mode, key)] = await asyncio.to_thread(self._build, mode, key)
-        return found
+                    found = self._vertex[key] = await asyncio.to_thread(self._build_vertex, key)
+                return found
+            found = self._gemini.get((loop, key))
+            if found is None:
+                session = await self._sessions.get()
+                found = await asyncio.to_thread(self._build_gemini, key, session)
+                self._gemini = {place: client for place, client in self._gemini.items() if not place[0].is_closed()}
+                self._gemini[(loop, key)] = found
+            return found
 
-    def client(self, mode: Mode, key: Secret) -> genai.Client:
-        """The client for `mode` and `key`, built now (blocking) if `prepare` did not build it."""
-        found = self._clients.get((mode, key))
-        if found is None:
-            found = self._build(mode, key)
-            self._clients[(mode, key)] = found
-        return found
+    def _lock(self, loop: asyncio.AbstractEventLoop) -> asyncio.Lock:
+        """This loop's build lock (an asyncio.Lock belongs to one loop)."""
+        lock = self._building.get(loop)
+        if lock is None:
+            self._building = {other: held for other, held in self._building.items() if not other.is_closed()}
+            lock = self._building[loop] = asyncio.Lock()
+        return lock
 
-    def _http_options(self, base_url: str | None) -> types.HttpOptions:
+    def _http_options(self, base_url: str | None, session: aiohttp.ClientSession | None = None) -> types.HttpOptions:
         timeout = self._settings.request_timeout
         return types.HttpOptions(
             base_url=base_url,
+            aiohttp_client=session,
             timeout=None if timeout is None else int(timeout * 1000),
             # No SDK-level retries: the service retries transient errors with its own policy. One attempt, set
             # explicitly: with no retry options google-genai 3.6 retries a refused or reset connection by itself
@@ -105,13 +121,16 @@ class GoogleClients:
             retry_options=types.HttpRetryOptions(attempts=1),
         )
 
-    def _build(self, mode: Mode, key: Secret) -> genai.Client:
+    def _build_gemini(self, key: Secret, session: aiohttp.ClientSession) -> genai.Client:
         # Base URLs are always passed (the vendor's when none is set), so the SDK never reads
         # GOOGLE_GEMINI_BASE_URL / GOOGLE_VERTEX_BASE_URL itself: endpoints come from settings only.
+        http_options = self._http_options(self._settings.base_url or GEMINI_API_URL, session)
+        return genai.Client(vertexai=False, api_key=key.reveal(), http_options=http_options)
+
+    def _build_vertex(self, key: Secret) -> genai.Client:
+        # Vertex keeps google-genai's own sessions: with a client certificate configured, the SDK sends Vertex calls
+        # through google-auth's mTLS session, which a session of mediagen's would bypass.
         settings = self._settings
-        if mode is Mode.GEMINI:
-            http_options = self._http_options(settings.base_url or GEMINI_API_URL)
-            return genai.Client(vertexai=False, api_key=key.reveal(), http_options=http_options)
         if settings.vertex_project is not None:
             # Full Vertex: the SDK derives the regional endpoint from the location unless one is configured.
             return genai.Client(
@@ -124,7 +143,9 @@ class GoogleClients:
         return genai.Client(vertexai=True, api_key=key.reveal(), http_options=http_options)
 
     async def aclose(self) -> None:
-        clients, self._clients = list(self._clients.values()), {}
+        clients = [*self._gemini.values(), *self._vertex.values()]
+        self._gemini, self._vertex = {}, {}
         for client in clients:
             await client.aio.aclose()
             client.close()
+        await self._sessions.aclose()
