@@ -69,7 +69,7 @@ class JobDesk:
         if record is None or record.state.kind != JOB_KIND:
             raise JobNotFound(job_id)
         info = _job_info(record)
-        generator = self._registry.generator(info.backend)
+        generator = await self._registry.ready(info.backend)
         if not isinstance(generator, JobCanceller):
             raise InvalidRequest(
                 f"{info.backend} offers no way to cancel a job it has started, so job {job_id} runs on at the vendor "

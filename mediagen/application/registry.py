@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 
 from mediagen.application.collector import collector_paused
 from mediagen.domain.backend import BackendSpec
@@ -18,6 +18,11 @@ class BackendRegistry:
     From async code (`ready`), a plugin's factory runs in a worker thread and a generator's `prepare` hook is awaited
     once per key, so a vendor SDK's import and client construction never hold the event loop; concurrent first calls
     wait for the same build. Both run with the garbage collector paused, as they load an SDK (`collector.py`).
+
+    Generators hold clients bound to the event loop they were built on (aiohttp sessions, gRPC channels). Asked from
+    another loop once that one has stopped (`generate_sync` with one container runs a loop per call), the registry
+    builds them again on the new loop. A loop's generators are closed at its shutdown (`loop.shutdown_asyncgens`,
+    which asyncio.run calls), so none is left open on a loop that is gone.
     """
 
     def __init__(
@@ -41,6 +46,9 @@ class BackendRegistry:
         self._prepared: set[tuple[str, Secret]] = set()
         #: The build (or preparation) under way per backend (or backend and key): every first call awaits the same.
         self._pending: dict[object, asyncio.Future[None]] = {}
+        #: The loop the generators were built on, and whether one waits to close them at that loop's shutdown.
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closing: list[AsyncGenerator[None, None]] = []
 
     @property
     def specs(self) -> list[BackendSpec]:
@@ -61,6 +69,7 @@ class BackendRegistry:
 
     async def ready(self, name: str, credentials: Secret | None = None) -> MediaGenerator:
         """The generator for `name`, built off the loop the first time and prepared for `credentials` once."""
+        self._follow_loop()
         generator = self._generators.get(name)
         if generator is None:
             plugin = self._plugin(name)
@@ -78,12 +87,41 @@ class BackendRegistry:
         """Start building `name`'s generator in a worker thread unless it is built or being built, and return at once:
         the caller's other work (checks before a call) runs meanwhile, and `ready` awaits the same build. A failed
         build, or an unknown name, is `ready`'s to report (it starts a failed build again)."""
+        self._follow_loop()
         plugin = self._plugins.get(name)
         if plugin is not None and name not in self._generators:
             self._start(name, lambda: self._build(name, plugin))
 
+    def _follow_loop(self) -> None:
+        """On a loop other than the generators' one, once that one has stopped: forget them, to build them again."""
+        loop = asyncio.get_running_loop()
+        if loop is self._loop:
+            return
+        if self._loop is not None and self._loop.is_running():
+            return  # two loops at once, in two threads: they share the generators, as before
+        # Closed at the old loop's shutdown when asyncio.run ended it; a loop closed without it took their
+        # connections with it, and a stopped one can't run their close.
+        self._generators, self._prepared, self._closing = {}, set(), []
+        self._loop = loop
+
+    async def _close_at_shutdown(self) -> None:
+        """Once per loop, before its first build: an async generator waiting for the loop's shutdown."""
+        if not self._closing:
+            loop = asyncio.get_running_loop()
+            closer = self._closer(loop)
+            self._closing.append(closer)  # held here: the loop keeps only a weak reference to it
+            await anext(closer)  # runs to its yield at once; from now on the loop closes it at its shutdown
+
+    async def _closer(self, loop: asyncio.AbstractEventLoop) -> AsyncGenerator[None, None]:
+        try:
+            yield
+        finally:
+            if self._loop is loop:  # still this loop's generators: none was closed or built since on another
+                await self.aclose()
+
     async def _build(self, name: str, plugin: BackendPlugin) -> None:
         if name not in self._generators:
+            await self._close_at_shutdown()
             async with collector_paused():
                 self._generators[name] = await asyncio.to_thread(plugin.factory, self._options(name))
 

@@ -303,3 +303,69 @@ async def test_warm_up_also_pays_the_request_codecs_first_use_in_a_worker_thread
     )
     await service.warm_up()
     assert len(threads) == 1 and threads[0] is not threading.current_thread()
+
+
+class LoopBound(FakeGenerator):
+    """A FakeGenerator that records the event loop it was prepared on and the one it was closed on, and how often."""
+
+    def __init__(self, spec: BackendSpec) -> None:
+        super().__init__(spec)
+        self.prepared_on: asyncio.AbstractEventLoop | None = None
+        self.closed_on: list[asyncio.AbstractEventLoop] = []
+
+    async def prepare(self, credentials: Secret) -> None:
+        self.prepared_on = asyncio.get_running_loop()
+
+    async def aclose(self) -> None:
+        self.closed_on.append(asyncio.get_running_loop())
+
+
+def loop_bound_registry() -> tuple[BackendRegistry, list[LoopBound]]:
+    spec = fake_spec("alpha")
+    built: list[LoopBound] = []
+
+    def factory(options: BackendOptions) -> MediaGenerator:
+        built.append(LoopBound(spec))
+        return built[-1]
+
+    return BackendRegistry([BackendPlugin(spec, factory)]), built
+
+
+def test_each_event_loop_gets_generators_built_on_it_closed_at_its_shutdown() -> None:
+    """One registry used from one asyncio.run after another (generate_sync with one container does that): the
+    generators, whose clients belong to the loop they were built on, are built again on each loop and closed, on
+    their own loop, as it shuts down."""
+    registry, built = loop_bound_registry()
+
+    async def use() -> LoopBound:
+        generator = await registry.ready("alpha", Secret("k"))
+        assert isinstance(generator, LoopBound)
+        assert generator is await registry.ready("alpha", Secret("k"))  # one per loop
+        return generator
+
+    first = asyncio.run(use())
+    assert first.closed_on == [first.prepared_on]
+    second = asyncio.run(use())
+    assert second is not first and second.prepared_on is not first.prepared_on
+    assert second.closed_on == [second.prepared_on]
+    assert built == [first, second]
+
+
+def test_a_registry_closed_before_its_loop_ends_closes_each_generator_once() -> None:
+    registry, built = loop_bound_registry()
+
+    async def use_and_close() -> None:
+        await registry.ready("alpha", Secret("k"))
+        await registry.aclose()
+
+    asyncio.run(use_and_close())
+    assert len(built) == 1 and len(built[0].closed_on) == 1
+
+
+def test_a_loop_closed_without_shutting_down_leaves_its_generators_behind_and_the_next_builds_its_own() -> None:
+    registry, built = loop_bound_registry()
+    loop = asyncio.new_event_loop()
+    first = loop.run_until_complete(registry.ready("alpha", Secret("k")))
+    loop.close()  # no shutdown_asyncgens: nothing could close them on it now
+    second = asyncio.run(registry.ready("alpha", Secret("k")))
+    assert second is not first and built == [first, second]

@@ -36,10 +36,7 @@ def env_proxy(endpoint: str) -> URL | None:
 @attrs.define
 class _Held:
     session: aiohttp.ClientSession
-    closer: AsyncGenerator[None, None]
-
-    async def close(self) -> None:
-        await self.closer.aclose()
+    closer: AsyncGenerator[None, None]  # held here: the loop keeps only a weak reference to it
 
 
 class LoopSessions:
@@ -87,13 +84,13 @@ class LoopSessions:
         here = asyncio.get_running_loop()
         for loop, entry in held.items():
             if loop is here:
-                await entry.close()
+                await entry.session.close()
             elif loop.is_running():
-                asyncio.run_coroutine_threadsafe(entry.close(), loop)
+                asyncio.run_coroutine_threadsafe(entry.session.close(), loop)
 
 
 async def _close_at_shutdown(session: aiohttp.ClientSession) -> AsyncGenerator[None, None]:
-    """Waits at its yield; closing the generator (`aclose`, or the loop's shutdown) closes the session."""
+    """Waits at its yield for the loop's shutdown, which closes the session (a no-op if `aclose` closed it first)."""
     try:
         yield
     finally:
