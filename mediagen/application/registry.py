@@ -70,6 +70,8 @@ class BackendRegistry:
     async def ready(self, name: str, credentials: Secret | None = None) -> MediaGenerator:
         """The generator for `name`, built off the loop the first time and prepared for `credentials` once."""
         self._follow_loop()
+        if not self._closing:
+            await self._close_at_shutdown()
         generator = self._generators.get(name)
         if generator is None:
             plugin = self._plugin(name)
@@ -97,11 +99,12 @@ class BackendRegistry:
         loop = asyncio.get_running_loop()
         if loop is self._loop:
             return
-        if self._loop is not None and self._loop.is_running():
-            return  # two loops at once, in two threads: they share the generators, as before
-        # Closed at the old loop's shutdown when asyncio.run ended it; a loop closed without it took their
-        # connections with it, and a stopped one can't run their close.
-        self._generators, self._prepared, self._closing = {}, set(), []
+        if self._loop is not None:  # (the first loop adopts what `generator` built before any loop asked)
+            if self._loop.is_running():
+                return  # two loops at once, in two threads: they share the generators, as before
+            # Closed at the old loop's shutdown when asyncio.run ended it; a loop closed without it took their
+            # connections with it, and a stopped one can't run their close.
+            self._generators, self._prepared, self._closing = {}, set(), []
         self._loop = loop
 
     async def _close_at_shutdown(self) -> None:

@@ -369,3 +369,11 @@ def test_a_loop_closed_without_shutting_down_leaves_its_generators_behind_and_th
     loop.close()  # no shutdown_asyncgens: nothing could close them on it now
     second = asyncio.run(registry.ready("alpha", Secret("k")))
     assert second is not first and built == [first, second]
+
+
+def test_a_generator_built_before_any_loop_asked_is_the_first_loops_and_closed_at_its_shutdown() -> None:
+    registry, built = loop_bound_registry()
+    early = registry.generator("alpha")  # built in the calling thread, no loop running
+    assert asyncio.run(registry.ready("alpha", Secret("k"))) is early
+    assert isinstance(early, LoopBound) and early.closed_on == [early.prepared_on]
+    assert built == [early]
