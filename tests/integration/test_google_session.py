@@ -8,6 +8,7 @@ import asyncio
 import base64
 import gc
 import logging
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from yarl import URL
 from mediagen.adapters.google import PLUGIN
 from mediagen.adapters.google import session as google_session
 from mediagen.adapters.google.generator import GoogleGenerator
+from mediagen.domain.errors import TransientBackendError
 from mediagen.domain.media import MediaType
 from mediagen.domain.request import MediaRequest
 from mediagen.domain.secret import Secret
@@ -206,3 +208,21 @@ def test_env_proxy_is_what_aiohttp_would_pick_with_the_credentials_in_the_url(
     monkeypatch.delenv("NO_PROXY")
     monkeypatch.delenv("HTTPS_PROXY")
     assert google_session.env_proxy(endpoint) is None
+
+
+async def test_a_proxy_that_cannot_be_reached_is_an_error_naming_it_and_the_fix(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as closed:  # a loopback port nothing listens on once this block ends
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setenv("HTTP_PROXY", f"http://fox:den-secret@127.0.0.1:{port}")
+    generator = generator_for(sandbox)
+    try:
+        with pytest.raises(TransientBackendError) as caught:
+            await one_image(generator)
+    finally:
+        await generator.aclose()
+    message = caught.value.message
+    assert f"proxy 127.0.0.1:{port}" in message and "HTTP_PROXY" in message and "NO_PROXY" in message
+    assert "den-secret" not in message

@@ -94,6 +94,13 @@ def translate_google_error(exc: BaseException, *, secret: Secret | None = None) 
         return TransientBackendError(
             f"the download from Google was cut short: {redact(str(exc), secret)}", backend=BACKEND
         )
+    if isinstance(exc, aiohttp.ClientProxyConnectionError):  # the host and port only: no proxy credentials
+        return TransientBackendError(
+            f"could not reach the proxy {exc.host}:{exc.port} that HTTPS_PROXY or HTTP_PROXY sets for Google "
+            f"({exc.os_error.strerror or type(exc.os_error).__name__}); fix that variable, or name Google's host in "
+            "NO_PROXY to connect directly",
+            backend=BACKEND,
+        )
     if isinstance(exc, (aiohttp.ClientError, ConnectionError)):
         return TransientBackendError(
             f"could not reach Google: {redact(str(exc), secret) or type(exc).__name__}", backend=BACKEND
