@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 
 from mediagen.application.collector import collector_paused
+from mediagen.application.shutdown import close_at_shutdown
 from mediagen.domain.backend import BackendSpec
 from mediagen.domain.errors import InvalidRequest
 from mediagen.domain.secret import Secret
@@ -46,9 +48,9 @@ class BackendRegistry:
         self._prepared: set[tuple[str, Secret]] = set()
         #: The build (or preparation) under way per backend (or backend and key): every first call awaits the same.
         self._pending: dict[object, asyncio.Future[None]] = {}
-        #: The loop the generators were built on, and whether one waits to close them at that loop's shutdown.
+        #: The loop the generators were built on, and what closes them at that loop's shutdown.
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._closing: list[AsyncGenerator[None, None]] = []
+        self._closer: AsyncGenerator[None, None] | None = None
 
     @property
     def specs(self) -> list[BackendSpec]:
@@ -70,8 +72,7 @@ class BackendRegistry:
     async def ready(self, name: str, credentials: Secret | None = None) -> MediaGenerator:
         """The generator for `name`, built off the loop the first time and prepared for `credentials` once."""
         self._follow_loop()
-        if not self._closing:
-            await self._close_at_shutdown()
+        await self._close_at_shutdown()
         generator = self._generators.get(name)
         if generator is None:
             plugin = self._plugin(name)
@@ -104,23 +105,17 @@ class BackendRegistry:
                 return  # two loops at once, in two threads: they share the generators, as before
             # Closed at the old loop's shutdown when asyncio.run ended it; a loop closed without it took their
             # connections with it, and a stopped one can't run their close.
-            self._generators, self._prepared, self._closing = {}, set(), []
+            self._generators, self._prepared, self._closer = {}, set(), None
         self._loop = loop
 
     async def _close_at_shutdown(self) -> None:
-        """Once per loop, before its first build: an async generator waiting for the loop's shutdown."""
-        if not self._closing:
-            loop = asyncio.get_running_loop()
-            closer = self._closer(loop)
-            self._closing.append(closer)  # held here: the loop keeps only a weak reference to it
-            await anext(closer)  # runs to its yield at once; from now on the loop closes it at its shutdown
+        """Once per loop, before its first build: what closes the generators at the loop's shutdown."""
+        if self._closer is None:
+            self._closer = await close_at_shutdown(functools.partial(self._close_on, asyncio.get_running_loop()))
 
-    async def _closer(self, loop: asyncio.AbstractEventLoop) -> AsyncGenerator[None, None]:
-        try:
-            yield
-        finally:
-            if self._loop is loop:  # still this loop's generators: none was closed or built since on another
-                await self.aclose()
+    async def _close_on(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._loop is loop:  # still this loop's generators: none was closed or built since on another
+            await self.aclose()
 
     async def _build(self, name: str, plugin: BackendPlugin) -> None:
         if name not in self._generators:

@@ -17,6 +17,8 @@ import attrs
 from aiohttp.helpers import get_env_proxy_for_url  # the lookup trust_env runs per request
 from yarl import URL
 
+from mediagen.application.shutdown import close_at_shutdown
+
 #: google-genai 3.6's read buffer for the sessions it makes (READ_BUFFER_SIZE): an inline image is read in few chunks.
 READ_BUFFER_SIZE = 2**22
 
@@ -73,9 +75,8 @@ class LoopSessions:
             proxy=self._proxy,
             read_bufsize=READ_BUFFER_SIZE,
         )
-        closer = _close_at_shutdown(session)
-        self._held[loop] = _Held(session, closer)
-        await anext(closer)  # runs to its yield at once: the loop now closes it at shutdown
+        # Closed at the loop's shutdown unless `aclose` closed it first (a second close does nothing).
+        self._held[loop] = _Held(session, await close_at_shutdown(session.close))
         return session
 
     async def aclose(self) -> None:
@@ -87,11 +88,3 @@ class LoopSessions:
                 await entry.session.close()
             elif loop.is_running():
                 asyncio.run_coroutine_threadsafe(entry.session.close(), loop)
-
-
-async def _close_at_shutdown(session: aiohttp.ClientSession) -> AsyncGenerator[None, None]:
-    """Waits at its yield for the loop's shutdown, which closes the session (a no-op if `aclose` closed it first)."""
-    try:
-        yield
-    finally:
-        await session.close()
