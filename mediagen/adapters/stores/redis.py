@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import math
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncGenerator, Callable, Coroutine
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from mediagen.adapters.stores.codec import encode_data
 from mediagen.adapters.stores.ids import new_continuation_id
+from mediagen.application.shutdown import close_at_shutdown
 from mediagen.domain.errors import ConfigurationError
 from mediagen.ports.continuation import ContinuationRecord, ContinuationState
 
@@ -48,6 +50,45 @@ def unreachable(error: Exception, what: str) -> ConfigurationError:
         "store.url points at it",
         key="store.url",
     )
+
+
+class RedisClient:
+    """The client a store or limits use: one passed in (the caller's, used as is), or one built from a URL on first
+    use, on the running event loop, and built again on a new loop once the one it was built on has stopped (its
+    connections belong to that loop: `generate_sync` with one container runs a loop per call). A built client is
+    closed by `aclose`, or at its loop's shutdown (`loop.shutdown_asyncgens`, which asyncio.run calls)."""
+
+    def __init__(self, module: ModuleType, client_or_url: str | Redis) -> None:
+        self._module = module
+        self._url = client_or_url if isinstance(client_or_url, str) else None
+        self._client: Redis | None = None if isinstance(client_or_url, str) else client_or_url
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closer: AsyncGenerator[None, None] | None = None
+
+    async def get(self) -> Redis:
+        client, loop = self._client, asyncio.get_running_loop()
+        if client is not None and (self._url is None or self._loop is loop or self._is_running_elsewhere()):
+            return client
+        # First use, after aclose, or the loop it was built on has stopped (its connections went with it).
+        assert self._url is not None
+        built: Redis = self._module.from_url(self._url, decode_responses=False)
+        self._client, self._loop = built, loop
+        self._closer = await close_at_shutdown(functools.partial(self._close_on, loop))
+        return built
+
+    def _is_running_elsewhere(self) -> bool:
+        """Two loops at once, in two threads: they share the client, as before."""
+        return self._loop is not None and self._loop.is_running()
+
+    async def _close_on(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._loop is loop:
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the client built from the URL; one passed in is left to its owner."""
+        if self._url is not None and self._client is not None:
+            client, self._client = self._client, None
+            await client.aclose()
 
 
 def _reaching_redis(
@@ -87,16 +128,13 @@ class RedisStore:
             raise ConfigurationError(
                 "the redis store needs a URL such as redis://127.0.0.1:6379/0: set store.url", key="store.url"
             )
-        if isinstance(client_or_url, str):
-            self._url: str | None = client_or_url
-            self._client: Redis | None = None
-        else:
-            if client_or_url.connection_pool.connection_kwargs.get("decode_responses"):
-                raise ConfigurationError(
-                    "the redis store keeps bytes: build its client with decode_responses=False", key="store.url"
-                )
-            self._url = None
-            self._client = client_or_url
+        if not isinstance(client_or_url, str) and client_or_url.connection_pool.connection_kwargs.get(
+            "decode_responses"
+        ):
+            raise ConfigurationError(
+                "the redis store keeps bytes: build its client with decode_responses=False", key="store.url"
+            )
+        self._client = RedisClient(module, client_or_url)
         self._module = module
         self._ttl = None if ttl_seconds is None else float(ttl_seconds)
         self._prefix = prefix
@@ -109,7 +147,7 @@ class RedisStore:
     @_reaching_redis
     async def save(self, backend: str, state: ContinuationState) -> str:
         data = encode_data(state.data)
-        client = self._redis()
+        client = await self._client.get()
         now = self._clock()
         expires_at = None if self._ttl is None else now + self._ttl
         sequence = int(await client.incr(self._key("sequence")))
@@ -137,7 +175,7 @@ class RedisStore:
 
     @_reaching_redis
     async def load(self, continuation_id: str) -> ContinuationRecord | None:
-        raw = await self._redis().get(self._record_key(continuation_id))
+        raw = await (await self._client.get()).get(self._record_key(continuation_id))
         if raw is None:
             return None
         record, _ = _decode(continuation_id, raw)
@@ -148,14 +186,14 @@ class RedisStore:
 
     @_reaching_redis
     async def delete(self, continuation_id: str) -> None:
-        client = self._redis()
+        client = await self._client.get()
         raw = await client.get(self._record_key(continuation_id))
         kind = None if raw is None else _decode(continuation_id, raw)[0].state.kind
         await self._forget(continuation_id, kind)
 
     @_reaching_redis
     async def records(self, kind: str | None = None) -> list[ContinuationRecord]:
-        client = self._redis()
+        client = await self._client.get()
         index = self._index_key(kind)
         now = self._clock()
         if self._ttl is not None:
@@ -184,22 +222,14 @@ class RedisStore:
     @_reaching_redis
     async def open(self) -> None:
         """Reach Redis now (a PING), so a store that cannot be reached fails before a vendor is called and paid."""
-        await self._redis().ping()
+        await (await self._client.get()).ping()
 
     async def aclose(self) -> None:
         """Close the client this store built from its URL; a client passed in is left to its owner."""
-        if self._url is not None and self._client is not None:
-            client, self._client = self._client, None
-            await client.aclose()
-
-    def _redis(self) -> Redis:
-        if self._client is None:
-            # Built on first use, inside the running event loop; rebuilt after aclose().
-            self._client = self._module.from_url(self._url, decode_responses=False)
-        return self._client
+        await self._client.aclose()
 
     async def _forget(self, continuation_id: str, kind: str | None) -> None:
-        async with self._redis().pipeline(transaction=True) as pipe:
+        async with (await self._client.get()).pipeline(transaction=True) as pipe:
             pipe.delete(self._record_key(continuation_id))
             pipe.zrem(self._index_key(None), continuation_id)
             if kind is not None:

@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, TypeVar
 
-from mediagen.adapters.stores.redis import _redis_asyncio, unreachable
+from mediagen.adapters.stores.redis import RedisClient, _redis_asyncio, unreachable
 from mediagen.domain.errors import ConfigurationError
 from mediagen.ports.limits import CallLimit
 
@@ -104,8 +104,7 @@ class RedisLimits:
             )
         if not period > 0:
             raise ValueError(f"period must be > 0 seconds, got {period!r}")
-        self._url = client_or_url if isinstance(client_or_url, str) else None
-        self._client: Redis | None = None if isinstance(client_or_url, str) else client_or_url
+        self._client = RedisClient(self._module, client_or_url)
         self._prefix = prefix
         self._period = float(period)
 
@@ -122,7 +121,7 @@ class RedisLimits:
         if limit.unlimited:
             yield
             return
-        client = self._redis()
+        client = await self._client.get()
         member = uuid.uuid4().hex
         busy = f"{self._prefix}busy:{backend}:{account}"
         if limit.max_concurrent is not None:
@@ -171,12 +170,5 @@ class RedisLimits:
             pause = min(pause * 2, _SLOT_POLL_MAX)
 
     async def aclose(self) -> None:
-        if self._url is not None and self._client is not None:
-            client, self._client = self._client, None
-            await client.aclose()
-
-    def _redis(self) -> Redis:
-        if self._client is None:
-            assert self._url is not None
-            self._client = self._module.from_url(self._url, decode_responses=False)
-        return self._client
+        """Close the client built from the URL; a client passed in is left to its owner."""
+        await self._client.aclose()
