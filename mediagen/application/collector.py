@@ -22,6 +22,8 @@ import gc
 import threading
 from collections.abc import AsyncIterator
 
+from mediagen.application.cancels import settled
+
 
 class _Pause:
     """How many loads run with the collector paused, and whether it was on when the first of them began."""
@@ -72,16 +74,11 @@ async def collector_paused() -> AsyncIterator[None]:
         yield
     finally:
         ending = _end_in_a_worker_thread()
-        cancelled = False
-        while ending is not None and not ending.done():  # through repeated cancels: the collector must not stay off
-            try:
-                await asyncio.shield(ending)
-            except asyncio.CancelledError:
-                cancelled = True
         if ending is not None:
+            cancelled = await settled(ending)  # through repeated cancels: the collector must not stay off
             ending.result()
-        if cancelled:  # a cancel that came while it ended is the caller's still
-            raise asyncio.CancelledError
+            if cancelled:  # a cancel that came while it ended is the caller's still
+                raise asyncio.CancelledError
 
 
 def _end_in_a_worker_thread() -> asyncio.Future[None] | None:

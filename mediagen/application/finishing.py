@@ -7,11 +7,12 @@ import asyncio
 import contextlib
 import functools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import attrs
 
+from mediagen.application.cancels import settled
 from mediagen.application.jobs import _JobTracker, _with_item
 from mediagen.application.outcome import _account, _close, _output_media_type, _renamed, _vendor_reference
 from mediagen.application.selector import Candidate
@@ -28,13 +29,6 @@ from mediagen.ports.progress import Downloading, ProgressListener, Written, igno
 
 #: What one image of a call ends as: its result, or the error that kept it from the caller.
 Outcome = GenerationResult | MediaGenError
-
-
-async def _settled(tasks: Sequence[asyncio.Future[Any]]) -> None:
-    """Wait until every task is done, whatever cancels arrive meanwhile."""
-    while not all(task.done() for task in tasks):
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait(tasks)
 
 
 @attrs.frozen
@@ -107,7 +101,7 @@ class Finisher:
             # them, so the files already written are taken back, as `_keep` does for one.
             for task in tasks:
                 task.cancel()
-            await _settled(tasks)
+            await settled(*tasks)
             finished = [t.result() for t in tasks if not t.cancelled() and t.exception() is None]
             await self.take_back([r.artifact for r in finished if isinstance(r, GenerationResult)])
             raise
@@ -130,7 +124,7 @@ class Finisher:
         if discard is None or not artifacts:
             return
         removing = asyncio.ensure_future(asyncio.gather(*(discard(a) for a in artifacts), return_exceptions=True))
-        await _settled([removing])
+        await settled(removing)
 
     async def finish(
         self,
@@ -239,9 +233,7 @@ class Finisher:
             return await asyncio.shield(saving), artifact
         except BaseException:
             taking_back = asyncio.ensure_future(discard(artifact))
-            while not taking_back.done():  # through repeated cancels: the file goes before the error is raised
-                with contextlib.suppress(asyncio.CancelledError):
-                    await asyncio.wait({taking_back})
+            await settled(taking_back)  # the file goes before the error (or the cancel) is raised
             if not taking_back.cancelled():
                 taking_back.exception()  # collected: the store's error (or the cancel) is the one the caller sees
             if not saving.done():

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import attrs
 
+from mediagen.application.cancels import settled
 from mediagen.domain.errors import BackendError, FileExists, InvalidRequest, MediaGenError, PathNotAllowed
 from mediagen.domain.media import MediaType
 from mediagen.domain.request import MAX_NAME_BYTES
@@ -381,11 +382,9 @@ async def _to_the_end(work: Callable[..., T], *args: Any, undo: Callable[[T], No
     try:
         return await asyncio.shield(future)
     except asyncio.CancelledError:
-        # Wait out the thread even if cancelled again meanwhile (a second Ctrl-C, anyio's repeated cancels):
-        # until it returns, the file it works on must be neither closed, deleted nor left behind.
-        while not future.done():
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait({future})
+        # Wait out the thread even if cancelled again meanwhile: until it returns, the file it works on must be
+        # neither closed, deleted nor left behind.
+        await settled(future)
         if undo is not None and not future.cancelled() and future.exception() is None:
             with contextlib.suppress(Exception):
                 undo(future.result())

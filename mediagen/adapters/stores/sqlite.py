@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sqlite3
 import threading
 import time
@@ -15,6 +14,7 @@ import platformdirs
 
 from mediagen.adapters.stores.codec import decode_data, encode_data
 from mediagen.adapters.stores.ids import new_continuation_id
+from mediagen.application.cancels import settled
 from mediagen.domain.errors import ConfigurationError
 from mediagen.ports.continuation import ContinuationRecord, ContinuationState
 
@@ -310,9 +310,7 @@ def _prepare(connection: sqlite3.Connection) -> None:
 async def _close_once_opened(opening: asyncio.Future[aiosqlite.Connection]) -> None:
     """A cancelled open still runs on aiosqlite's thread: wait it out (through repeated cancels) and close what it
     opened, so that no worker thread is left to call back into a loop that has gone ("Event loop is closed")."""
-    while not opening.done():
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait({opening})
+    await settled(opening)
     if not opening.cancelled() and opening.exception() is None:
         await opening.result().close()
 
