@@ -22,7 +22,7 @@ from yarl import URL
 from mediagen.adapters.google import PLUGIN
 from mediagen.adapters.google import session as google_session
 from mediagen.adapters.google.generator import GoogleGenerator
-from mediagen.domain.errors import TransientBackendError
+from mediagen.domain.errors import BackendError, MediaGenError, TransientBackendError
 from mediagen.domain.media import MediaType
 from mediagen.domain.request import MediaRequest
 from mediagen.domain.secret import Secret
@@ -225,4 +225,57 @@ async def test_a_proxy_that_cannot_be_reached_is_an_error_naming_it_and_the_fix(
         await generator.aclose()
     message = caught.value.message
     assert f"proxy 127.0.0.1:{port}" in message and "HTTP_PROXY" in message and "NO_PROXY" in message
+    assert "den-secret" not in message
+
+
+@pytest.fixture
+async def refusing_proxy() -> AsyncIterator[tuple[str, list[str]]]:
+    """A proxy that answers every CONNECT with the status its first request line's host names (407 or 502)."""
+    asked: list[str] = []
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        line = head.split(b"\r\n", 1)[0].decode()
+        asked.append(line)
+        status = b"502 Bad Gateway" if "down.test" in line else b"407 Proxy Authentication Required"
+        writer.write(b"HTTP/1.1 " + status + b"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://fox:den-secret@127.0.0.1:{port}", asked
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+@pytest.mark.parametrize(
+    ("host", "error", "fix"),
+    [
+        ("gemini.test", BackendError, "user and password"),
+        ("down.test", TransientBackendError, "retrying usually helps"),
+    ],
+)
+async def test_a_proxy_that_refuses_the_https_tunnel_is_an_error_naming_it_and_what_to_check(
+    refusing_proxy: tuple[str, list[str]],
+    monkeypatch: pytest.MonkeyPatch,
+    host: str,
+    error: type[MediaGenError],
+    fix: str,
+) -> None:
+    url, asked = refusing_proxy
+    monkeypatch.setenv("HTTPS_PROXY", url)
+    made = PLUGIN.factory(BackendOptions(base_url=f"https://{host}/"))
+    assert isinstance(made, GoogleGenerator)
+    try:
+        with pytest.raises(MediaGenError) as caught:
+            await one_image(made)
+    finally:
+        await made.aclose()
+    assert type(caught.value) is error
+    assert asked and asked[0].startswith(f"CONNECT {host}:443 ")
+    message = caught.value.message
+    assert "the proxy 127.0.0.1:" in message and "HTTPS_PROXY" in message and fix in message
     assert "den-secret" not in message

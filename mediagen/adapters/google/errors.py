@@ -101,6 +101,18 @@ def translate_google_error(exc: BaseException, *, secret: Secret | None = None) 
             "NO_PROXY to connect directly",
             backend=BACKEND,
         )
+    if isinstance(exc, aiohttp.ClientHttpProxyError):  # the proxy answered the tunnel's CONNECT with an error
+        proxy = exc.request_info.real_url  # named by host and port only: the URL may hold its credentials
+        said = f"the proxy {proxy.host}:{proxy.port} that HTTPS_PROXY sets for Google answered {exc.status}"
+        said += f" {exc.message}" if exc.message else ""
+        if exc.status >= 500:
+            return TransientBackendError(f"{said}; retrying usually helps", backend=BACKEND)
+        fix = (
+            "check the proxy's user and password (in the variable's URL or ~/.netrc)"
+            if exc.status == 407
+            else "check that variable, or name Google's host in NO_PROXY to connect directly"
+        )
+        return BackendError(f"{said}; {fix}", backend=BACKEND)
     if isinstance(exc, (aiohttp.ClientError, ConnectionError)):
         return TransientBackendError(
             f"could not reach Google: {redact(str(exc), secret) or type(exc).__name__}", backend=BACKEND
