@@ -7,7 +7,7 @@ import functools
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 
 from mediagen.application.collector import collector_paused
-from mediagen.application.shutdown import close_at_shutdown
+from mediagen.application.shutdown import close_at_shutdown, left_behind
 from mediagen.domain.backend import BackendSpec
 from mediagen.domain.errors import InvalidRequest
 from mediagen.domain.secret import Secret
@@ -72,7 +72,8 @@ class BackendRegistry:
     async def ready(self, name: str, credentials: Secret | None = None) -> MediaGenerator:
         """The generator for `name`, built off the loop the first time and prepared for `credentials` once."""
         self._follow_loop()
-        await self._close_at_shutdown()
+        if self._closer is None:
+            await self._close_at_shutdown()
         generator = self._generators.get(name)
         if generator is None:
             plugin = self._plugin(name)
@@ -96,17 +97,14 @@ class BackendRegistry:
             self._start(name, lambda: self._build(name, plugin))
 
     def _follow_loop(self) -> None:
-        """On a loop other than the generators' one, once that one has stopped: forget them, to build them again."""
-        loop = asyncio.get_running_loop()
-        if loop is self._loop:
-            return
-        if self._loop is not None:  # (the first loop adopts what `generator` built before any loop asked)
-            if self._loop.is_running():
-                return  # two loops at once, in two threads: they share the generators, as before
-            # Closed at the old loop's shutdown when asyncio.run ended it; a loop closed without it took their
-            # connections with it, and a stopped one can't run their close.
+        """On a loop other than the generators' one, once that one has stopped: forget them, to build them again.
+        (They were closed at the old loop's shutdown when asyncio.run ended it; a loop closed without it took their
+        connections with it, and a stopped one can't run their close.)"""
+        if self._loop is None:  # the first loop adopts what `generator` built before any loop asked
+            self._loop = asyncio.get_running_loop()
+        elif left_behind(self._loop):
             self._generators, self._prepared, self._closer = {}, set(), None
-        self._loop = loop
+            self._loop = asyncio.get_running_loop()
 
     async def _close_at_shutdown(self) -> None:
         """Once per loop, before its first build: what closes the generators at the loop's shutdown."""

@@ -62,6 +62,15 @@ class GoogleSettings:
         )
 
 
+@attrs.define
+class _OnLoop:
+    """What belongs to one event loop: its build lock (an asyncio.Lock belongs to one loop) and the Gemini API
+    clients built over its session."""
+
+    building: asyncio.Lock = attrs.Factory(asyncio.Lock)
+    gemini: dict[Secret, genai.Client] = attrs.Factory(dict)
+
+
 class GoogleClients:
     """Builds one genai.Client per (mode, key) on first use and hands out its async side (`client.aio`).
 
@@ -73,9 +82,8 @@ class GoogleClients:
     def __init__(self, settings: GoogleSettings) -> None:
         self._settings = settings
         self._vertex: dict[Secret, genai.Client] = {}
-        self._gemini: dict[tuple[asyncio.AbstractEventLoop, Secret], genai.Client] = {}
         self._sessions = LoopSessions(settings.base_url or GEMINI_API_URL)
-        self._building: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
+        self._loops: dict[asyncio.AbstractEventLoop, _OnLoop] = {}
 
     async def for_call(self, call: str, key: Secret) -> Any:
         """`client.aio` of the mode MODE_TABLE names for `call` (an AsyncClient; typed Any as the SDK's is loose)."""
@@ -83,31 +91,30 @@ class GoogleClients:
 
     async def prepare(self, mode: Mode, key: Secret) -> genai.Client:
         """The client for `mode` and `key`, built in a worker thread the first time (on this loop, for Gemini)."""
-        loop = asyncio.get_running_loop()
-        found = self._gemini.get((loop, key)) if mode is Mode.GEMINI else self._vertex.get(key)
+        here = self._on_this_loop()
+        found = here.gemini.get(key) if mode is Mode.GEMINI else self._vertex.get(key)
         if found is not None:
             return found
-        async with self._lock(loop):
+        async with here.building:
             if mode is Mode.VERTEX:
                 found = self._vertex.get(key)
                 if found is None:
                     found = self._vertex[key] = await asyncio.to_thread(self._build_vertex, key)
                 return found
-            found = self._gemini.get((loop, key))
+            found = here.gemini.get(key)
             if found is None:
                 session = await self._sessions.get()
-                found = await asyncio.to_thread(self._build_gemini, key, session)
-                self._gemini = {place: client for place, client in self._gemini.items() if not place[0].is_closed()}
-                self._gemini[(loop, key)] = found
+                found = here.gemini[key] = await asyncio.to_thread(self._build_gemini, key, session)
             return found
 
-    def _lock(self, loop: asyncio.AbstractEventLoop) -> asyncio.Lock:
-        """This loop's build lock (an asyncio.Lock belongs to one loop)."""
-        lock = self._building.get(loop)
-        if lock is None:
-            self._building = {other: held for other, held in self._building.items() if not other.is_closed()}
-            lock = self._building[loop] = asyncio.Lock()
-        return lock
+    def _on_this_loop(self) -> _OnLoop:
+        """The running loop's build lock and Gemini clients (what closed loops held is let go)."""
+        loop = asyncio.get_running_loop()
+        here = self._loops.get(loop)
+        if here is None:
+            self._loops = {other: held for other, held in self._loops.items() if not other.is_closed()}
+            here = self._loops[loop] = _OnLoop()
+        return here
 
     def _http_options(self, base_url: str | None, session: aiohttp.ClientSession | None = None) -> types.HttpOptions:
         timeout = self._settings.request_timeout
@@ -143,8 +150,9 @@ class GoogleClients:
         return genai.Client(vertexai=True, api_key=key.reveal(), http_options=http_options)
 
     async def aclose(self) -> None:
-        clients = [*self._gemini.values(), *self._vertex.values()]
-        self._gemini, self._vertex = {}, {}
+        loops, vertex = self._loops, self._vertex
+        self._loops, self._vertex = {}, {}
+        clients = [*(client for here in loops.values() for client in here.gemini.values()), *vertex.values()]
         for client in clients:
             await client.aio.aclose()
             client.close()

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from mediagen.adapters.stores.codec import encode_data
 from mediagen.adapters.stores.ids import new_continuation_id
-from mediagen.application.shutdown import close_at_shutdown
+from mediagen.application.shutdown import close_at_shutdown, left_behind
 from mediagen.domain.errors import ConfigurationError
 from mediagen.ports.continuation import ContinuationRecord, ContinuationState
 
@@ -66,19 +66,16 @@ class RedisClient:
         self._closer: AsyncGenerator[None, None] | None = None
 
     async def get(self) -> Redis:
-        client, loop = self._client, asyncio.get_running_loop()
-        if client is not None and (self._url is None or self._loop is loop or self._is_running_elsewhere()):
+        client = self._client
+        if client is not None and (self._url is None or not left_behind(self._loop)):
             return client
         # First use, after aclose, or the loop it was built on has stopped (its connections went with it).
         assert self._url is not None
+        loop = asyncio.get_running_loop()
         built: Redis = self._module.from_url(self._url, decode_responses=False)
         self._client, self._loop = built, loop
         self._closer = await close_at_shutdown(functools.partial(self._close_on, loop))
         return built
-
-    def _is_running_elsewhere(self) -> bool:
-        """Two loops at once, in two threads: they share the client, as before."""
-        return self._loop is not None and self._loop.is_running()
 
     async def _close_on(self, loop: asyncio.AbstractEventLoop) -> None:
         if self._loop is loop:
@@ -175,7 +172,8 @@ class RedisStore:
 
     @_reaching_redis
     async def load(self, continuation_id: str) -> ContinuationRecord | None:
-        raw = await (await self._client.get()).get(self._record_key(continuation_id))
+        client = await self._client.get()
+        raw = await client.get(self._record_key(continuation_id))
         if raw is None:
             return None
         record, _ = _decode(continuation_id, raw)
@@ -222,14 +220,16 @@ class RedisStore:
     @_reaching_redis
     async def open(self) -> None:
         """Reach Redis now (a PING), so a store that cannot be reached fails before a vendor is called and paid."""
-        await (await self._client.get()).ping()
+        client = await self._client.get()
+        await client.ping()
 
     async def aclose(self) -> None:
         """Close the client this store built from its URL; a client passed in is left to its owner."""
         await self._client.aclose()
 
     async def _forget(self, continuation_id: str, kind: str | None) -> None:
-        async with (await self._client.get()).pipeline(transaction=True) as pipe:
+        client = await self._client.get()
+        async with client.pipeline(transaction=True) as pipe:
             pipe.delete(self._record_key(continuation_id))
             pipe.zrem(self._index_key(None), continuation_id)
             if kind is not None:
